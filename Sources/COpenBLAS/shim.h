@@ -1,0 +1,10 @@
+#ifndef INKWELL_COPENBLAS_SHIM_H
+#define INKWELL_COPENBLAS_SHIM_H
+#include <cblas.h>
+// Declared by OpenBLAS (openblas_config.h / cblas.h); repeated so the shim does not depend on
+// which of them a given Debian build exposes.
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char *openblas_get_coretype(void);
+char *openblas_get_config(void);
+#endif
