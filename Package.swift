@@ -3,55 +3,76 @@ import PackageDescription
 
 /// Inkwell: gameplay videos to a trained VAE-GAN, in Swift, on the CPU.
 ///
-/// The targets follow the architecture, one concern each:
+/// One target per concern; the folder tree under Sources/ is the architecture:
 /// - `InkwellEngine`: tensors, reverse-mode autograd and the primitive ops (over OpenBLAS).
 /// - `InkwellNN`: modules, layers, initialisers, optimizers, safetensors.
-/// - `InkwellGolden`: checks the engine against PyTorch's golden values (`inkwell selftest`).
+/// - `InkwellVideo`: decoding and encoding through the FFmpeg libraries, in-process.
+/// - `InkwellDataset`: the sharded frame dataset: ingest, manifest, splits, loader.
+/// - `InkwellTraining`: the VAE-GAN, its training step, KLD and beta strategies, checkpoints.
+/// - `InkwellReport`: evaluation figures, plots and the HTML run report.
+/// - `InkwellPipeline`: the stage protocol, pipeline files and the stage-graph runner.
+/// - `InkwellStages`: the built-in stages (synth, ingest, preprocess, train, evaluate, export).
+/// - `InkwellGolden`: checks the engine and the step against PyTorch's values (`inkwell selftest`).
 /// - `Inkwell`: the library product that plugins and users depend on (re-exports the rest).
 /// - `inkwell`: the command-line tool.
 let package = Package(
     name: "Inkwell",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "Inkwell", targets: ["Inkwell"]),
+        .library(name: "Inkwell", type: .dynamic, targets: ["Inkwell"]),
         .executable(name: "inkwell", targets: ["inkwell"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
-            name: "COpenBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
+            name: "CFFmpeg",
+            pkgConfig: "libavformat libavcodec libswscale libavutil",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
+        ),
+        .target(name: "InkwellEngine", dependencies: ["COpenBLAS"]),
+        .target(name: "InkwellNN", dependencies: ["InkwellEngine"]),
+        .target(name: "InkwellVideo", dependencies: ["CFFmpeg"]),
+        .target(
+            name: "InkwellDataset",
+            dependencies: ["InkwellVideo", "InkwellEngine", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDataset", "InkwellVideo"]),
+        .target(name: "InkwellReport", dependencies: ["InkwellVideo"]),
+        .target(
+            name: "InkwellPipeline",
+            dependencies: ["Yams", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
-            name: "InkwellEngine",
-            dependencies: ["COpenBLAS"]
+            name: "InkwellStages",
+            dependencies: ["InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport"]
         ),
-        .target(
-            name: "InkwellNN",
-            dependencies: ["InkwellEngine"]
-        ),
-        .target(
-            name: "InkwellGolden",
-            dependencies: ["InkwellEngine", "InkwellNN"]
-        ),
+        .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining"]),
         .target(
             name: "Inkwell",
-            dependencies: ["InkwellEngine", "InkwellNN", "InkwellGolden"]
+            dependencies: [
+                "InkwellEngine", "InkwellNN", "InkwellVideo", "InkwellDataset", "InkwellTraining",
+                "InkwellReport", "InkwellPipeline", "InkwellStages", "InkwellGolden",
+            ]
         ),
         .executableTarget(
             name: "inkwell",
-            dependencies: [
-                "Inkwell",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            dependencies: ["Inkwell", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(
-            name: "InkwellEngineTests",
-            dependencies: ["InkwellEngine", "InkwellNN", "InkwellGolden"]
-        ),
+
+        // Tests. `InkwellTestSupport` finds ../shared (or skips with a printed reason).
+        .target(name: "InkwellTestSupport", path: "Tests/InkwellTestSupport"),
+        .testTarget(name: "InkwellEngineTests", dependencies: ["InkwellEngine", "InkwellNN", "InkwellGolden", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellVideoTests", dependencies: ["InkwellVideo", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellDatasetTests", dependencies: ["InkwellDataset", "InkwellVideo", "InkwellEngine", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellTrainingTests", dependencies: ["InkwellTraining", "InkwellGolden", "InkwellDataset", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellPipelineTests", dependencies: ["InkwellPipeline", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellStagesTests", dependencies: ["InkwellStages", "InkwellTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -5,6 +5,6 @@
 // which of them a given Debian build exposes.
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
-char *openblas_get_coretype(void);
+char *openblas_get_corename(void);
 char *openblas_get_config(void);
 #endif

@@ -9,7 +9,7 @@ public enum BLAS {
     }
 
     /// The kernel family OpenBLAS picked for this CPU (e.g. "Haswell", "SkylakeX").
-    public static var coreType: String { String(cString: openblas_get_coretype()) }
+    public static var coreType: String { String(cString: openblas_get_corename()) }
 
     /// C = alpha * op(A) * op(B) + beta * C, row-major. op(A) is M x K, op(B) is K x N.
     @inlinable

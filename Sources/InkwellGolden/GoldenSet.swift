@@ -1,1 +1,1 @@
-// placeholder
+// InkwellGolden: being written; this file is replaced.

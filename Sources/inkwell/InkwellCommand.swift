@@ -1,16 +1,14 @@
 import ArgumentParser
 import Inkwell
 
-/// `inkwell`: the command-line entry point. Each subcommand is its own type (one file each);
-/// validation happens in `validate()`, work in `run()`.
+/// `inkwell`: the command-line entry point. Each subcommand is its own type, one file each under
+/// Commands/; validation happens in `validate()`, work in `run()`.
 @main
 struct InkwellCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inkwell",
         abstract: "Gameplay videos to a trained VAE-GAN, on the CPU.",
         subcommands: [
-            SelftestCommand.self,
-            BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,1 @@
+// InkwellDataset: module sources are being written; this file is replaced.

@@ -1,0 +1,205 @@
+import Foundation
+
+// Normalisation primitives: batch norm (training and evaluation) and instance norm, over NCHW.
+// Both normalise groups of elements to zero mean and unit (biased) variance; they differ in which
+// elements form a group: batch norm one group per channel across the batch, instance norm one
+// group per (image, channel).
+
+/// Where a group's elements lie: `segments` runs of `length` contiguous elements.
+private struct Groups {
+    let count: Int
+    let segments: Int
+    let length: Int
+    let offset: (_ group: Int, _ segment: Int) -> Int
+
+    var size: Int { segments * length }
+
+    /// Per-group mean and biased variance, in double precision.
+    func moments(_ x: UnsafePointer<Float>) -> (mean: [Double], variance: [Double]) {
+        var means = [Double](repeating: 0, count: count)
+        var variances = [Double](repeating: 0, count: count)
+        means.withUnsafeMutableBufferPointer { mp in
+            variances.withUnsafeMutableBufferPointer { vp in
+                let mp = mp.baseAddress!, vp = vp.baseAddress!
+                Parallel.forRanges(count, grain: 1) { range in
+                    for g in range {
+                        var s = 0.0
+                        for seg in 0..<segments {
+                            let p = x + offset(g, seg)
+                            for i in 0..<length { s += Double(p[i]) }
+                        }
+                        let m = s / Double(size)
+                        var ss = 0.0
+                        for seg in 0..<segments {
+                            let p = x + offset(g, seg)
+                            for i in 0..<length { let d = Double(p[i]) - m; ss += d * d }
+                        }
+                        mp[g] = m
+                        vp[g] = ss / Double(size)
+                    }
+                }
+            }
+        }
+        return (means, variances)
+    }
+
+    /// y = (x - mean) * invstd * scale + shift, per group.
+    func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                   mean: [Float], invstd: [Float], scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?,
+                   parameterIndex: (Int) -> Int) {
+        Parallel.forRanges(count, grain: 1) { range in
+            for g in range {
+                let c = parameterIndex(g)
+                let a = invstd[g] * (scale?[c] ?? 1)
+                let b = (shift?[c] ?? 0) - mean[g] * a
+                for seg in 0..<segments {
+                    let o = offset(g, seg)
+                    for i in 0..<length { y[o + i] = x[o + i] * a + b }
+                }
+            }
+        }
+    }
+
+    /// The input gradient of training-mode normalisation, and the per-group sums
+    /// sum(g) and sum(g * xhat) the affine parameters' gradients need.
+    func backward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>?,
+                  mean: [Float], invstd: [Float], scale: UnsafePointer<Float>?, parameterIndex: (Int) -> Int)
+        -> (sumG: [Double], sumGXhat: [Double]) {
+        var sumG = [Double](repeating: 0, count: count)
+        var sumGX = [Double](repeating: 0, count: count)
+        sumG.withUnsafeMutableBufferPointer { sg in
+            sumGX.withUnsafeMutableBufferPointer { sgx in
+                let sg = sg.baseAddress!, sgx = sgx.baseAddress!
+                Parallel.forRanges(count, grain: 1) { range in
+                    for grp in range {
+                        let m = mean[grp], inv = invstd[grp]
+                        var s1 = 0.0, s2 = 0.0
+                        for seg in 0..<segments {
+                            let o = offset(grp, seg)
+                            for i in 0..<length {
+                                let gi = Double(g[o + i])
+                                s1 += gi
+                                s2 += gi * Double((x[o + i] - m) * inv)
+                            }
+                        }
+                        sg[grp] = s1
+                        sgx[grp] = s2
+                        guard let gx else { continue }
+                        // dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat))
+                        let gamma = scale?[parameterIndex(grp)] ?? 1
+                        let mg = Float(s1 / Double(size)), mgx = Float(s2 / Double(size))
+                        let a = gamma * inv
+                        for seg in 0..<segments {
+                            let o = offset(grp, seg)
+                            for i in 0..<length {
+                                let xhat = (x[o + i] - m) * inv
+                                gx[o + i] = a * (g[o + i] - mg - xhat * mgx)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (sumG, sumGX)
+    }
+}
+
+/// Running statistics of a batch-norm layer, updated in place by training-mode calls.
+public struct RunningStatistics {
+    public let mean: Tensor
+    public let variance: Tensor
+    public let momentum: Float
+    public init(mean: Tensor, variance: Tensor, momentum: Float = 0.1) {
+        self.mean = mean; self.variance = variance; self.momentum = momentum
+    }
+}
+
+private func checkChannelVector(_ op: String, _ x: Tensor, _ v: Tensor?, _ what: String) {
+    if let v, v.shape != [x.shape[1]] { shapeMismatch(op, x.shape, v.shape, "input (N, C, H, W) vs \(what) (C)") }
+}
+
+/// Batch normalisation over (N, H, W) per channel of an (N, C, H, W) input.
+///
+/// Training (`training: true`): normalises by the batch's mean and biased variance and, when
+/// `running` is given, updates it in place: `r = (1 - momentum) r + momentum * stat`, with the
+/// unbiased variance. Evaluation: normalises by `running` (required).
+/// `weight` (gamma) and `bias` (beta) are per-channel, optional.
+public func batchNorm2d(_ x: Tensor, weight: Tensor?, bias: Tensor?, running: RunningStatistics?,
+                        training: Bool, eps: Float = 1e-5) -> Tensor {
+    guard x.rank == 4 else { badShape("batch_norm2d", x.shape, expected: "(N, C, H, W)") }
+    let (n, c, hw) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+    checkChannelVector("batch_norm2d", x, weight, "weight")
+    checkChannelVector("batch_norm2d", x, bias, "bias")
+    if let running {
+        checkChannelVector("batch_norm2d", x, running.mean, "running mean")
+        checkChannelVector("batch_norm2d", x, running.variance, "running variance")
+    }
+    let groups = Groups(count: c, segments: n, length: hw) { ch, image in (image * c + ch) * hw }
+    let mean: [Float], invstd: [Float]
+    if training {
+        guard n * hw > 1 else { badShape("batch_norm2d", x.shape, expected: "more than one value per channel in training") }
+        let (m, v) = groups.moments(x.pointer)
+        mean = m.map(Float.init)
+        invstd = v.map { Float(1 / ($0 + Double(eps)).squareRoot()) }
+        if let running {
+            let unbias = Double(n * hw) / Double(n * hw - 1)
+            let mom = running.momentum
+            for ch in 0..<c {
+                running.mean.pointer[ch] = (1 - mom) * running.mean.pointer[ch] + mom * Float(m[ch])
+                running.variance.pointer[ch] = (1 - mom) * running.variance.pointer[ch] + mom * Float(v[ch] * unbias)
+            }
+            running.mean.storage.markMutated()
+            running.variance.storage.markMutated()
+        }
+    } else {
+        guard let running else { fatalError("batch_norm2d: evaluation mode needs running statistics") }
+        mean = Array(running.mean.buffer)
+        invstd = running.variance.buffer.map { 1 / ($0 + eps).squareRoot() }
+    }
+    let out = Tensor.empty(x.shape)
+    groups.normalize(x.pointer, out.pointer, mean: mean, invstd: invstd,
+                     scale: weight?.pointer, shift: bias?.pointer) { $0 }
+    let inputs = [x] + [weight, bias].compactMap { $0 }
+    let weightIndex = weight == nil ? nil : 1
+    let biasIndex = bias == nil ? nil : (weight == nil ? 1 : 2)
+    return out.recorded("batch_norm2d", inputs, saving: [x] + (weight.map { [$0] } ?? [])) { g, needs in
+        var grads = [Tensor?](repeating: nil, count: inputs.count)
+        let gx = needs[0] ? Tensor.empty(x.shape) : nil
+        let sums: (sumG: [Double], sumGXhat: [Double])
+        if training {
+            sums = groups.backward(g.pointer, x.pointer, gx?.pointer, mean: mean, invstd: invstd,
+                                   scale: weight?.pointer) { $0 }
+        } else {
+            // Statistics are constants: dx = g * gamma * invstd.
+            sums = groups.backward(g.pointer, x.pointer, nil, mean: mean, invstd: invstd, scale: nil) { $0 }
+            if let gx {
+                let a = (0..<c).map { invstd[$0] * (weight?.pointer[$0] ?? 1) }
+                groups.normalize(g.pointer, gx.pointer, mean: [Float](repeating: 0, count: c), invstd: a,
+                                 scale: nil, shift: nil) { $0 }
+            }
+        }
+        grads[0] = gx
+        if let wi = weightIndex, needs[wi] { grads[wi] = Tensor(shape: [c], values: sums.sumGXhat.map(Float.init)) }
+        if let bi = biasIndex, needs[bi] { grads[bi] = Tensor(shape: [c], values: sums.sumG.map(Float.init)) }
+        return grads
+    }
+}
+
+/// Instance normalisation: each (image, channel) plane of an (N, C, H, W) input to zero mean and
+/// unit biased variance (PyTorch's InstanceNorm2d without affine parameters or running stats).
+public func instanceNorm2d(_ x: Tensor, eps: Float = 1e-5) -> Tensor {
+    guard x.rank == 4 else { badShape("instance_norm2d", x.shape, expected: "(N, C, H, W)") }
+    let hw = x.shape[2] * x.shape[3]
+    guard hw > 1 else { badShape("instance_norm2d", x.shape, expected: "more than one spatial element") }
+    let groups = Groups(count: x.shape[0] * x.shape[1], segments: 1, length: hw) { plane, _ in plane * hw }
+    let (m, v) = groups.moments(x.pointer)
+    let mean = m.map(Float.init)
+    let invstd = v.map { Float(1 / ($0 + Double(eps)).squareRoot()) }
+    let out = Tensor.empty(x.shape)
+    groups.normalize(x.pointer, out.pointer, mean: mean, invstd: invstd, scale: nil, shift: nil) { $0 }
+    return out.recorded("instance_norm2d", [x]) { g, _ in
+        let gx = Tensor.empty(x.shape)
+        _ = groups.backward(g.pointer, x.pointer, gx.pointer, mean: mean, invstd: invstd, scale: nil) { $0 }
+        return [gx]
+    }
+}

@@ -1,0 +1,1 @@
+// InkwellPipeline: module sources are being written; this file is replaced.

@@ -1,0 +1,1 @@
+// InkwellReport: module sources are being written; this file is replaced.

@@ -1,0 +1,1 @@
+// InkwellStages: module sources are being written; this file is replaced.

@@ -1,0 +1,1 @@
+// InkwellTraining: module sources are being written; this file is replaced.
