@@ -22,6 +22,11 @@ public struct VideoInfo: Sendable, Codable, Equatable {
     public var pixelFormat: String
     /// Sample aspect ratio (1 for square pixels).
     public var sampleAspectRatio: Double
+    /// Codec of the first audio stream, nil when the file has no audio.
+    public var audioCodec: String?
+
+    /// Whether the file has an audio stream.
+    public var hasAudio: Bool { audioCodec != nil }
 }
 
 /// Which frames a decode takes.
@@ -199,6 +204,7 @@ public final class VideoDecoder {
             if r < 0 { r += 360 }
             rotation = (Int((r / 90).rounded()) * 90) % 360
         }
+        let audioIndex = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
         let sarQ = par.pointee.sample_aspect_ratio
         let sar = sarQ.num > 0 && sarQ.den > 0 ? Double(sarQ.num) / Double(sarQ.den) : 1
         let pixName = av_get_pix_fmt_name(AVPixelFormat(rawValue: par.pointee.format)).map { String(cString: $0) } ?? "unknown"
@@ -208,7 +214,10 @@ public final class VideoDecoder {
             width: Int(par.pointee.width), height: Int(par.pointee.height),
             duration: duration, frameRate: rate, rotation: rotation,
             frameCountHint: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil,
-            pixelFormat: pixName, sampleAspectRatio: sar)
+            pixelFormat: pixName, sampleAspectRatio: sar,
+            audioCodec: audioIndex >= 0
+                ? String(cString: avcodec_get_name(fmt.pointee.streams[Int(audioIndex)]!.pointee.codecpar.pointee.codec_id))
+                : nil)
         format = fmt
         ok = true
     }

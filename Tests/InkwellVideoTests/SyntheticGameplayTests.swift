@@ -1,0 +1,45 @@
+import Foundation
+import InkwellTestSupport
+import InkwellVideo
+import XCTest
+
+final class SyntheticGameplayTests: XCTestCase {
+    func testClipsHaveExpectedFramesKeyFramesAudioAndAreDeterministic() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        var options = SyntheticGameplay.Options()
+        options.count = 2
+        options.seconds = 2
+        options.width = 160
+        options.height = 90
+        options.seed = 7
+        let urls = try SyntheticGameplay.writeClips(options, to: dir.appendingPathComponent("a"))
+        XCTAssertEqual(urls.map(\.lastPathComponent), ["clip-000.mp4", "clip-001.mp4"])
+        let again = try SyntheticGameplay.writeClips(options, to: dir.appendingPathComponent("b"))
+        XCTAssertEqual(try Data(contentsOf: urls[0]), try Data(contentsOf: again[0]), "same seed, same bytes")
+        XCTAssertNotEqual(try Data(contentsOf: urls[0]), try Data(contentsOf: urls[1]), "clips differ")
+
+        let decoder = try VideoDecoder(url: urls[0])
+        XCTAssertEqual(decoder.info.codec, "h264")
+        XCTAssertTrue(decoder.info.hasAudio)
+        var all: [PNGImage] = []
+        try decoder.decode(DecodeOptions(selection: .all, width: 160, height: 90)) { f in
+            all.append(PNGImage(width: f.width, height: f.height, pixels: Array(f.rgb)))
+        }
+        XCTAssertEqual(all.count, 60)
+        var keys = 0
+        try VideoDecoder(url: urls[0]).decode(DecodeOptions(selection: .keyFrames, width: 32, height: 18)) { _ in keys += 1 }
+        XCTAssertEqual(keys, 4, "GOP 15 over 60 frames")
+
+        // Looks like gameplay: both team colours present late in the clip, the first frame near-black.
+        let mean0 = all[0].pixels.reduce(0) { $0 + Int($1) } / all[0].pixels.count
+        XCTAssertLessThan(mean0, 20)
+        let last = all[59]
+        let meanLast = last.pixels.reduce(0) { $0 + Int($1) } / last.pixels.count
+        XCTAssertGreaterThan(meanLast, 50)
+        XCTAssertGreaterThan(Set(stride(from: 0, to: last.pixels.count, by: 3).map { last.pixels[$0] / 32 }).count, 4)
+
+        if let keep = ProcessInfo.processInfo.environment["INKWELL_KEEP_SYNTH_SHEET"] {
+            try PNGImage.grid([all[10], all[30], all[45], all[59]], columns: 2, gap: 4).write(to: URL(fileURLWithPath: keep))
+        }
+    }
+}
