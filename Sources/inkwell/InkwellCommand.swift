@@ -9,6 +9,8 @@ struct InkwellCommand: ParsableCommand {
         commandName: "inkwell",
         abstract: "Gameplay videos to a trained VAE-GAN, on the CPU.",
         subcommands: [
+            SelftestCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -81,7 +81,7 @@ extension Tensor {
         let input = self
         return out.recorded("variance", [self]) { g, _ in
             let gx = Tensor.empty(input.shape)
-            let gp = g.pointer, xp = input.pointer, op = gx.pointer
+            let gp = g.pointer, xp = input.pointer, op = gx.pointer, mp = means.pointer
             for o in 0..<outer {
                 for l in 0..<length {
                     for i in 0..<inner {

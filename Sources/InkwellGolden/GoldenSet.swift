@@ -1,1 +1,0 @@
-// InkwellGolden: being written; this file is replaced.

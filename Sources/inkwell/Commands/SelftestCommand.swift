@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Inkwell
+
+/// `inkwell selftest --golden DIR`: checks the engine (and, where present, the training step)
+/// against PyTorch's golden values. One line per case; exits non-zero when any case fails.
+struct SelftestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "selftest",
+        abstract: "Check the engine against golden values computed by PyTorch.",
+        discussion: """
+        DIR holds ops.json + ops.safetensors (and, when present, train_step.json + \
+        train_step.safetensors). Any set of the same schema works: shapes and settings come \
+        from the files. Prints one line per case with its worst relative L2 error.
+        """
+    )
+
+    @Option(name: .customLong("golden"), help: "Directory with the golden files (e.g. ../shared/golden).")
+    var golden: String
+
+    @Option(help: "Relative L2 tolerance of the op cases.")
+    var tolerance: Double = GoldenOps.defaultTolerance
+
+    func validate() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: golden, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--golden \(golden): not a directory")
+        }
+        guard tolerance > 0 else { throw ValidationError("--tolerance must be positive") }
+        let url = URL(fileURLWithPath: golden)
+        guard GoldenSuites.all.contains(where: { $0.isPresent(in: url) }) else {
+            throw ValidationError("--golden \(golden): no golden files found (expected ops.json + ops.safetensors)")
+        }
+    }
+
+    func run() throws {
+        let url = URL(fileURLWithPath: golden)
+        var failed = 0, total = 0
+        for suite in GoldenSuites.all where suite.isPresent(in: url) {
+            let results: [GoldenCaseResult]
+            do {
+                results = ObjectIdentifier(suite) == ObjectIdentifier(GoldenOps.self)
+                    ? try GoldenOps.run(directory: url, tolerance: tolerance)
+                    : try suite.run(directory: url)
+            } catch {
+                print("FAIL  suite \(suite.suiteName): \(error)")
+                failed += 1
+                total += 1
+                continue
+            }
+            for result in results {
+                print(result.summaryLine)
+                total += 1
+                if !result.passed { failed += 1 }
+            }
+        }
+        print("\(total - failed)/\(total) golden cases passed")
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
