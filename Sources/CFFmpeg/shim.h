@@ -53,7 +53,8 @@ static inline double inkwell_stream_rotation(const AVStream *st) {
     return av_display_rotation_get((const int32_t *)data);
 }
 
-/// Attaches a display matrix rotating by `degrees` (counter-clockwise) to an output stream.
+/// Attaches a display matrix made by av_display_rotation_set(degrees) to an output stream
+/// (FFmpeg 5.1 documents that angle as clockwise).
 static inline int inkwell_stream_set_rotation(AVStream *st, double degrees) {
 #if LIBAVFORMAT_VERSION_MAJOR > 60 || (LIBAVFORMAT_VERSION_MAJOR == 60 && LIBAVFORMAT_VERSION_MINOR >= 15)
     AVPacketSideData *sd = av_packet_side_data_new(&st->codecpar->coded_side_data,

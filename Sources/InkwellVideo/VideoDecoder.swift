@@ -117,6 +117,7 @@ public final class VideoDecoder {
     private var format: UnsafeMutablePointer<AVFormatContext>?
     private let streamIndex: Int32
     private let decoder: UnsafePointer<AVCodec>
+    private var hasDecoded = false
 
     /// Opens `url` and finds its video stream. Throws a `VideoError` naming the file and reason.
     public init(url: URL) throws {
@@ -140,14 +141,15 @@ public final class VideoDecoder {
         var fc: UnsafeMutablePointer<AVFormatContext>?
         var ret = avformat_open_input(&fc, path, nil, nil)
         guard ret >= 0, let fmt = fc else {
-            throw VideoError(.notMedia, path: path, reason: "not a readable media file (\(ffmpegErrorString(ret)))")
+            throw VideoError(.notMedia, path: path, reason: FileSniffer.explainUnreadable(path: path, ffmpegMessage: ffmpegErrorString(ret)))
         }
         var ok = false
         defer { if !ok { avformat_close_input(&fc) } }
 
         ret = avformat_find_stream_info(fmt, nil)
         guard ret >= 0 else {
-            throw VideoError(.notMedia, path: path, reason: "cannot read stream information (\(ffmpegErrorString(ret)))")
+            throw VideoError(.notMedia, path: path, reason: FileSniffer.explainUnreadable(
+                path: path, ffmpegMessage: "cannot read stream information: \(ffmpegErrorString(ret))"))
         }
         if inkwell_format_is_image(fmt) != 0 {
             throw VideoError(.stillImage, path: path, reason: "a still image, not a video")
@@ -171,8 +173,11 @@ public final class VideoDecoder {
             let kinds = (0..<Int(fmt.pointee.nb_streams)).map {
                 av_get_media_type_string(fmt.pointee.streams[$0]!.pointee.codecpar.pointee.codec_type).map { String(cString: $0) } ?? "unknown"
             }
-            let what = kinds.isEmpty ? "no streams" : "streams: " + kinds.joined(separator: ", ")
-            throw VideoError(.noVideoStream, path: path, reason: "no video stream (\(what))")
+            if kinds.isEmpty {
+                throw VideoError(.notMedia, path: path, reason: FileSniffer.explainUnreadable(path: path, ffmpegMessage: "no streams"))
+            }
+            let only = Set(kinds) == ["audio"] ? "an audio-only file" : "no video stream"
+            throw VideoError(.noVideoStream, path: path, reason: "\(only) (streams: \(kinds.joined(separator: ", ")))")
         }
         streamIndex = index
         let stream = fmt.pointee.streams[Int(index)]!
@@ -265,12 +270,18 @@ public final class VideoDecoder {
         let tb = av_q2d(stream.pointee.time_base)
         let startPTS = stream.pointee.start_time != inkwell_nopts_value() ? stream.pointee.start_time : 0
         let start = max(0, options.start ?? 0)
-        if start > 0 {
+        if start > 0 || hasDecoded {
+            // Seek to the key frame at or before `start` (or back to the beginning for a second
+            // decode of the same file).
             let target = startPTS + Int64(start / tb)
-            if av_seek_frame(fmt, streamIndex, target, AVSEEK_FLAG_BACKWARD) < 0 {
-                _ = av_seek_frame(fmt, streamIndex, startPTS, AVSEEK_FLAG_BACKWARD)
+            if av_seek_frame(fmt, streamIndex, target, AVSEEK_FLAG_BACKWARD) < 0,
+               av_seek_frame(fmt, streamIndex, startPTS, AVSEEK_FLAG_BACKWARD) < 0,
+               fmt.pointee.pb != nil {
+                _ = avio_seek(fmt.pointee.pb, 0, SEEK_SET)
+                _ = avformat_flush(fmt)
             }
         }
+        hasDecoded = true
         let converter = FrameConverter(width: options.width, height: options.height, scaler: options.scaler,
                                        aspect: options.aspect, rotation: options.autoRotate ? info.rotation : 0)
         var stats = DecodeStats()

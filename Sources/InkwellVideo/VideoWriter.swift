@@ -228,8 +228,10 @@ public final class VideoWriter {
         st.pointee.time_base = ctx.pointee.time_base
         st.pointee.avg_frame_rate = ctx.pointee.framerate
         if options.rotation % 360 != 0 {
-            // av_display_rotation_set takes counter-clockwise degrees.
-            ret = inkwell_stream_set_rotation(st, -Double(options.rotation))
+            // FFmpeg 5.1's av_display_rotation_set turns clockwise (av_display_rotation_get reports
+            // counter-clockwise), so a clockwise display turn is passed as is; the decoder reads it
+            // back as ffmpeg's autorotation does (clockwise = -av_display_rotation_get).
+            ret = inkwell_stream_set_rotation(st, Double(options.rotation))
             guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
         }
 
