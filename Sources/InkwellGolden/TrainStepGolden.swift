@@ -1,0 +1,129 @@
+import Foundation
+import InkwellEngine
+import InkwellNN
+import InkwellTraining
+
+/// Runs one whole training step (SPEC.md section 3) against PyTorch's (`train_step.json` +
+/// `train_step.safetensors`, see ../shared/golden/README.md).
+///
+/// The model is built from the JSON's `widths` (nothing assumed), loaded from `before.*`, and
+/// stepped once with the seed schedule, the set's `noise.*` draws, the moving-batch KLD and the
+/// dual-gradient beta with the JSON's hyperparameters. Compared: every `after.*` tensor's change
+/// (after - before) against the reference change (relative L2 at most 5e-3), and every loss,
+/// `beta_after`, `stats_mean_after`, `stats_var_after` (relative at most 1e-4).
+public enum TrainStepGolden: GoldenSuite {
+    public static let suiteName = "train_step"
+    public static let changeTolerance = 5e-3
+    public static let valueTolerance = 1e-4
+
+    public static func isPresent(in directory: URL) -> Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("train_step.json").path)
+    }
+
+    public static func run(directory: URL) throws -> [GoldenCaseResult] {
+        let jsonURL = directory.appendingPathComponent("train_step.json")
+        let tensorsURL = directory.appendingPathComponent("train_step.safetensors")
+        let data: Data
+        do { data = try Data(contentsOf: jsonURL) } catch {
+            throw GoldenError("\(jsonURL.path): cannot read: \(error.localizedDescription)")
+        }
+        let spec: Spec
+        do { spec = try JSONDecoder().decode(Spec.self, from: data) } catch {
+            throw GoldenError("\(jsonURL.path): not a train_step description: \(error)")
+        }
+        let file = try SafeTensorsFile(contentsOf: tensorsURL)
+        do {
+            return [GoldenCaseResult(name: "train_step", kind: "train_step", errors: try check(spec, file))]
+        } catch {
+            return [GoldenCaseResult(name: "train_step", kind: "train_step", errors: [], failure: "\(error)")]
+        }
+    }
+
+    /// The JSON's schema (the parts this check uses).
+    struct Spec: Decodable {
+        struct Widths: Decodable {
+            let encoder: [Int], decoder: [Int], discriminator: [Int]
+            let discriminator_hidden: Int, latent: Int
+            let feature_map: [Int], frame: [Int], batch: Int
+        }
+        struct Hyper: Decodable {
+            let lr: Double, beta1: Double, beta2: Double, eps: Double
+            let beta_initial: Double, beta_step: Double, target_kld: Double, beta_min: Double
+            let stats_momentum: Double, stats_mean_initial: Double, stats_var_initial: Double
+            let logvar_max: Double?, bn_momentum: Double?, bn_eps: Double?, in_eps: Double?, leaky_slope: Double?
+        }
+        let widths: Widths
+        let hyperparameters: Hyper
+    }
+
+    static func check(_ spec: Spec, _ file: SafeTensorsFile) throws -> [(tensor: String, error: Double, tolerance: Double)] {
+        let w = spec.widths, h = spec.hyperparameters
+        // Settings the model has fixed (the reference's) must be what the set used.
+        for (name, value, fixed) in [("logvar_max", h.logvar_max, 20.0), ("bn_momentum", h.bn_momentum, 0.1),
+                                     ("bn_eps", h.bn_eps, 1e-5), ("in_eps", h.in_eps, 1e-5), ("leaky_slope", h.leaky_slope, 0.01)] {
+            if let value, abs(value - fixed) > 1e-12 { throw GoldenError("hyperparameter \(name) = \(value) is not supported (the model uses \(fixed))") }
+        }
+        let widths = ModelWidths(latent: w.latent, encoder: w.encoder, decoder: w.decoder, discriminator: w.discriminator,
+                                 discriminatorHidden: w.discriminator_hidden, featureMap: w.feature_map)
+        let model = try VAEGAN(widths: widths)
+        guard w.frame.count == 3, w.frame[0] == widths.channels else {
+            throw GoldenError("widths.frame \(w.frame) does not match \(widths.channels) image channels")
+        }
+        try widths.checkFrame(height: w.frame[1], width: w.frame[2])
+        try model.loadState(from: file, prefix: "before.", options: StateLoadOptions(allowUnknown: false, allowMissingCounters: true))
+        let before = model.stateTensors().map { ($0.0, $0.1.clone()) }
+
+        let optimizers = VAEGANOptimizers(model: model, learningRate: Float(h.lr), beta1: Float(h.beta1),
+                                          beta2: Float(h.beta2), eps: Float(h.eps))
+        var kldParameters = MovingBatchKLD.Parameters()
+        kldParameters.momentum = h.stats_momentum
+        kldParameters.initialMean = h.stats_mean_initial
+        kldParameters.initialVar = h.stats_var_initial
+        let kld = MovingBatchKLD(parameters: kldParameters)
+        var betaParameters = DualGradientBeta.Parameters()
+        betaParameters.initial = h.beta_initial
+        betaParameters.step = h.beta_step
+        betaParameters.target = h.target_kld
+        betaParameters.min = h.beta_min
+        let beta = DualGradientBeta(parameters: betaParameters)
+        let context = StepContext(model: model, optimizers: optimizers, kld: kld, beta: beta)
+
+        var draws: [NoiseDraw: Tensor] = [:]
+        for draw in NoiseDraw.allCases { draws[draw] = try file.tensor("noise.\(draw.rawValue)", shape: [w.batch, w.latent]) }
+        let input = try file.tensor("input", shape: [w.batch] + w.frame)
+        let result = try SeedSchedule().step(context, images: input, noise: SuppliedNoise(draws))
+
+        var errors: [(tensor: String, error: Double, tolerance: Double)] = []
+        for (name, old) in before {
+            let key = "after.\(name)"
+            guard file.contains(key) else { continue }
+            let reference = try file.tensor(key, shape: old.shape).values
+            let now = model.stateTensors().first { $0.0 == name }!.1.values
+            let oldValues = old.values
+            let mineChange = zip(now, oldValues).map { Double($0) - Double($1) }
+            let referenceChange = zip(reference, oldValues).map { Double($0) - Double($1) }
+            errors.append((key, relativeL2(mineChange, referenceChange), changeTolerance))
+        }
+        let losses: [(String, String)] = [("disc_orig", "disc_real"), ("disc_recon", "disc_recon"), ("gen_recon", "gen_recon"),
+                                          ("disc_fake", "disc_fake"), ("gen_fake", "gen_fake"), ("feats_recon", "feats"),
+                                          ("kld", "kld"), ("pixel", "pixel")]
+        for (golden, mine) in losses {
+            let reference = try file.tensor("loss.\(golden)").values
+            errors.append(("loss.\(golden)", relativeL2([Double(result.losses[mine] ?? .nan)], reference.map(Double.init)), valueTolerance))
+        }
+        errors.append(("beta_after", relativeL2([beta.beta], try file.tensor("beta_after").values.map(Double.init)), valueTolerance))
+        guard let mean = kld.runningMean, let variance = kld.runningVariance else { throw GoldenError("the moving-batch KLD kept no statistics") }
+        errors.append(("stats_mean_after", relativeL2Error(mean.values, try file.tensor("stats_mean_after", shape: [w.latent]).values), valueTolerance))
+        errors.append(("stats_var_after", relativeL2Error(variance.values, try file.tensor("stats_var_after", shape: [w.latent]).values), valueTolerance))
+        return errors
+    }
+
+    /// ||a - b|| / ||b|| in double precision (||a - b|| when b is all zeros; NaN propagates).
+    static func relativeL2(_ a: [Double], _ b: [Double]) -> Double {
+        guard a.count == b.count else { return .infinity }
+        var diff = 0.0, norm = 0.0
+        for (x, y) in zip(a, b) { diff += (x - y) * (x - y); norm += y * y }
+        if diff.isNaN { return .nan }
+        return norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot()
+    }
+}

@@ -1,1 +1,0 @@
-// InkwellTraining: module sources are being written; this file is replaced.

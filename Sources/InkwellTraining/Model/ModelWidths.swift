@@ -1,0 +1,113 @@
+import Foundation
+
+/// The widths of the VAE-GAN (SPEC.md section 2). Every width is configurable; `reference` is the
+/// published model (138,420,484 parameters) and `narrow` a small model of the same shape for
+/// demos and tests.
+///
+/// Depth follows the channel lists: the encoder has `encoder.count - 1` stride-2 blocks, the
+/// decoder `decoder.count - 1` transposed-conv blocks (the same number), the discriminator
+/// `discriminator.count - 1` conv blocks (the first stride 1, the rest stride 2).
+/// The frame is the feature map grown by f(x) = 2x - 1 once per block: 9 x 16 -> 65 x 121 at
+/// depth 3.
+public struct ModelWidths: Codable, Equatable, Sendable {
+    /// Latent size D (reference 1024).
+    public var latent: Int
+    /// Encoder channels, image channels first (reference [3, 64, 128, 256]).
+    public var encoder: [Int]
+    /// Decoder channels, the mapped feature grid's first (reference [256, 256, 128, 64]); the last
+    /// conv maps the final width back to the image channels.
+    public var decoder: [Int]
+    /// Discriminator channels, image channels first (reference [3, 32, 128, 256, 256]).
+    public var discriminator: [Int]
+    /// Discriminator hidden units between its two linear layers (reference 512).
+    public var discriminatorHidden: Int
+    /// The smallest feature grid (height, width), reference (9, 16).
+    public var featureMap: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case latent, encoder, decoder, discriminator
+        case discriminatorHidden = "discriminator_hidden"
+        case featureMap = "feature_map"
+    }
+
+    public init(latent: Int, encoder: [Int], decoder: [Int], discriminator: [Int], discriminatorHidden: Int, featureMap: [Int]) {
+        self.latent = latent
+        self.encoder = encoder
+        self.decoder = decoder
+        self.discriminator = discriminator
+        self.discriminatorHidden = discriminatorHidden
+        self.featureMap = featureMap
+    }
+
+    /// The published widths: latent 1024, 3-64-128-256, 256-256-128-64, 3-32-128-256-256, 512,
+    /// 9 x 16 (frames 65 x 121).
+    public static let reference = ModelWidths(
+        latent: 1024, encoder: [3, 64, 128, 256], decoder: [256, 256, 128, 64],
+        discriminator: [3, 32, 128, 256, 256], discriminatorHidden: 512, featureMap: [9, 16])
+
+    /// A narrow model of the reference's shape (the golden train step's widths): latent 16,
+    /// 3-8-16-32, 32-32-16-8, 3-8-16-32-32, hidden 32, frames 65 x 121.
+    public static let narrow = ModelWidths(
+        latent: 16, encoder: [3, 8, 16, 32], decoder: [32, 32, 16, 8],
+        discriminator: [3, 8, 16, 32, 32], discriminatorHidden: 32, featureMap: [9, 16])
+
+    /// A preset by name: "reference" or "narrow".
+    public static func preset(_ name: String) throws -> ModelWidths {
+        switch name {
+        case "reference": return .reference
+        case "narrow": return .narrow
+        default: throw TrainingError.configuration("unknown model preset '\(name)' (known: reference, narrow)")
+        }
+    }
+
+    /// Encoder (and decoder) depth: the number of stride-2 blocks.
+    public var depth: Int { encoder.count - 1 }
+    /// Image channels (encoder[0]).
+    public var channels: Int { encoder.first ?? 0 }
+
+    /// f(x) = 2x - 1 applied `depth` times to the feature map: the frame (height, width).
+    public var frameSize: [Int] { featureMap.map { Self.grow($0, times: depth) } }
+
+    /// x -> 2x - 1, `times` times.
+    public static func grow(_ x: Int, times: Int) -> Int { (0..<times).reduce(x) { v, _ in 2 * v - 1 } }
+
+    /// Checks the widths describe a buildable model; throws a one-line reason otherwise.
+    public func validate() throws {
+        func bad(_ reason: String) -> TrainingError { .configuration("model widths: \(reason)") }
+        guard latent > 0 else { throw bad("latent must be positive, got \(latent)") }
+        guard encoder.count >= 2, encoder.allSatisfy({ $0 > 0 }) else { throw bad("encoder needs at least two positive channel counts, got \(encoder)") }
+        guard decoder.count == encoder.count, decoder.allSatisfy({ $0 > 0 }) else {
+            throw bad("decoder needs \(encoder.count) positive channel counts (one block per encoder block), got \(decoder)")
+        }
+        guard discriminator.count >= 2, discriminator.allSatisfy({ $0 > 0 }) else { throw bad("discriminator needs at least two positive channel counts, got \(discriminator)") }
+        guard discriminator[0] == channels else { throw bad("discriminator input channels \(discriminator[0]) differ from the image channels \(channels)") }
+        guard discriminatorHidden > 0 else { throw bad("discriminator_hidden must be positive, got \(discriminatorHidden)") }
+        guard featureMap.count == 2, featureMap.allSatisfy({ $0 >= 2 }) else { throw bad("feature_map must be [height, width] of at least 2, got \(featureMap)") }
+    }
+
+    /// Checks that `frame` (height, width) follows the 2x - 1 rule for this depth: it must be this
+    /// model's `frameSize`. Throws a one-line error naming the sizes that would work.
+    public func checkFrame(height: Int, width: Int) throws {
+        guard [height, width] != frameSize else { return }
+        // What feature grid would the frame need? x = (s + 1) / 2 per block, exactly.
+        func shrink(_ s: Int) -> Int? {
+            var v = s
+            for _ in 0..<depth { guard v % 2 == 1 else { return nil }; v = (v + 1) / 2 }
+            return v
+        }
+        let hint: String
+        if let h = shrink(height), let w = shrink(width), h >= 2, w >= 2 {
+            hint = "it fits feature_map [\(h), \(w)] at depth \(depth); set feature_map to that"
+        } else {
+            hint = "at depth \(depth) each side must be (x - 1) * 2^\(depth) + 1 (e.g. 65 x 121 from 9 x 16)"
+        }
+        throw TrainingError.configuration(
+            "frame \(width) x \(height) (width x height) does not follow the 2x - 1 rule for feature map \(featureMap[1]) x \(featureMap[0]): expected \(frameSize[1]) x \(frameSize[0]); \(hint)")
+    }
+
+    /// The discriminator's feature map (height, width): the frame after one stride-1 block and
+    /// `discriminator.count - 2` stride-2 blocks (pad 2, kernel 5).
+    public var discriminatorFeatureMap: [Int] {
+        frameSize.map { s in (0..<(discriminator.count - 2)).reduce(s) { v, _ in (v - 1) / 2 + 1 } }
+    }
+}

@@ -1,0 +1,92 @@
+import InkwellEngine
+import InkwellNN
+
+/// The reference's update sequence (SPEC.md section 3), named "seed". Every sub-update clears
+/// every gradient, back-propagates one loss (only as far as the stepped optimizers' parameters
+/// need) and steps only the named optimizers:
+///
+/// 1. D(x) -> BCE(., 1); step discriminator.
+/// 2. recon = G(E(x)); D(recon, detached) -> BCE(., 0); step discriminator.
+/// 3. D(recon) -> BCE(., 1); step decoder.
+/// 4. fake = G(z), z ~ N(0, I); D(fake, detached) -> BCE(., 0); step discriminator.
+/// 5. D(fake) -> BCE(., 1); step decoder.
+/// 6. recon = G(E(x)); MSE(features of D(recon), features of D(x)); step encoder and decoder.
+/// 7. z = E(x); KLD by the strategy; loss = beta * KLD; step encoder.
+/// 8. beta <- the beta strategy's update from this step's KLD.
+/// Then the pixel error MSE(G(E(x)), x) without gradients. The encoder runs with batch norm in
+/// training mode at every call (its running statistics move at each).
+public final class SeedSchedule: TrainingSchedule {
+    public struct Parameters: StrategyParameters { public init() {} }
+    public static let name = "seed"
+    public let parameters: Parameters
+    public init(parameters: Parameters = .init()) { self.parameters = parameters }
+
+    public func step(_ context: StepContext, images x: Tensor, noise: NoiseSource) throws -> StepResult {
+        let model = context.model
+        let (encoder, decoder, discriminator) = (model.encoder, model.decoder, model.discriminator)
+        let optimizers = context.optimizers
+        let latentShape = [x.shape[0], encoder.latent]
+        model.train()
+        let disParams = optimizers.discriminator.parameters
+        let decParams = optimizers.decoder.parameters
+        let encParams = optimizers.encoder.parameters
+
+        /// Clears every gradient, back-propagates `loss` to `targets`, steps `optimizers`.
+        func update(_ loss: Tensor, _ targets: [Tensor], _ stepped: [Adam]) {
+            model.zeroGrad()
+            loss.backward(to: targets)
+            for o in stepped { o.step() }
+        }
+        var losses: [String: Float] = [:]
+
+        // 1. Real images.
+        let real = binaryCrossEntropy(discriminator(x).probability, target: 1)
+        losses["disc_real"] = real.item
+        update(real, disParams, [optimizers.discriminator])
+
+        // 2-3. Reconstructions.
+        let recon = decoder(encoder(x, eps: try noise.normal(.gan, shape: latentShape)).z)
+        let reconFake = binaryCrossEntropy(discriminator(recon.detached()).probability, target: 0)
+        losses["disc_recon"] = reconFake.item
+        update(reconFake, disParams, [optimizers.discriminator])
+        let reconReal = binaryCrossEntropy(discriminator(recon).probability, target: 1)
+        losses["gen_recon"] = reconReal.item
+        update(reconReal, decParams, [optimizers.decoder])
+
+        // 4-5. Fakes from the prior.
+        let fake = decoder(try noise.normal(.fakeLatent, shape: latentShape))
+        let fakeFake = binaryCrossEntropy(discriminator(fake.detached()).probability, target: 0)
+        losses["disc_fake"] = fakeFake.item
+        update(fakeFake, disParams, [optimizers.discriminator])
+        let fakeReal = binaryCrossEntropy(discriminator(fake).probability, target: 1)
+        losses["gen_fake"] = fakeReal.item
+        update(fakeReal, decParams, [optimizers.decoder])
+
+        // 6. Feature matching.
+        let recon6 = decoder(encoder(x, eps: try noise.normal(.feats, shape: latentShape)).z)
+        let realFeatures = discriminator(x).features
+        let feats = mseLoss(discriminator(recon6).features, realFeatures)
+        losses["feats"] = feats.item
+        update(feats, encParams + decParams, [optimizers.encoder, optimizers.decoder])
+
+        // 7. KLD.
+        let encoding = encoder(x, eps: try noise.normal(.kld, shape: latentShape))
+        let kld = context.kld.kld(z: encoding.z, mu: encoding.mu, logvar: encoding.logvar, update: true)
+        let kldValue = kld.item
+        losses["kld"] = kldValue
+        let betaUsed = context.beta.beta
+        update(kld * Float(betaUsed), encParams, [optimizers.encoder])
+        let zStats = ElementStatistics(encoding.z)
+        let stdStats = ElementStatistics(withoutGrad { (encoding.logvar.detached() * 0.5).exp() })
+
+        // 8. Beta.
+        context.stepsDone += 1
+        context.beta.update(kld: Double(kldValue), step: context.stepsDone)
+
+        // Pixel error, no gradient (batch norm still in training mode).
+        let pixelNoise = try noise.normal(.pixel, shape: latentShape)
+        losses["pixel"] = withoutGrad { mseLoss(decoder(encoder(x, eps: pixelNoise).z), x).item }
+
+        return StepResult(losses: losses, beta: context.beta.beta, betaUsed: betaUsed, z: zStats, zStd: stdStats)
+    }
+}

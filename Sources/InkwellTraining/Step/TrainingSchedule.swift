@@ -1,0 +1,98 @@
+import InkwellEngine
+import InkwellNN
+
+/// The three optimizers of the VAE-GAN (SPEC.md section 3): encoder, decoder, discriminator.
+public final class VAEGANOptimizers {
+    public let encoder: Adam
+    public let decoder: Adam
+    public let discriminator: Adam
+
+    /// Adam over each part's parameters (learning rate 1e-4, betas 0.9/0.999, eps 1e-8 by default).
+    public init(model: VAEGAN, learningRate: Float = 1e-4, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8) {
+        func adam(_ m: Module) -> Adam {
+            Adam(parameters: m.parameters, learningRate: learningRate, beta1: beta1, beta2: beta2, eps: eps)
+        }
+        encoder = adam(model.encoder)
+        decoder = adam(model.decoder)
+        discriminator = adam(model.discriminator)
+    }
+
+    /// By name, for checkpoints: "encoder", "decoder", "discriminator".
+    public var named: [(String, Adam)] { [("encoder", encoder), ("decoder", decoder), ("discriminator", discriminator)] }
+}
+
+/// Everything a step works on: the model, its optimizers and the two strategies.
+public final class StepContext {
+    public let model: VAEGAN
+    public let optimizers: VAEGANOptimizers
+    public let kld: any KLDStrategy
+    public let beta: any BetaStrategy
+    /// Training steps completed before this one.
+    public var stepsDone: Int
+
+    public init(model: VAEGAN, optimizers: VAEGANOptimizers, kld: any KLDStrategy, beta: any BetaStrategy, stepsDone: Int = 0) {
+        self.model = model
+        self.optimizers = optimizers
+        self.kld = kld
+        self.beta = beta
+        self.stepsDone = stepsDone
+    }
+}
+
+/// Summary statistics of a tensor's elements.
+public struct ElementStatistics: Equatable, Sendable {
+    public var mean: Double, min: Double, max: Double, variance: Double
+    public init(mean: Double, min: Double, max: Double, variance: Double) {
+        self.mean = mean; self.min = min; self.max = max; self.variance = variance
+    }
+    /// Mean, min, max and population variance of every element of `t`.
+    public init(_ t: Tensor) {
+        var sum = 0.0, lo = Double.infinity, hi = -Double.infinity
+        for v in t.buffer { let d = Double(v); sum += d; lo = Swift.min(lo, d); hi = Swift.max(hi, d) }
+        let n = Double(Swift.max(t.count, 1))
+        let m = sum / n
+        var sq = 0.0
+        for v in t.buffer { let d = Double(v) - m; sq += d * d }
+        self.init(mean: m, min: lo, max: hi, variance: sq / n)
+    }
+}
+
+/// What one training step reports (SPEC.md section 6's per-step columns).
+public struct StepResult: Sendable {
+    /// Losses by name: "disc_real", "disc_recon", "gen_recon", "disc_fake", "gen_fake", "feats",
+    /// "kld", "pixel" (the seed schedule's set; another schedule may report others).
+    public var losses: [String: Float]
+    /// beta after the step's update.
+    public var beta: Double
+    /// The beta the step's KLD was weighted with.
+    public var betaUsed: Double
+    /// Statistics of the sampled z and of the posterior standard deviation exp(logvar / 2).
+    public var z: ElementStatistics
+    public var zStd: ElementStatistics
+
+    public init(losses: [String: Float], beta: Double, betaUsed: Double, z: ElementStatistics, zStd: ElementStatistics) {
+        self.losses = losses; self.beta = beta; self.betaUsed = betaUsed; self.z = z; self.zStd = zStd
+    }
+
+    /// The first loss that is NaN or infinite, in a fixed order, or nil.
+    public var firstNonFiniteLoss: (String, Float)? {
+        losses.sorted { $0.key < $1.key }.first { !$0.value.isFinite }.map { ($0.key, $0.value) }
+    }
+}
+
+/// One training step's update sequence over a batch. `SeedSchedule` ("seed") is SPEC.md section
+/// 3's; another conformer registered with `StrategyRegistry.register(_:)` replaces it by name.
+public protocol TrainingSchedule: AnyObject {
+    associatedtype Parameters: StrategyParameters
+    static var name: String { get }
+    init(parameters: Parameters)
+    var parameters: Parameters { get }
+
+    /// Runs one step on images x (N, C, H, W) in [-1, 1], drawing normals from `noise`; updates
+    /// the model, optimizers and strategies of `context` in place.
+    func step(_ context: StepContext, images x: Tensor, noise: NoiseSource) throws -> StepResult
+}
+
+extension TrainingSchedule {
+    public var name: String { Self.name }
+}
