@@ -1,0 +1,163 @@
+import Foundation
+import InkwellVideo
+
+/// A decoded video waiting to be written: its frames (HWC uint8, concatenated), their provenance,
+/// and its record (the split is filled in by the writer).
+struct DecodedVideo {
+    var record: VideoRecord
+    var frames: [UInt8]
+    var provenance: [FrameProvenance]
+}
+
+/// What became of one input file.
+enum VideoOutcome {
+    case decoded(DecodedVideo)
+    case alreadyPresent
+    /// Same content as an earlier input of this run (its path).
+    case duplicate(String)
+    case rejected(String)
+}
+
+/// Decodes input files on `options.jobs` threads. Results are collected by index; the consumer
+/// takes them in input order with `wait(for:)`, so the dataset's layout does not depend on timing.
+final class DecodePool: @unchecked Sendable {
+    private let files: [URL]
+    private let options: IngestOptions
+    private let known: Set<String>
+    private let condition = NSCondition()
+    private var results: [VideoOutcome?]
+    private var nextJob = 0
+    private var claimed: [String: String] = [:]
+    private var framesDecoded = 0
+    private var videosDone = 0
+    private var cancelled = false
+    private var threads: [Thread] = []
+
+    struct Cancelled: Error {}
+
+    init(files: [URL], options: IngestOptions, known: Set<String>) {
+        self.files = files
+        self.options = options
+        self.known = known
+        results = Array(repeating: nil, count: files.count)
+    }
+
+    func start() {
+        let jobs = max(1, min(options.jobs, files.count))
+        for n in 0..<jobs {
+            let t = Thread { [self] in self.work() }
+            t.name = "inkwell.ingest.decode.\(n)"
+            t.stackSize = 4 << 20
+            threads.append(t)
+            t.start()
+        }
+    }
+
+    /// Stops the workers at their next frame.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// (frames decoded so far, videos done).
+    func counters() -> (Int, Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (framesDecoded, videosDone)
+    }
+
+    /// Blocks until input `index` is done, calling `tick` about twice a second while waiting;
+    /// hands over (and forgets) its result.
+    func wait(for index: Int, tick: () -> Void) -> VideoOutcome {
+        condition.lock()
+        while results[index] == nil {
+            condition.unlock()
+            tick()
+            condition.lock()
+            if results[index] == nil { _ = condition.wait(until: Date().addingTimeInterval(0.5)) }
+        }
+        let r = results[index]!
+        results[index] = .alreadyPresent // release the frames
+        condition.unlock()
+        return r
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            if cancelled || nextJob >= files.count { condition.unlock(); return }
+            let index = nextJob
+            nextJob += 1
+            condition.unlock()
+            let outcome: VideoOutcome
+            do {
+                outcome = try decode(files[index])
+            } catch is Cancelled {
+                return
+            } catch let e as VideoError {
+                outcome = .rejected(e.reason)
+            } catch let e as DatasetError {
+                outcome = .rejected(e.reason)
+            } catch {
+                outcome = .rejected("\(error)")
+            }
+            condition.lock()
+            results[index] = outcome
+            videosDone += 1
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func decode(_ url: URL) throws -> VideoOutcome {
+        // Open first: a file that is not a video is rejected before it is read in full.
+        let decoder = try VideoDecoder(url: url)
+        let (sha, bytes) = try FileIO.sha256(ofFileAt: url)
+        condition.lock()
+        if known.contains(sha) { condition.unlock(); return .alreadyPresent }
+        if let first = claimed[sha] { condition.unlock(); return .duplicate(first) }
+        claimed[sha] = url.path
+        condition.unlock()
+
+        let jobs = max(1, min(options.jobs, files.count))
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let decodeOptions = DecodeOptions(selection: options.selection, width: options.width, height: options.height,
+                                          scaler: options.scaler, aspect: options.aspect, start: options.start,
+                                          end: options.end, maxFrames: options.maxFramesPerVideo,
+                                          threads: options.decoderThreads ?? max(1, cores / jobs))
+        var frames: [UInt8] = []
+        var provenance: [FrameProvenance] = []
+        var sinceCount = 0
+        let stats = try decoder.decode(decodeOptions) { frame in
+            frames.append(contentsOf: frame.rgb)
+            provenance.append(FrameProvenance(video: url.path, videoSHA256: sha, timestamp: frame.timestamp,
+                                              isKeyFrame: frame.isKeyFrame))
+            sinceCount += 1
+            if sinceCount == 8 {
+                condition.lock()
+                framesDecoded += sinceCount
+                let stop = cancelled
+                condition.unlock()
+                sinceCount = 0
+                if stop { throw Cancelled() }
+            }
+        }
+        condition.lock()
+        framesDecoded += sinceCount
+        condition.unlock()
+        guard stats.framesTaken > 0 else {
+            condition.lock()
+            claimed[sha] = nil
+            condition.unlock()
+            let errors = stats.decodeErrors > 0 ? " (\(stats.decodeErrors) decode errors)" : ""
+            return .rejected("no frames could be decoded\(errors)")
+        }
+        let info = decoder.info
+        let record = VideoRecord(path: url.path, bytes: bytes, sha256: sha, duration: info.duration,
+                                 container: info.container, codec: info.codec, width: info.width, height: info.height,
+                                 frames: stats.framesTaken, split: .train, decodeErrors: stats.decodeErrors)
+        return .decoded(DecodedVideo(record: record, frames: frames, provenance: provenance))
+    }
+}

@@ -1,0 +1,328 @@
+import Foundation
+import InkwellVideo
+
+/// How `Ingest` takes frames from videos and lays out the dataset.
+public struct IngestOptions: Sendable, Equatable {
+    /// Key frames (default), N frames per second, or every frame.
+    public var selection: FrameSelection = .keyFrames
+    /// Frame size (default 121 x 65).
+    public var width = 121
+    public var height = 65
+    /// swscale filter (default area).
+    public var scaler: Scaler = .area
+    /// How a source of another aspect is fitted (default stretch).
+    public var aspect: AspectMode = .stretch
+    /// Seconds from the start of each video to begin / stop taking frames (nil: whole video).
+    public var start: Double?
+    public var end: Double?
+    /// Cap on frames per video (nil: none).
+    public var maxFramesPerVideo: Int?
+    /// Fraction of videos (by content hash) put in the test split (default 0.1: 9:1).
+    public var testFraction = 0.1
+    /// Seed of the split assignment (default 0).
+    public var seed: UInt64 = 0
+    /// Videos decoded at the same time (default: all cores).
+    public var jobs = ProcessInfo.processInfo.activeProcessorCount
+    /// Frames per shard at most (default 1024).
+    public var shardFrames = 1024
+    /// libavcodec threads per video (nil: cores / jobs, at least 1).
+    public var decoderThreads: Int?
+
+    public init() {}
+
+    /// The manifest's record of these options.
+    public var parameters: IngestParameters {
+        var name = "keyframes"
+        var fps: Double?
+        switch selection {
+        case .keyFrames: name = "keyframes"
+        case .fps(let r): name = "fps"; fps = r
+        case .all: name = "all"
+        }
+        return IngestParameters(selection: name, fps: fps, scaler: scaler.rawValue, aspect: aspect.rawValue,
+                                start: start, end: end, maxFramesPerVideo: maxFramesPerVideo,
+                                testFraction: testFraction, seed: seed, shardFrames: shardFrames)
+    }
+
+    /// Checks the values; the message names the bad option.
+    public func validate() throws {
+        func fail(_ why: String) -> DatasetError { DatasetError(.incompatible, path: "ingest options", reason: why) }
+        guard width > 0, height > 0, width <= 16384, height <= 16384 else { throw fail("frame size \(width)x\(height) is not valid") }
+        if case .fps(let r) = selection, !(r > 0 && r.isFinite) { throw fail("fps must be positive, got \(r)") }
+        guard testFraction >= 0, testFraction <= 1 else { throw fail("test fraction must be in [0, 1], got \(testFraction)") }
+        guard jobs > 0 else { throw fail("jobs must be positive, got \(jobs)") }
+        guard shardFrames > 0 else { throw fail("shard frames must be positive, got \(shardFrames)") }
+        if let m = maxFramesPerVideo, m <= 0 { throw fail("max frames must be positive, got \(m)") }
+        if let s = start, s < 0 { throw fail("start must be >= 0, got \(s)") }
+        if let s = start, let e = end, e <= s { throw fail("end \(e) must be after start \(s)") }
+    }
+}
+
+/// A progress report, sent about twice a second and when a video finishes.
+public struct IngestProgress: Sendable {
+    public var videosDone: Int
+    public var videosTotal: Int
+    /// Frames decoded so far in this run.
+    public var frames: Int
+    public var framesPerSecond: Double
+    public var elapsed: Double
+    /// Seconds left, estimated from the bytes of the videos done (nil before the first one).
+    public var eta: Double?
+
+    /// e.g. `3/10 videos, 1234 frames, 456 frames/s, ETA 0:42`.
+    public var line: String {
+        let etaText = eta.map { Self.clock($0) } ?? "--:--"
+        return "\(videosDone)/\(videosTotal) videos, \(frames) frames, \(Int(framesPerSecond.rounded())) frames/s, ETA \(etaText)"
+    }
+
+    static func clock(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+}
+
+/// A line for the user about one input.
+public struct IngestMessage: Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable { case rejected, warning, skipped }
+    public var kind: Kind
+    public var path: String
+    public var text: String
+    /// `rejected PATH: reason` (one line).
+    public var description: String { "\(kind.rawValue) \(path): \(text)" }
+}
+
+/// What an ingest did.
+public struct IngestSummary: Sendable {
+    public var dataset: URL
+    /// Videos added in this run.
+    public var added: [VideoRecord]
+    /// Inputs skipped because a video with the same content is already in the dataset.
+    public var alreadyPresent: [String]
+    /// Inputs rejected in this run.
+    public var rejected: [RejectedInput]
+    /// Frames added in this run.
+    public var framesAdded: Int
+    /// The dataset after the run.
+    public var manifest: DatasetManifest
+    public var elapsed: Double
+
+    /// The CLI's exit status: 0 when every input was ingested (or already present), 3 when some
+    /// were rejected but the dataset was written. (1, nothing written, is a thrown error.)
+    public var exitStatus: Int32 { rejected.isEmpty ? 0 : 3 }
+}
+
+/// Ingests videos into a dataset folder: finds the inputs (files, and folders searched
+/// recursively), decodes them concurrently (`jobs`), writes frames to shards in input order, splits
+/// by video, and commits the manifest last. Videos whose content is already in the dataset are
+/// skipped, so re-running over a grown folder adds only the new ones. Every bad input is reported
+/// (one `IngestMessage` naming the file and reason) and listed in the manifest's `rejected`; the rest
+/// are still ingested. Throws (`DatasetError`) only when nothing could be written; the previous
+/// dataset is then left as it was.
+public final class Ingest {
+    public let inputs: [URL]
+    public let output: URL
+    public let options: IngestOptions
+    /// Test hook: called at write points; throwing `.interrupted` simulates a kill (no cleanup).
+    var faultHook: ((WriteEvent) throws -> Void)?
+
+    public init(inputs: [URL], output: URL, options: IngestOptions = IngestOptions()) {
+        self.inputs = inputs
+        self.output = output.standardizedFileURL
+        self.options = options
+    }
+
+    /// Runs the ingest. `progress` and `message` are called on the calling thread.
+    public func run(progress: ((IngestProgress) -> Void)? = nil,
+                    message: ((IngestMessage) -> Void)? = nil) throws -> IngestSummary {
+        try options.validate()
+        let began = Date()
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw DatasetError(.writeFailed, path: output.path, reason: "cannot create dataset folder: \(error.localizedDescription)")
+        }
+        let lock = try DatasetLock(directory: output)
+        defer { lock.release() }
+
+        // The current dataset, if any.
+        var manifest: DatasetManifest
+        let hasManifest = fm.fileExists(atPath: output.appendingPathComponent(DatasetManifest.fileName).path)
+        if hasManifest {
+            manifest = try DatasetManifest.read(datasetAt: output)
+            guard manifest.preprocess.isEmpty else {
+                throw DatasetError(.incompatible, path: output.path, reason: "dataset was made by preprocessing; ingest into its source instead")
+            }
+            guard manifest.width == options.width, manifest.height == options.height else {
+                throw DatasetError(.incompatible, path: output.path,
+                                   reason: "dataset frames are \(manifest.width)x\(manifest.height), not \(options.width)x\(options.height); use another --out")
+            }
+            guard manifest.parameters.isCompatible(with: options.parameters) else {
+                throw DatasetError(.incompatible, path: output.path,
+                                   reason: "dataset was ingested with different parameters (\(Self.describe(manifest.parameters))) than now (\(Self.describe(options.parameters))); use another --out")
+            }
+        } else {
+            manifest = DatasetManifest(width: options.width, height: options.height, parameters: options.parameters)
+        }
+        ShardWriter.removeLeftovers(in: output, keeping: hasManifest ? manifest : nil)
+
+        // Inputs.
+        var rejected: [RejectedInput] = []
+        let found = InputDiscovery.expand(inputs, excluding: output)
+        for r in found.rejected {
+            rejected.append(r)
+            message?(IngestMessage(kind: .rejected, path: r.path, text: r.reason))
+        }
+        let files = found.files
+        var totalBytes: Int64 = 0
+        let sizes: [Int64] = files.map {
+            let s = ((try? fm.attributesOfItem(atPath: $0.path))?[.size] as? NSNumber)?.int64Value ?? 0
+            totalBytes += s
+            return s
+        }
+
+        // Decode concurrently; commit in input order.
+        let pool = DecodePool(files: files, options: options, known: Set(manifest.videos.map(\.sha256)))
+        pool.start()
+        let writer = try ShardWriter(directory: output, width: options.width, height: options.height,
+                                     shardFrames: options.shardFrames, existing: manifest.shards)
+        writer.faultHook = faultHook
+
+        var added: [VideoRecord] = []
+        var alreadyPresent: [String] = []
+        var framesAdded = 0
+        var bytesDone: Int64 = 0
+        var lastReport = Date.distantPast
+        func report(done: Int) {
+            guard let progress else { return }
+            let (frames, _) = pool.counters()
+            let elapsed = Date().timeIntervalSince(began)
+            let eta: Double? = bytesDone > 0 ? elapsed * Double(totalBytes - bytesDone) / Double(bytesDone) : nil
+            progress(IngestProgress(videosDone: done, videosTotal: files.count, frames: frames,
+                                    framesPerSecond: elapsed > 0 ? Double(frames) / elapsed : 0,
+                                    elapsed: elapsed, eta: eta))
+            lastReport = Date()
+        }
+
+        do {
+            for i in files.indices {
+                let outcome = pool.wait(for: i) { if Date().timeIntervalSince(lastReport) >= 0.5 { report(done: i) } }
+                bytesDone += sizes[i]
+                let path = files[i].path
+                switch outcome {
+                case .rejected(let reason):
+                    let r = RejectedInput(path: path, reason: reason)
+                    rejected.append(r)
+                    message?(IngestMessage(kind: .rejected, path: path, text: reason))
+                case .alreadyPresent:
+                    alreadyPresent.append(path)
+                    message?(IngestMessage(kind: .skipped, path: path, text: "already in the dataset (same content)"))
+                case .duplicate(let first):
+                    alreadyPresent.append(path)
+                    message?(IngestMessage(kind: .skipped, path: path, text: "same content as \(first)"))
+                case .decoded(var video):
+                    video.record.split = SplitAssignment.split(videoSHA256: video.record.sha256, seed: options.seed,
+                                                               testFraction: options.testFraction)
+                    if video.record.decodeErrors > 0 {
+                        message?(IngestMessage(kind: .warning, path: path,
+                                               text: "\(video.record.decodeErrors) decode errors (damaged data); \(video.record.frames) frames kept"))
+                    }
+                    try video.frames.withUnsafeBytes {
+                        try writer.append($0, provenance: video.provenance, split: video.record.split)
+                    }
+                    framesAdded += video.record.frames
+                    added.append(video.record)
+                }
+                report(done: i + 1)
+            }
+            let newShards = try writer.finish()
+            let examined = Set(files.map(\.path) + found.rejected.map(\.path))
+            let previousRejected = manifest.rejected
+            manifest.rejected = manifest.rejected.filter { !examined.contains($0.path) } + rejected
+            if newShards.isEmpty && manifest.rejected == previousRejected && hasManifest {
+                // Nothing new: leave the dataset exactly as it is.
+                return IngestSummary(dataset: output, added: added, alreadyPresent: alreadyPresent, rejected: rejected,
+                                     framesAdded: 0, manifest: manifest, elapsed: Date().timeIntervalSince(began))
+            }
+            guard manifest.frameCount + framesAdded > 0 else {
+                throw DatasetError(.empty, path: output.path,
+                                   reason: "no frames ingested (\(rejected.count) of \(files.count + found.rejected.count) inputs rejected); nothing written")
+            }
+            manifest.shards += newShards
+            manifest.videos += added
+            manifest.parameters.shardFrames = options.shardFrames
+            manifest.updated = DatasetManifest.now()
+            manifest.updateSplitSummaries()
+            try writer.commit(manifest)
+        } catch {
+            pool.cancel()
+            if (error as? DatasetError)?.kind != .interrupted {
+                // Leave the previous dataset exactly as it was.
+                ShardWriter.removeLeftovers(in: output, keeping: hasManifest ? manifest : nil)
+                if !hasManifest { Self.removeEmptyDataset(output) }
+            }
+            throw error
+        }
+        return IngestSummary(dataset: output, added: added, alreadyPresent: alreadyPresent, rejected: rejected,
+                             framesAdded: framesAdded, manifest: manifest, elapsed: Date().timeIntervalSince(began))
+    }
+
+    static func describe(_ p: IngestParameters) -> String {
+        var parts = [p.selection == "fps" ? "fps \(p.fps ?? 0)" : p.selection, "scaler \(p.scaler)", "aspect \(p.aspect)",
+                     "test fraction \(p.testFraction)", "seed \(p.seed)"]
+        if let m = p.maxFramesPerVideo { parts.append("max frames \(m)") }
+        if let s = p.start { parts.append("start \(s)") }
+        if let e = p.end { parts.append("end \(e)") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Removes the folders a failed first ingest created (only if they hold nothing else).
+    private static func removeEmptyDataset(_ url: URL) {
+        let shards = url.appendingPathComponent(ShardWriter.shardsFolder)
+        rmdir(shards.path)
+        unlink(url.appendingPathComponent(".lock").path)
+        rmdir(url.path)
+    }
+}
+
+/// Finds the input files: named files as they are; folders searched recursively in name order,
+/// skipping hidden entries and the dataset folder itself.
+enum InputDiscovery {
+    static func expand(_ inputs: [URL], excluding output: URL) -> (files: [URL], rejected: [RejectedInput]) {
+        var files: [URL] = []
+        var rejected: [RejectedInput] = []
+        var seen = Set<String>()
+        let outputPath = output.standardizedFileURL.path
+        func add(_ url: URL) {
+            let path = url.standardizedFileURL.path
+            if seen.insert(path).inserted { files.append(URL(fileURLWithPath: path)) }
+        }
+        func walk(_ dir: URL) {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: dir.path) } catch {
+                rejected.append(RejectedInput(path: dir.path, reason: "cannot read folder: \(String(cString: strerror(errno)))"))
+                return
+            }
+            for name in names.sorted() where !name.hasPrefix(".") {
+                let child = dir.appendingPathComponent(name).standardizedFileURL
+                if child.path == outputPath { continue }
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: child.path, isDirectory: &isDir) else {
+                    rejected.append(RejectedInput(path: child.path, reason: "cannot read: broken link or vanished file"))
+                    continue
+                }
+                if isDir.boolValue { walk(child) } else { add(child) }
+            }
+        }
+        for input in inputs {
+            let url = input.standardizedFileURL
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+                rejected.append(RejectedInput(path: url.path, reason: "no such file or folder"))
+                continue
+            }
+            if isDir.boolValue { walk(url) } else { add(url) }
+        }
+        return (files, rejected)
+    }
+}

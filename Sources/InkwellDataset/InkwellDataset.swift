@@ -1,1 +1,0 @@
-// InkwellDataset: module sources are being written; this file is replaced.
