@@ -55,14 +55,6 @@ public protocol GoldenSuite {
     static func run(directory: URL) throws -> [GoldenCaseResult]
 }
 
-/// The golden suites `inkwell selftest` knows. Helper modules add theirs here (one line each).
-public enum GoldenSuites {
-    public static let all: [any GoldenSuite.Type] = [
-        GoldenOps.self,
-        TrainStepGolden.self,
-    ]
-}
-
 /// A problem reading a golden set as a whole (missing or malformed JSON).
 public struct GoldenError: Error, CustomStringConvertible {
     public let description: String

@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+@testable import InkwellEngine
+
+/// The autograd semantics the training step relies on (SPEC.md section 3).
+final class AutogradTests: XCTestCase {
+    func testGradientsAccumulateUntilCleared() {
+        let w = Tensor(shape: [3], values: [1, 2, 3], requiresGrad: true)
+        (w * 2).sum().backward()
+        XCTAssertEqual(w.grad?.values, [2, 2, 2])
+        (w * w).sum().backward()
+        XCTAssertEqual(w.grad?.values, [4, 6, 8], "second backward adds 2w to the first gradient")
+        w.zeroGrad()
+        XCTAssertNil(w.grad)
+        (w * 3).sum().backward()
+        XCTAssertEqual(w.grad?.values, [3, 3, 3])
+    }
+
+    func testDetachedBranchGetsNoGradient() {
+        let x = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+        let y = x * 3
+        let loss = (y.detached() * y).sum()   // d/dx = 3 * y (the detached factor is a constant)
+        loss.backward()
+        XCTAssertEqual(x.grad?.values, [9, 18])
+        XCTAssertFalse(y.detached().requiresGrad)
+        XCTAssertTrue(y.detached().storage === y.storage, "detach shares values")
+    }
+
+    func testWithoutGradRecordsNothing() {
+        let x = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+        let y = withoutGrad { (x * 2).exp() }
+        XCTAssertFalse(y.requiresGrad)
+        XCTAssertTrue(y.isLeaf)
+        XCTAssertTrue(GradMode.isEnabled, "mode is restored afterwards")
+        let z = (x * 2).sum()
+        XCTAssertTrue(z.requiresGrad)
+    }
+
+    func testLeavesWithoutRequiresGradGetNoGradient() {
+        let data = Tensor(shape: [2], values: [1, 2])
+        let w = Tensor(shape: [2], values: [3, 4], requiresGrad: true)
+        (data * w).sum().backward()
+        XCTAssertNil(data.grad)
+        XCTAssertEqual(w.grad?.values, [1, 2])
+    }
+
+    func testBackwardToTargetsLeavesOthersUntouched() {
+        let a = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+        let b = Tensor(shape: [2], values: [3, 4], requiresGrad: true)
+        (a * b).sum().backward(to: [b])
+        XCTAssertNil(a.grad)
+        XCTAssertEqual(b.grad?.values, [1, 2])
+    }
+
+    func testSharedSubgraphGradientsAddUp() {
+        let x = Tensor(shape: [2], values: [0.5, -1], requiresGrad: true)
+        let h = x.tanh()
+        let loss = (h * 2 + h.squared()).sum()
+        loss.backward()
+        let expected = x.values.map { v -> Float in let t = Foundation.tanh(v); return (2 + 2 * t) * (1 - t * t) }
+        for (g, e) in zip(x.grad!.values, expected) { XCTAssertEqual(g, e, accuracy: 1e-6) }
+    }
+
+    // MARK: Programmer errors stop the process with a clear message (checked in a child process)
+
+    func testBackwardTwiceStopsWithClearMessage() throws {
+        try CrashScenario.expect("backwardTwice", messageContains: "already back-propagated and released")
+    }
+
+    func testShapeMismatchNamesBothShapes() throws {
+        try CrashScenario.expect("addMismatch", messageContains: "add: shape mismatch: [2, 3] vs [3, 2]")
+        try CrashScenario.expect("convMismatch", messageContains: "conv2d: shape mismatch: [1, 3, 8, 8] vs [4, 2, 3, 3]")
+        try CrashScenario.expect("linearMismatch", messageContains: "linear: shape mismatch: [2, 5] vs [3, 4]")
+    }
+
+    func testModifiedSavedTensorIsReported() throws {
+        try CrashScenario.expect("inPlaceAfterForward", messageContains: "modified in place after the forward pass")
+    }
+
+    /// Entry point of the child processes: runs one scenario when INKWELL_CRASH_SCENARIO names it.
+    func testCrashScenarioEntryPoint() {
+        guard let name = ProcessInfo.processInfo.environment["INKWELL_CRASH_SCENARIO"] else { return }
+        CrashScenario.run(name)
+    }
+}
+
+/// Runs a scenario that must stop the process in a child copy of the test binary, and checks
+/// that it did stop with the expected message.
+enum CrashScenario {
+    static func run(_ name: String) {
+        switch name {
+        case "backwardTwice":
+            let x = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+            let loss = (x * x).sum()
+            loss.backward()
+            loss.backward()
+        case "addMismatch":
+            _ = Tensor(zeros: [2, 3]) + Tensor(zeros: [3, 2])
+        case "convMismatch":
+            _ = conv2d(Tensor(zeros: [1, 3, 8, 8]), weight: Tensor(zeros: [4, 2, 3, 3]))
+        case "linearMismatch":
+            _ = linear(Tensor(zeros: [2, 5]), weight: Tensor(zeros: [3, 4]), bias: nil)
+        case "inPlaceAfterForward":
+            let w = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+            let loss = (w * w).sum()
+            w.copy(from: Tensor(shape: [2], values: [5, 6]))
+            loss.backward()
+        default:
+            return
+        }
+        print("scenario \(name) finished without stopping")
+        exit(0)
+    }
+
+    static func expect(_ name: String, messageContains expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0])
+        guard FileManager.default.isExecutableFile(atPath: binary.path), binary.path.hasSuffix(".xctest") else {
+            throw XCTSkip("cannot re-run the test binary (\(binary.path)) on this platform")
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["InkwellEngineTests.AutogradTests/testCrashScenarioEntryPoint"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["INKWELL_CRASH_SCENARIO"] = name
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        XCTAssertNotEqual(process.terminationStatus, 0, "scenario \(name) should stop the process; output:\n\(text)", file: file, line: line)
+        XCTAssertTrue(text.contains(expected), "scenario \(name): expected '\(expected)' in:\n\(text.suffix(2000))", file: file, line: line)
+    }
+}

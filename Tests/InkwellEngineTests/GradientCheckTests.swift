@@ -1,0 +1,164 @@
+import XCTest
+@testable import InkwellEngine
+
+/// Every op's backward against central differences, on small random shapes, including strides,
+/// paddings and kernel shapes the golden set does not have.
+final class GradientCheckTests: XCTestCase {
+    private typealias GC = GradientCheck
+
+    // MARK: Convolutions
+
+    func testConv2dStridesPaddingsAndKernels() {
+        // (stride, padding, kh, kw, bias, H, W)
+        let configurations: [(Int, Int, Int, Int, Bool, Int, Int)] = [
+            (1, 0, 3, 3, true, 6, 7),
+            (1, 1, 3, 3, false, 5, 6),
+            (2, 0, 3, 3, true, 7, 8),
+            (2, 1, 3, 2, true, 7, 6),   // non-square kernel, padding
+            (2, 2, 5, 5, false, 9, 8),
+            (3, 1, 2, 3, true, 8, 10),  // stride 3, non-square kernel
+            (3, 0, 3, 3, false, 10, 9),
+        ]
+        for (index, (stride, padding, kh, kw, bias, h, w)) in configurations.enumerated() {
+            let seed = UInt64(10 * index)
+            let x = GC.leaf([2, 2, h, w], seed: seed + 1)
+            let weight = GC.leaf([3, 2, kh, kw], seed: seed + 2)
+            var inputs = [x, weight]
+            if bias { inputs.append(GC.leaf([3], seed: seed + 3)) }
+            GC.check(inputs) { t in
+                conv2d(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, stride: stride, padding: padding)
+            }
+        }
+    }
+
+    func testConvTranspose2dStridesAndPaddings() {
+        // (stride, padding, kernel, bias, H, W)
+        let configurations: [(Int, Int, Int, Bool, Int, Int)] = [
+            (1, 0, 3, true, 4, 5),
+            (1, 1, 3, false, 4, 5),
+            (1, 2, 5, true, 4, 4),
+            (2, 0, 3, false, 3, 4),
+            (2, 1, 3, true, 4, 3),
+            (2, 2, 5, true, 3, 5),
+            (3, 1, 4, false, 3, 3),
+        ]
+        for (index, (stride, padding, kernel, bias, h, w)) in configurations.enumerated() {
+            let seed = UInt64(100 + 10 * index)
+            let x = GC.leaf([2, 3, h, w], seed: seed + 1)
+            let weight = GC.leaf([3, 2, kernel, kernel], seed: seed + 2)
+            var inputs = [x, weight]
+            if bias { inputs.append(GC.leaf([2], seed: seed + 3)) }
+            GC.check(inputs) { t in
+                convTranspose2d(t[0], weight: t[1], bias: t.count > 2 ? t[2] : nil, stride: stride, padding: padding)
+            }
+        }
+    }
+
+    func testReflectionPadSymmetricAndAsymmetric() {
+        GC.check([GC.leaf([2, 2, 4, 5], seed: 1)]) { reflectionPad2d($0[0], Padding2D(2)) }
+        GC.check([GC.leaf([1, 2, 5, 4], seed: 2)]) {
+            reflectionPad2d($0[0], Padding2D(left: 3, right: 0, top: 1, bottom: 4))
+        }
+    }
+
+    // MARK: Matrix products
+
+    func testLinearAndMatmul() {
+        GC.check([GC.leaf([3, 4], seed: 1), GC.leaf([5, 4], seed: 2), GC.leaf([5], seed: 3)]) {
+            linear($0[0], weight: $0[1], bias: $0[2])
+        }
+        GC.check([GC.leaf([3, 4], seed: 4), GC.leaf([2, 4], seed: 5)]) { linear($0[0], weight: $0[1], bias: nil) }
+        GC.check([GC.leaf([3, 4], seed: 6), GC.leaf([4, 2], seed: 7)]) { $0[0].matmul($0[1]) }
+    }
+
+    // MARK: Pointwise
+
+    func testActivations() {
+        GC.check([GC.leafAvoiding([3, 7], kinks: [0], seed: 1)]) { $0[0].relu() }
+        GC.check([GC.leafAvoiding([3, 7], kinks: [0], seed: 2)]) { $0[0].leakyRelu(slope: 0.01) }
+        GC.check([GC.leafAvoiding([3, 7], kinks: [0], seed: 3)]) { $0[0].leakyRelu(slope: 0.3) }
+        GC.check([GC.leaf([3, 7], -2, 2, seed: 4)]) { $0[0].tanh() }
+        GC.check([GC.leaf([3, 7], -3, 3, seed: 5)]) { $0[0].sigmoid() }
+        GC.check([GC.leaf([3, 7], -1, 1, seed: 6)]) { $0[0].exp() }
+        GC.check([GC.leaf([3, 7], 0.5, 3, seed: 7)]) { $0[0].log() }
+        GC.check([GC.leafAvoiding([3, 7], kinks: [-0.5, 0.7], seed: 8)]) { $0[0].clamped(min: -0.5, max: 0.7) }
+        GC.check([GC.leafAvoiding([3, 7], kinks: [0.2], seed: 9)]) { $0[0].clamped(max: 0.2) }
+    }
+
+    func testArithmetic() {
+        let a = GC.leaf([2, 3, 4], seed: 1), b = GC.leaf([2, 3, 4], seed: 2)
+        GC.check([a, b]) { $0[0] + $0[1] }
+        GC.check([a, b]) { $0[0] - $0[1] }
+        GC.check([a, b]) { $0[0] * $0[1] }
+        GC.check([a, GC.leaf([2, 3, 4], 0.5, 2, seed: 3)]) { $0[0] / $0[1] }
+        GC.check([a]) { $0[0] * 2.5 + 1.5 }
+        GC.check([a]) { 3 - $0[0] }
+        GC.check([a]) { -$0[0].squared() }
+        GC.check([a, GC.leaf([], seed: 4)]) { $0[0] * $0[1] }          // a scalar broadcast
+        GC.check([GC.leaf([1], seed: 5)]) { $0[0].expanded(to: [3, 2]) }
+        GC.check([a]) { $0[0] * $0[0] }                                 // one input used twice
+    }
+
+    // MARK: Normalisation
+
+    func testBatchNormTrainingAndEvaluation() {
+        let x = GC.leaf([3, 2, 4, 3], -2, 2, seed: 1)
+        let gamma = GC.leaf([2], 0.5, 1.5, seed: 2), beta = GC.leaf([2], seed: 3)
+        GC.check([x, gamma, beta]) { batchNorm2d($0[0], weight: $0[1], bias: $0[2], running: nil, training: true) }
+        GC.check([GC.leaf([2, 3, 3, 2], seed: 4)]) { batchNorm2d($0[0], weight: nil, bias: nil, running: nil, training: true) }
+        let running = RunningStatistics(mean: Tensor(shape: [2], values: [0.3, -0.2]), variance: Tensor(shape: [2], values: [1.7, 0.6]))
+        GC.check([x, gamma, beta]) { batchNorm2d($0[0], weight: $0[1], bias: $0[2], running: running, training: false) }
+    }
+
+    func testInstanceNorm() {
+        GC.check([GC.leaf([2, 3, 4, 5], -2, 2, seed: 1)]) { instanceNorm2d($0[0]) }
+        GC.check([GC.leaf([1, 2, 3, 2], -2, 2, seed: 2)]) { instanceNorm2d($0[0], eps: 1e-3) }
+    }
+
+    // MARK: Losses
+
+    func testLosses() {
+        for target: Float in [0, 1, 0.3] {
+            GC.check([GC.leaf([4, 3], 0.1, 0.9, seed: 1)], h: 1e-3) { binaryCrossEntropy($0[0], target: target) }
+        }
+        GC.check([GC.leaf([3, 5], seed: 2), GC.leaf([3, 5], seed: 3)]) { mseLoss($0[0], $0[1]) }
+    }
+
+    // MARK: Reductions and shapes
+
+    func testReductions() {
+        let x = GC.leaf([3, 4, 2], seed: 1)
+        GC.check([x]) { $0[0].sum() }
+        GC.check([x]) { $0[0].mean() }
+        for axis in [0, 1, 2, -1] {
+            GC.check([x]) { $0[0].sum(axis: axis) }
+            GC.check([x]) { $0[0].mean(axis: axis) }
+            GC.check([x]) { $0[0].variance(axis: axis) }
+            GC.check([x]) { $0[0].variance(axis: axis, unbiased: false) }
+        }
+    }
+
+    func testReshapeNarrowConcatenate() {
+        let x = GC.leaf([2, 3, 4], seed: 1)
+        GC.check([x]) { $0[0].reshaped([4, -1]) * $0[0].reshaped([4, 6]) }
+        GC.check([x]) { $0[0].flattened() }
+        GC.check([x]) { $0[0].narrowed(axis: 2, start: 1, length: 2) }
+        GC.check([x]) { $0[0].narrowed(axis: 0, start: 1, length: 1) }
+        GC.check([x, GC.leaf([2, 1, 4], seed: 2), GC.leaf([2, 2, 4], seed: 3)]) { Tensor.concatenate($0, axis: 1) }
+        GC.check([GC.leaf([2, 3], seed: 4), GC.leaf([2, 5], seed: 5)]) { Tensor.concatenate($0, axis: -1) }
+    }
+
+    // MARK: Variational terms
+
+    func testKLDAndReparameterization() {
+        let mu = GC.leaf([4, 3], seed: 1), logvar = GC.leaf([4, 3], -1, 1, seed: 2)
+        GC.check([mu, logvar]) { kldPerSample(mu: $0[0], logvar: $0[1]) }
+        GC.check([GC.leaf([6, 3], -2, 2, seed: 3)]) { kldBatch($0[0]) }
+        GC.check([GC.leaf([3], seed: 4), GC.leaf([3], 0.3, 2, seed: 5)]) { kldOfStatistics(mean: $0[0], variance: $0[1]) }
+        let eps = GC.leaf([4, 3], seed: 6)
+        GC.check([mu, logvar, eps]) { reparameterize(mu: $0[0], logvar: $0[1], eps: $0[2]) }
+        // Above the clamp the log-variance gets no gradient; below it, the usual one.
+        let high = GC.leafAvoiding([4, 3], kinks: [0.5], seed: 7)
+        GC.check([mu, high, eps]) { reparameterize(mu: $0[0], logvar: $0[1], eps: $0[2], logvarMax: 0.5) }
+    }
+}
