@@ -78,4 +78,26 @@ static inline int inkwell_format_is_image(const AVFormatContext *fc) {
     size_t len = strlen(n);
     return len > 5 && strcmp(n + len - 5, "_pipe") == 0;
 }
+
+/// Log callback that counts error-level messages from demuxers and decoders into the int64
+/// counter their context's `opaque` points at (set by Inkwell while it decodes), then prints as
+/// FFmpeg's default callback does (subject to av_log_set_level).
+static void inkwell_log_callback(void *avcl, int level, const char *fmt, va_list vl) {
+    if (avcl && level <= AV_LOG_ERROR) {
+        const AVClass *cls = *(const AVClass **)avcl;
+        void *opaque = NULL;
+        if (cls == avformat_get_class()) opaque = ((AVFormatContext *)avcl)->opaque;
+        else if (cls == avcodec_get_class()) opaque = ((AVCodecContext *)avcl)->opaque;
+        if (opaque) __atomic_fetch_add((int64_t *)opaque, 1, __ATOMIC_RELAXED);
+    }
+    av_log_default_callback(avcl, level, fmt, vl);
+}
+
+/// Installs `inkwell_log_callback` (once, at start-up).
+static inline void inkwell_install_log_counter(void) { av_log_set_callback(inkwell_log_callback); }
+
+/// Reads a counter written by `inkwell_log_callback`.
+static inline int64_t inkwell_counter_load(const int64_t *counter) {
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
 #endif

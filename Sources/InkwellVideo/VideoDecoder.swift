@@ -103,7 +103,9 @@ public struct DecodeStats: Sendable, Equatable, Codable {
     public var packetsRead = 0
     /// Video packets not sent to the decoder (non-key packets in key-frame mode).
     public var packetsSkipped = 0
-    /// Errors from the demuxer or the decoder (damaged data); decoding continues past them.
+    /// Error events from the demuxer or the decoder (damaged data): failed reads, refused packets,
+    /// and error-level messages they logged (a demuxer that resynchronises past damage only logs).
+    /// One damaged packet may count more than once. Decoding continues past them.
     public var decodeErrors = 0
     /// Frames the decoder flagged as corrupt (still taken).
     public var corruptFrames = 0
@@ -242,6 +244,14 @@ public final class VideoDecoder {
             throw VideoError(.decodeFailed, path: path, reason: "invalid output size \(options.width)x\(options.height)")
         }
         let stream = fmt.pointee.streams[Int(streamIndex)]!
+        // Error messages of the demuxer and decoder are counted here (see inkwell_log_callback);
+        // freed after the codec context (and its threads) below.
+        let loggedErrors = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        loggedErrors.initialize(to: 0)
+        defer {
+            fmt.pointee.opaque = nil
+            loggedErrors.deallocate()
+        }
         guard var ctx = avcodec_alloc_context3(decoder) else {
             throw VideoError(.decodeFailed, path: path, reason: "out of memory")
         }
@@ -250,6 +260,8 @@ public final class VideoDecoder {
         var ret = avcodec_parameters_to_context(ctx, stream.pointee.codecpar)
         guard ret >= 0 else { throw VideoError(.decodeFailed, path: path, reason: ffmpegErrorString(ret)) }
         ctx.pointee.pkt_timebase = stream.pointee.time_base
+        ctx.pointee.opaque = UnsafeMutableRawPointer(loggedErrors)
+        fmt.pointee.opaque = UnsafeMutableRawPointer(loggedErrors)
         ctx.pointee.thread_count = Int32(max(0, options.threads))
         ctx.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
         let keyOnly = options.selection == .keyFrames
@@ -362,6 +374,7 @@ public final class VideoDecoder {
             _ = avcodec_send_packet(ctx, nil)
             try drain()
         }
+        stats.decodeErrors += Int(inkwell_counter_load(loggedErrors))
         return stats
     }
 }

@@ -47,6 +47,7 @@ public enum FFmpegLog {
         default: level = .quiet
         }
         av_log_set_level(level.rawValue)
+        inkwell_install_log_counter()
     }()
 
     /// Applies the default level once (called by every entry point of this module).

@@ -165,12 +165,11 @@ public final class VideoWriter {
         self.oc = oc
         var cleanup = true
         defer {
+            // On a throw, free what was made (deinit still runs: `finished` stops a second free).
             if cleanup {
-                if let enc = self.enc { var e: UnsafeMutablePointer<AVCodecContext>? = enc; avcodec_free_context(&e) }
-                if oc.pointee.pb != nil { avio_closep(&oc.pointee.pb) }
-                avformat_free_context(oc)
-                if audioIn != nil { avformat_close_input(&audioIn) }
+                release()
                 unlink(tmpPath)
+                finished = true
             }
         }
 

@@ -63,6 +63,8 @@ public enum SyntheticGameplay {
         let sampleRate = 44_100
         var writerOptions = VideoWriterOptions(width: options.width, height: options.height, frameRate: options.fps,
                                                gop: options.gop, codec: .h264, quality: options.quality)
+        // One encoder thread: x264's output is then byte-identical run to run (the clips are small).
+        writerOptions.threads = 1
         if options.audio { writerOptions.generatedAudioSampleRate = sampleRate }
         let writer = try VideoWriter(url: url, options: writerOptions)
         let renderer = GameplayClipRenderer(width: options.width, height: options.height, frameCount: frames, seed: seed)
