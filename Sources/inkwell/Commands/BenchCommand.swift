@@ -8,6 +8,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure Inkwell's speed (prints figures and ratios).",
         subcommands: [
             BenchOpsCommand.self,
+            BenchIngestCommand.self,
         ]
     )
 }

@@ -1,0 +1,125 @@
+import Dispatch
+import Foundation
+
+/// The measurements behind `inkwell bench ingest`: decoding speed of `VideoDecoder` in
+/// key-frame and all-frames mode, the same work done by the `ffmpeg` program, and how closely
+/// the frames match.
+public enum IngestBenchmark {
+    /// Writes the benchmark clip: synthetic gameplay, H.264 in MP4 (libx264 preset veryfast,
+    /// CRF 23, B-frames as x264 places them), `gop` frames between key frames.
+    @discardableResult
+    public static func writeClip(to url: URL, seconds: Double = 60, width: Int = 1280, height: Int = 720,
+                                 fps: Int = 30, gop: Int = 60, seed: UInt64 = 1) throws -> VideoWriterResult {
+        let frames = Int((seconds * Double(fps)).rounded())
+        var options = VideoWriterOptions(width: width, height: height, frameRate: fps, gop: gop, codec: .h264, quality: 23)
+        options.threads = 0
+        let writer = try VideoWriter(url: url, options: options)
+        let renderer = GameplayClipRenderer(width: width, height: height, frameCount: frames, seed: seed)
+        for _ in 0..<frames { try writer.append(rgb: renderer.nextFrame()) }
+        return try writer.finish()
+    }
+
+    /// Frames and wall time of one decode run.
+    public struct Timing: Sendable {
+        public var frames: Int
+        public var seconds: Double
+        public var framesPerSecond: Double { seconds > 0 ? Double(frames) / seconds : 0 }
+    }
+
+    /// Decodes every file with `options`, `jobs` files at a time, and times the whole run.
+    public static func timeDecode(_ urls: [URL], options: DecodeOptions, jobs: Int = 1) throws -> Timing {
+        let lock = NSLock()
+        var frames = 0
+        var firstError: Error?
+        var next = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, urls.count))) { _ in
+            while true {
+                lock.lock()
+                let i = next
+                next += 1
+                lock.unlock()
+                guard i < urls.count else { return }
+                do {
+                    var n = 0
+                    var checksum = 0
+                    try VideoDecoder(url: urls[i]).decode(options) { f in
+                        n += 1
+                        checksum &+= Int(f.rgb[f.rgb.count / 2])
+                    }
+                    lock.lock(); frames += n; lock.unlock()
+                    _ = checksum
+                } catch {
+                    lock.lock(); if firstError == nil { firstError = error }; lock.unlock()
+                }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if let firstError { throw firstError }
+        return Timing(frames: frames, seconds: seconds)
+    }
+
+    /// Collects the frames of one decode (packed RGB24, concatenated).
+    public static func decodedBytes(_ url: URL, options: DecodeOptions) throws -> (frames: Int, bytes: [UInt8]) {
+        var bytes: [UInt8] = []
+        var frames = 0
+        try VideoDecoder(url: url).decode(options) { f in
+            bytes.append(contentsOf: f.rgb)
+            frames += 1
+        }
+        return (frames, bytes)
+    }
+
+    /// Mean absolute difference of two byte buffers (0...255), over the shorter length.
+    public static func meanAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Double {
+        let n = min(a.count, b.count)
+        guard n > 0 else { return .infinity }
+        var total = 0
+        for i in 0..<n { total += abs(Int(a[i]) - Int(b[i])) }
+        return Double(total) / Double(n)
+    }
+
+    /// The `ffmpeg` program, found on PATH, or nil.
+    public static func ffmpegProgram() -> URL? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let url = URL(fileURLWithPath: String(dir)).appendingPathComponent("ffmpeg")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return nil
+    }
+
+    /// Runs `ffmpeg -skip_frame nokey -i IN -vsync 0 -vf scale=W:H:flags=FLAGS -pix_fmt rgb24
+    /// -f rawvideo -` (or without `-skip_frame nokey` when `keyFramesOnly` is false) and returns
+    /// its output and wall time.
+    public static func runFFmpeg(_ program: URL, input: URL, width: Int, height: Int, flags: String = "area",
+                                 keyFramesOnly: Bool = true) throws -> (output: Data, seconds: Double) {
+        var args = ["-nostdin", "-hide_banner", "-loglevel", "error"]
+        if keyFramesOnly { args += ["-skip_frame", "nokey"] }
+        args += ["-i", input.path, "-vsync", "0", "-vf", "scale=\(width):\(height):flags=\(flags)",
+                 "-pix_fmt", "rgb24", "-f", "rawvideo", "-"]
+        let process = Process()
+        process.executableURL = program
+        process.arguments = args
+        let out = Pipe()
+        // stderr to a file, so a chatty ffmpeg cannot block on a full pipe.
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("inkwell-ffmpeg-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errURL) }
+        let errHandle = try FileHandle(forWritingTo: errURL)
+        defer { try? errHandle.close() }
+        process.standardOutput = out
+        process.standardError = errHandle
+        let start = DispatchTime.now().uptimeNanoseconds
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard process.terminationStatus == 0 else {
+            let text = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+            let message = text.split(separator: "\n").first.map(String.init) ?? ""
+            throw VideoError(.decodeFailed, path: input.path, reason: "ffmpeg exited with \(process.terminationStatus): \(message)")
+        }
+        return (output, seconds)
+    }
+}
