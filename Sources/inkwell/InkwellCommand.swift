@@ -11,6 +11,10 @@ struct InkwellCommand: ParsableCommand {
         subcommands: [
             SelftestCommand.self,
             BenchCommand.self,
+            RunCommand.self,
+            ValidateCommand.self,
+            GraphCommand.self,
+            StagesCommand.self,
         ]
     )
 }

@@ -1,1 +1,0 @@
-// InkwellPipeline: module sources are being written; this file is replaced.

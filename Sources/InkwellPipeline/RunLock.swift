@@ -1,0 +1,78 @@
+import Foundation
+
+/// An exclusive lock on a run directory: a file created with O_CREAT | O_EXCL holding the owner's
+/// pid, host and start time. A second run on the same directory is refused with a message naming
+/// the holder; a lock left by a process that no longer exists (same host) is taken over.
+public final class RunLock {
+    public let url: URL
+    private var held = false
+
+    public struct Refused: Error, CustomStringConvertible, LocalizedError {
+        public var description: String
+        public var errorDescription: String? { description }
+    }
+
+    /// Takes the lock or throws ``Refused``.
+    public init(directory: URL) throws {
+        url = directory.appendingPathComponent("lock")
+        let host = ProcessInfo.processInfo.hostName
+        for _ in 0..<3 {
+            let fd = open(url.path, O_CREAT | O_EXCL | O_WRONLY, 0o644)
+            if fd >= 0 {
+                let stamp = ISO8601DateFormatter().string(from: Date())
+                let text = "pid \(getpid())\nhost \(host)\nstarted \(stamp)\n"
+                _ = text.withCString { write(fd, $0, strlen($0)) }
+                fsync(fd)
+                close(fd)
+                held = true
+                return
+            }
+            guard errno == EEXIST else {
+                throw Refused(description: "cannot create the run lock \(url.path): \(String(cString: strerror(errno)))")
+            }
+            let info = Self.read(url)
+            if let pid = info.pid, info.host == nil || info.host == host, !Self.isAlive(pid) {
+                // Stale: move it aside atomically so only one taker wins, then retry.
+                let aside = url.path + ".stale-\(getpid())"
+                if rename(url.path, aside) == 0 { unlink(aside) }
+                FileHandle.standardError.write(Data("inkwell: removed a stale lock left by pid \(pid) (no longer running) in \(directory.path)\n".utf8))
+                continue
+            }
+            let who = info.pid.map { "pid \($0)" } ?? "an unknown process"
+            let since = info.started.map { ", started \($0)" } ?? ""
+            let on = info.host.map { " on \($0)" } ?? ""
+            throw Refused(description: "another inkwell run (\(who)\(on)\(since)) is using \(directory.path); wait for it to finish, or delete \(url.path) if it is not running")
+        }
+        throw Refused(description: "cannot take the run lock \(url.path)")
+    }
+
+    /// Releases the lock (also done on deinit).
+    public func release() {
+        guard held else { return }
+        held = false
+        unlink(url.path)
+    }
+
+    deinit { release() }
+
+    static func read(_ url: URL) -> (pid: Int32?, host: String?, started: String?) {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return (nil, nil, nil) }
+        var pid: Int32?, host: String?, started: String?
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            switch parts[0] {
+            case "pid": pid = Int32(parts[1])
+            case "host": host = parts[1]
+            case "started": started = parts[1]
+            default: break
+            }
+        }
+        return (pid, host, started)
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        if kill(pid, 0) == 0 { return true }
+        return errno == EPERM
+    }
+}

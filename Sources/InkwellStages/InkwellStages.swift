@@ -1,1 +1,0 @@
-// InkwellStages: module sources are being written; this file is replaced.

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Inkwell
+
+/// `inkwell run PIPELINE`: validates a pipeline file and runs its stages in dependency order,
+/// skipping those whose cache key matches their last completed run.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a pipeline file (stages that are up to date are skipped).",
+        discussion: """
+        Outputs, logs, resolved parameters and timings go to the run directory (default: \
+        runs/<pipeline name> in the current directory). A second run on the same directory while \
+        one is going on is refused. An interrupted run (Ctrl-C, kill) resumes where it stopped; \
+        training continues from its checkpoint. Exit status: 0 done, 1 a stage failed, 65 the \
+        pipeline file is invalid, 75 the run directory is locked, 130 interrupted.
+        """
+    )
+
+    @Argument(help: "The pipeline file (YAML).")
+    var pipeline: String
+
+    @Option(name: .customLong("force"), help: "Rerun this stage even when it is up to date (repeatable).")
+    var force: [String] = []
+
+    @Option(name: .customLong("until"), help: "Run only this stage and the stages it depends on.")
+    var until: String?
+
+    @Option(name: .customLong("set"), help: "Override a parameter or variable: stage.param=value, stage.strategy.param=value or var=value (repeatable).")
+    var overrides: [String] = []
+
+    @Option(name: .customLong("workdir"), help: "The run directory (default: runs/<pipeline name>).")
+    var workdir: String?
+
+    @Flag(name: .shortAndLong, help: "Print only the summary, not stage logs and progress.")
+    var quiet = false
+
+    func validate() throws {
+        guard FileManager.default.fileExists(atPath: pipeline) else {
+            throw ValidationError("\(pipeline): no such pipeline file")
+        }
+        for o in overrides where !o.contains("=") {
+            throw ValidationError("--set \(o): expected KEY=VALUE (e.g. train.steps=500)")
+        }
+    }
+
+    func run() throws {
+        let loaded: Pipeline
+        do {
+            loaded = try PipelineSession.load(pipeline, overrides: overrides)
+        } catch let error as PipelineValidationError {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(65)
+        }
+        let token = CancellationToken()
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("\ninkwell: interrupted; stopping after the current step (interrupt again to stop now)\n".utf8))
+                if token.isCancelled { Foundation.exit(130) }
+                token.cancel()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        defer { sources.forEach { $0.cancel() } }
+        let runner = PipelineRunner(
+            pipeline: loaded, workDirectory: workdir.map { URL(fileURLWithPath: $0) },
+            options: .init(force: Set(force), until: until, echo: !quiet), cancellation: token)
+        print("pipeline \(loaded.name): \(loaded.stages.count) stages, run directory \(runner.workDirectory.path)")
+        fflush(stdout)
+        do {
+            let outcomes = try runner.run()
+            print(PipelineRunner.summary(outcomes), terminator: "")
+        } catch let failure as PipelineRunner.RunFailure {
+            if !failure.outcomes.isEmpty { print(PipelineRunner.summary(failure.outcomes), terminator: "") }
+            FileHandle.standardError.write(Data("inkwell: \(failure.message)\n".utf8))
+            throw ExitCode(token.isCancelled ? 130 : 1)
+        } catch let refused as RunLock.Refused {
+            FileHandle.standardError.write(Data("inkwell: \(refused.description)\n".utf8))
+            throw ExitCode(75)
+        }
+    }
+}
