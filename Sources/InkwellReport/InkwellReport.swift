@@ -1,1 +1,0 @@
-// InkwellReport: module sources are being written; this file is replaced.

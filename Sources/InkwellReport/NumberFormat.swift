@@ -1,0 +1,83 @@
+import Foundation
+
+/// Number formatting shared by plots, tables and labels.
+public enum NumberFormat {
+    /// A compact rendering with `significant` digits: `0.001234`, `1.234e-05` as `1.234e-5`,
+    /// `12345` as `1.234e+4` only when it would not fit otherwise; non-finite values as `NaN`,
+    /// `inf`, `-inf`.
+    public static func compact(_ value: Double, significant: Int = 4) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "inf" : "-inf" }
+        if value == 0 { return "0" }
+        if value == value.rounded() && abs(value) < 1e7 { return String(Int(value)) }
+        var text = String(format: "%.\(significant)g", value)
+        // "1.5e-05" -> "1.5e-5", "2e+07" -> "2e+7"
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            let mantissa = text[..<e]
+            var exponent = text[text.index(after: e)...]
+            var sign = ""
+            if let first = exponent.first, first == "-" || first == "+" {
+                sign = first == "-" ? "-" : "+"
+                exponent = exponent.dropFirst()
+            }
+            let digits = exponent.drop(while: { $0 == "0" })
+            text = "\(mantissa)e\(sign)\(digits.isEmpty ? "0" : String(digits))"
+        }
+        return text
+    }
+
+    /// A duration in seconds as `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`.
+    public static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "unknown" }
+        if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
+        if seconds < 60 { return String(format: "%.1f s", seconds) }
+        let total = Int(seconds.rounded())
+        if total < 3600 { return String(format: "%d min %02d s", total / 60, total % 60) }
+        return String(format: "%d h %02d min", total / 3600, (total % 3600) / 60)
+    }
+
+    /// A byte count as `512 B`, `3.4 KiB`, `12.0 MiB`, `1.20 GiB`.
+    public static func bytes(_ count: Int64) -> String {
+        let v = Double(count)
+        if count < 1024 { return "\(count) B" }
+        if v < 1024 * 1024 { return String(format: "%.1f KiB", v / 1024) }
+        if v < 1024 * 1024 * 1024 { return String(format: "%.1f MiB", v / 1024 / 1024) }
+        return String(format: "%.2f GiB", v / 1024 / 1024 / 1024)
+    }
+}
+
+/// Escaping for text placed in HTML and SVG (both XML-like): `&`, `<`, `>`, `"`, `'`.
+public enum Markup {
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for ch in text {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+
+    /// A string usable as an HTML id / SVG id: letters, digits and `-`.
+    public static func slug(_ text: String) -> String {
+        var out = ""
+        var lastDash = false
+        for ch in text.lowercased() {
+            if ch.isASCII && (ch.isLetter || ch.isNumber) {
+                out.append(ch)
+                lastDash = false
+            } else if !lastDash && !out.isEmpty {
+                out.append("-")
+                lastDash = true
+            }
+        }
+        while out.hasSuffix("-") { out.removeLast() }
+        return out.isEmpty ? "x" : out
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import InkwellReport
+import InkwellTestSupport
+import XCTest
+
+final class RunDirectoryTests: XCTestCase {
+    func testReadsEveryPieceOfACompleteRun() throws {
+        let dir = try RunFixture().write(to: SharedFixtures.temporaryDirectory(self, name: "run"))
+        let run = try RunDirectory(dir)
+        XCTAssertNil(run.configProblem)
+        XCTAssertNil(run.metricsProblem)
+        XCTAssertEqual(run.evaluationProblems, [])
+        XCTAssertEqual(run.kldName, "batch")
+        XCTAssertEqual(run.betaName, "dual-gradient")
+        XCTAssertEqual(run.kldTarget, 0.1)
+        XCTAssertEqual(run.label, "\(dir.lastPathComponent) (kld batch, beta dual-gradient, target 0.1)")
+
+        let metrics = try XCTUnwrap(run.metrics)
+        XCTAssertEqual(metrics.rowCount, 303)
+        XCTAssertEqual(metrics.rows(phase: "train").count, 300)
+        XCTAssertEqual(metrics.rows(phase: "test").count, 3)
+        XCTAssertEqual(metrics.series("psnr", phase: "test")?.map(\.x), [100, 200, 300])
+        XCTAssertTrue(metrics.series("psnr", phase: "train")!.allSatisfy { $0.y.isNaN }, "empty fields read as NaN")
+
+        XCTAssertEqual(run.evaluations.map(\.step), [100, 200, 300])
+        let last = try XCTUnwrap(run.evaluations.last)
+        XCTAssertEqual(last.latent?.dimension, 16)
+        XCTAssertEqual(last.latent?.distanceEdges.count, 17)
+        XCTAssertEqual(last.latent?.distanceCounts.count, 16)
+        XCTAssertEqual(last.latent?.chiDensity?.count, 16)
+        XCTAssertEqual(last.kld["moving-batch"] ?? 0, (last.kld["batch"] ?? 0) * 1.1, accuracy: 1e-9)
+        XCTAssertEqual(last.diversity?.realPairwise, 0.4)
+        XCTAssertEqual(last.fakesImage, "samples/fakes-step-00000300.png")
+        XCTAssertEqual(run.sampleImages["fakes"]?[200], "samples/fakes-step-00000200.png")
+        XCTAssertEqual(run.evaluationSteps, [100, 200, 300])
+        XCTAssertEqual(run.checkpoints.map(\.name), ["latest", "best-1"])
+        XCTAssertEqual(run.checkpoints[0].state?["step"]?.int, 300)
+        XCTAssertEqual(run.checkpoints[0].files.first?.bytes, 4096)
+    }
+
+    func testMissingPiecesAreReportedNotFatal() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self, name: "empty-run")
+        let run = try RunDirectory(dir)
+        XCTAssertEqual(run.configProblem, "config.json is missing")
+        XCTAssertEqual(run.metricsProblem, "metrics.csv is missing (no training steps recorded yet)")
+        XCTAssertNil(run.metrics)
+        XCTAssertTrue(run.evaluations.isEmpty)
+        XCTAssertTrue(run.checkpoints.isEmpty)
+        XCTAssertTrue(run.evaluationSteps.isEmpty)
+    }
+
+    func testANonexistentRunIsAnErrorNamingIt() {
+        let path = "/nonexistent/inkwell-run-\(UUID().uuidString)"
+        XCTAssertThrowsError(try RunDirectory(URL(fileURLWithPath: path))) { error in
+            XCTAssertEqual("\(error)", "\(path): run directory does not exist")
+        }
+    }
+
+    func testBrokenFilesAreNamedWithTheReason() throws {
+        let dir = try RunFixture().write(to: SharedFixtures.temporaryDirectory(self, name: "broken-run"))
+        try Data("{\"kld\": ".utf8).write(to: dir.appendingPathComponent("config.json"))
+        try Data("{\"step\": 200, \"pixel_mse\": ".utf8).write(to: dir.appendingPathComponent("evaluations/step-00000200.json"))
+        try Data("[1, 2]".utf8).write(to: dir.appendingPathComponent("evaluations/step-00000100.json"))
+        // A half-written last line, as when the report is built while training writes.
+        let metricsURL = dir.appendingPathComponent("metrics.csv")
+        try (String(contentsOf: metricsURL, encoding: .utf8) + "train,99.5,301,3,0.1").write(to: metricsURL, atomically: true, encoding: .utf8)
+
+        let run = try RunDirectory(dir)
+        XCTAssertNil(run.config)
+        XCTAssertTrue(run.configProblem?.hasPrefix("config.json: not valid JSON") == true, run.configProblem ?? "nil")
+        XCTAssertEqual(run.evaluations.map(\.step), [300])
+        XCTAssertEqual(run.evaluationProblems.count, 2)
+        XCTAssertTrue(run.evaluationProblems.contains("evaluations/step-00000100.json: not a JSON object"), "\(run.evaluationProblems)")
+        XCTAssertTrue(run.evaluationProblems.contains { $0.hasPrefix("evaluations/step-00000200.json: not valid JSON") }, "\(run.evaluationProblems)")
+        let metrics = try XCTUnwrap(run.metrics)
+        XCTAssertEqual(metrics.rowCount, 303)
+        XCTAssertEqual(metrics.problems.count, 1)
+        XCTAssertTrue(metrics.problems[0].hasSuffix("metrics.csv line 305: 5 fields, header has 24; row skipped"), metrics.problems[0])
+        // The step of the sample images without a readable evaluation file is still listed.
+        XCTAssertEqual(run.evaluationSteps, [100, 200, 300])
+    }
+
+    func testMetricsColumnsAreFoundByNameInAnyOrder() throws {
+        let table = try MetricsTable(text: "step,phase,pixel,extra\r\n1,train,0.5,x\r\n2,test,0.25,\"a,b\"\r\n\r\n")
+        XCTAssertEqual(table.rowCount, 2)
+        XCTAssertEqual(table.phases, ["train", "test"])
+        XCTAssertEqual(table.series("pixel", phase: "test"), [PlotPoint(x: 2, y: 0.25)])
+        XCTAssertNil(table.series("kld", phase: nil))
+        XCTAssertTrue(table.value("extra", row: 1).isNaN)
+        XCTAssertTrue(table.problems.isEmpty, "\(table.problems)")
+        XCTAssertThrowsError(try MetricsTable(text: "\n\n", source: "m.csv")) { error in
+            XCTAssertEqual("\(error)", "m.csv: empty file (no header line)")
+        }
+    }
+
+    func testEvaluationStepFallsBackToTheFileName() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self, name: "eval")
+        let url = dir.appendingPathComponent("step-00000700.json")
+        try Data("{\"pixel_mse\": 0.5, \"psnr\": \"NaN\", \"latent\": 3}".utf8).write(to: url)
+        let e = try EvaluationRecord(contentsOf: url)
+        XCTAssertEqual(e.step, 700)
+        XCTAssertEqual(e.pixelMSE, 0.5)
+        XCTAssertTrue(e.psnr?.isNaN == true)
+        XCTAssertNil(e.latent, "a latent field of the wrong type reads as absent")
+        let noStep = dir.appendingPathComponent("eval.json")
+        try Data("{}".utf8).write(to: noStep)
+        XCTAssertThrowsError(try EvaluationRecord(contentsOf: noStep)) { error in
+            XCTAssertEqual("\(error)", "\(noStep.path): no `step` field")
+        }
+    }
+}
