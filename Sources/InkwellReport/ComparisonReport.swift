@@ -25,7 +25,7 @@ public struct ComparisonReport {
         } catch {
             throw ReportError.writeFailed(output.path, reason: "cannot create its folder")
         }
-        try AtomicFile.write(Data(report.html(outputDirectory: output.deletingLastPathComponent()).utf8), to: output)
+        try InkwellVideo.AtomicFile.write(Data(report.html(outputDirectory: output.deletingLastPathComponent()).utf8), to: output)
         return output
     }
 

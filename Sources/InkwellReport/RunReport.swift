@@ -17,13 +17,18 @@ public struct RunReport {
         self.maxTableRows = maxTableRows
     }
 
-    /// Loads the run at `directory`, writes `report.html` into it atomically (temporary name, then
-    /// rename) and returns its URL.
+    /// Loads the run at `directory`, writes `report.html` into it and returns its URL.
     @discardableResult
     public static func write(runDirectory directory: URL, images: ImageMode = .automatic) throws -> URL {
-        let report = RunReport(run: try RunDirectory(directory), images: images)
-        let output = report.run.url.appendingPathComponent("report.html")
-        try AtomicFile.write(Data(report.html(outputDirectory: report.run.url).utf8), to: output)
+        try RunReport(run: try RunDirectory(directory), images: images).write()
+    }
+
+    /// Writes `report.html` into the run directory atomically (temporary name, then rename) and
+    /// returns its URL.
+    @discardableResult
+    public func write() throws -> URL {
+        let output = run.url.appendingPathComponent("report.html")
+        try InkwellVideo.AtomicFile.write(Data(html(outputDirectory: run.url).utf8), to: output)
         return output
     }
 
