@@ -41,7 +41,7 @@ let package = Package(
             name: "InkwellDataset",
             dependencies: ["InkwellVideo", "InkwellEngine", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDataset", "InkwellVideo"]),
+        .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDataset", "InkwellVideo", "Yams"]),
         .target(name: "InkwellReport", dependencies: ["InkwellVideo"]),
         .target(
             name: "InkwellPipeline",
@@ -61,7 +61,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "inkwell",
-            dependencies: ["Inkwell", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Inkwell", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            // Plugins (docs/PLUGINS.md) are shared libraries built against the `Inkwell` product; the
+            // executable exports its symbols so a plugin binds to the host's copy of Inkwell's modules
+            // (one StageRegistry, one StrategyRegistry, one set of protocol descriptors).
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),
 
         // Tests. `InkwellTestSupport` finds ../shared (or skips with a printed reason).

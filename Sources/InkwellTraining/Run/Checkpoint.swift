@@ -1,0 +1,197 @@
+import Foundation
+import InkwellEngine
+import InkwellNN
+
+/// A strategy's name and saved state inside a checkpoint.
+public struct StrategySnapshot: Codable, Equatable, Sendable {
+    public var name: String
+    public var state: StrategyState
+    public init(name: String, state: StrategyState) { self.name = name; self.state = state }
+}
+
+/// The training state of a checkpoint (state.json): everything besides the weights and the
+/// optimizer moments that resuming needs to continue exactly.
+public struct CheckpointState: Codable, Equatable, Sendable {
+    public var format = 1
+    /// Training steps completed.
+    public var step: Int
+    /// The epoch of the last batch trained on.
+    public var epoch: Int
+    /// Seconds of run time before this checkpoint (the CSV's `time` continues from here).
+    public var elapsed: Double
+    /// The model's widths (a resumed run's configuration must match).
+    public var widths: ModelWidths
+    public var batch: Int
+    public var kld: StrategySnapshot
+    public var beta: StrategySnapshot
+    /// beta after the last step.
+    public var betaValue: Double
+    public var schedule: String
+    /// The step-noise generator's state words, as hex (exact).
+    public var noiseGenerator: [String]
+    /// The position of the next training batch.
+    public var loader: BatchPosition
+    /// The test pixel error of the evaluation at this step, when there was one.
+    public var testPixel: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case format, step, epoch, elapsed, widths, batch, kld, beta, schedule, loader
+        case betaValue = "beta_value", noiseGenerator = "noise_generator", testPixel = "test_pixel"
+    }
+}
+
+/// Checkpoint directories: `model.safetensors` (parameters, buffers and counters with PyTorch
+/// names), `optimizer.safetensors` (`encoder.<i>.step`, `encoder.<i>.exp_avg`,
+/// `encoder.<i>.exp_avg_sq`, likewise `decoder.`, `discriminator.`), `state.json`
+/// (`CheckpointState`) and `config.json` (the run's configuration). Written to a temporary
+/// directory, then renamed into place, so a reader sees the old checkpoint or the new one.
+public enum Checkpoint {
+    public static let modelFile = "model.safetensors"
+    public static let optimizerFile = "optimizer.safetensors"
+    public static let stateFile = "state.json"
+    public static let configFile = "config.json"
+
+    /// Writes a checkpoint to `directory` atomically (replacing what is there).
+    public static func write(to directory: URL, model: VAEGAN, optimizers: VAEGANOptimizers,
+                             state: CheckpointState, configuration: TrainingConfiguration) throws {
+        let fm = FileManager.default
+        let parent = directory.deletingLastPathComponent()
+        let temporary = parent.appendingPathComponent(".tmp-\(directory.lastPathComponent)-\(UUID().uuidString.prefix(8))")
+        do {
+            try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
+            try model.saveState(to: temporary.appendingPathComponent(modelFile))
+            var items: [(String, SafeTensors.Item)] = []
+            for (name, optimizer) in optimizers.named {
+                items += optimizer.stateTensors().map { ("\(name).\($0.0)", SafeTensors.Item.float($0.1)) }
+            }
+            try SafeTensors.write(items: items, to: temporary.appendingPathComponent(optimizerFile))
+            try encodeJSON(state).write(to: temporary.appendingPathComponent(stateFile))
+            try encodeJSON(configuration).write(to: temporary.appendingPathComponent(configFile))
+            try replace(directory, with: temporary)
+        } catch {
+            try? fm.removeItem(at: temporary)
+            throw TrainingError.io("checkpoint \(directory.path): \(error); the previous checkpoint is intact")
+        }
+    }
+
+    /// Moves `temporary` to `directory`; an existing `directory` is moved aside first and removed
+    /// after. (A crash between the two renames leaves `.old-<name>`, which `read` falls back to.)
+    static func replace(_ directory: URL, with temporary: URL) throws {
+        let fm = FileManager.default
+        let old = directory.deletingLastPathComponent().appendingPathComponent(".old-\(directory.lastPathComponent)")
+        try? fm.removeItem(at: old)
+        if fm.fileExists(atPath: directory.path) { try fm.moveItem(at: directory, to: old) }
+        try fm.moveItem(at: temporary, to: directory)
+        try? fm.removeItem(at: old)
+    }
+
+    static func encodeJSON<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(value)
+    }
+
+    /// The directory to read for `directory`: itself, or its `.old-` copy left by an interrupted
+    /// replacement.
+    static func existing(_ directory: URL) -> URL? {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: directory.appendingPathComponent(stateFile).path) { return directory }
+        let old = directory.deletingLastPathComponent().appendingPathComponent(".old-\(directory.lastPathComponent)")
+        return fm.fileExists(atPath: old.appendingPathComponent(stateFile).path) ? old : nil
+    }
+
+    /// Whether `directory` (or its interrupted-replacement copy) holds a checkpoint.
+    public static func exists(at directory: URL) -> Bool { existing(directory) != nil }
+
+    /// Reads and checks a checkpoint's state.json.
+    public static func readState(_ directory: URL) throws -> CheckpointState {
+        guard let dir = existing(directory) else { throw TrainingError.checkpoint("\(directory.path): no checkpoint (state.json missing)") }
+        let url = dir.appendingPathComponent(stateFile)
+        do {
+            let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: url))
+            guard state.format == 1 else { throw TrainingError.checkpoint("\(url.path): unknown format \(state.format)") }
+            guard state.noiseGenerator.count == 4, state.noiseGenerator.allSatisfy({ UInt64($0, radix: 16) != nil }) else {
+                throw TrainingError.checkpoint("\(url.path): noise_generator must be four hex words")
+            }
+            return state
+        } catch let error as TrainingError { throw error } catch let error as DecodingError {
+            throw TrainingError.checkpoint("\(url.path): corrupt state (\(describe(error)))")
+        } catch {
+            throw TrainingError.checkpoint("\(url.path): cannot read (\(error.localizedDescription))")
+        }
+    }
+
+    /// Reads the configuration saved with a checkpoint.
+    public static func readConfiguration(_ directory: URL) throws -> TrainingConfiguration {
+        guard let dir = existing(directory) else { throw TrainingError.checkpoint("\(directory.path): no checkpoint (state.json missing)") }
+        let url = dir.appendingPathComponent(configFile)
+        do {
+            return try JSONDecoder().decode(TrainingConfiguration.self, from: Data(contentsOf: url))
+        } catch let error as DecodingError {
+            throw TrainingError.checkpoint("\(url.path): corrupt configuration (\(describe(error)))")
+        } catch {
+            throw TrainingError.checkpoint("\(url.path): cannot read (\(error.localizedDescription))")
+        }
+    }
+
+    /// Loads the weights (and, when `optimizers` is given, the optimizer state) of the checkpoint
+    /// in `directory` into `model`; checks the widths first. Returns the training state. Every
+    /// problem (missing file, corrupt file, widths or shapes that do not fit) is one clear error
+    /// before anything is modified in the model.
+    @discardableResult
+    public static func restore(from directory: URL, into model: VAEGAN, optimizers: VAEGANOptimizers?) throws -> CheckpointState {
+        let state = try readState(directory)
+        let dir = existing(directory)!
+        guard state.widths == model.widths else {
+            throw TrainingError.checkpoint("\(dir.path): widths \(describeWidths(state.widths)) do not fit the configured model \(describeWidths(model.widths))")
+        }
+        do {
+            let weights = try SafeTensorsFile(contentsOf: dir.appendingPathComponent(modelFile))
+            var optimizerTensors: [String: Tensor] = [:]
+            if optimizers != nil {
+                optimizerTensors = try SafeTensorsFile(contentsOf: dir.appendingPathComponent(optimizerFile)).allTensors()
+            }
+            try model.loadState(from: weights)
+            if let optimizers {
+                for (name, optimizer) in optimizers.named {
+                    let prefix = name + "."
+                    var own: [String: Tensor] = [:]
+                    for (key, value) in optimizerTensors where key.hasPrefix(prefix) { own[String(key.dropFirst(prefix.count))] = value }
+                    try optimizer.loadState(own)
+                }
+            }
+        } catch let error as SafeTensorsError {
+            throw TrainingError.checkpoint("\(error)")
+        } catch let error as OptimizerStateError {
+            throw TrainingError.checkpoint("\(dir.appendingPathComponent(optimizerFile).path): \(error)")
+        }
+        return state
+    }
+
+    static func describeWidths(_ w: ModelWidths) -> String {
+        "(latent \(w.latent), encoder \(w.encoder), decoder \(w.decoder), discriminator \(w.discriminator), hidden \(w.discriminatorHidden), feature map \(w.featureMap))"
+    }
+}
+
+/// Loading a trained model for inference (`inkwell reconstruct`, reports).
+extension VAEGAN {
+    /// A model built from a checkpoint directory's config.json (or state.json's widths) with its
+    /// model.safetensors loaded, in evaluation mode (batch norm uses the running statistics).
+    /// `directory` is a checkpoint (RUN/checkpoints/latest, RUN/checkpoints/best-1) or a run
+    /// directory (its latest checkpoint is used).
+    public static func load(checkpoint directory: URL) throws -> VAEGAN {
+        var dir = directory
+        if !Checkpoint.exists(at: dir) {
+            let latest = dir.appendingPathComponent("checkpoints/latest")
+            guard Checkpoint.exists(at: latest) else {
+                throw TrainingError.checkpoint("\(directory.path): neither a checkpoint nor a run directory with checkpoints/latest")
+            }
+            dir = latest
+        }
+        let state = try Checkpoint.readState(dir)
+        let model = try VAEGAN(widths: state.widths)
+        try Checkpoint.restore(from: dir, into: model, optimizers: nil)
+        model.eval()
+        return model
+    }
+}

@@ -1,0 +1,265 @@
+import Foundation
+import InkwellEngine
+import InkwellNN
+import InkwellVideo
+
+/// One evaluation on the test split: RUN/evaluations/step-<8 digits>.json (notes/contracts.md).
+public struct EvaluationResult: Codable, Equatable, Sendable {
+    public struct Latent: Codable, Equatable, Sendable {
+        public struct Histogram: Codable, Equatable, Sendable {
+            public var edges: [Double]
+            public var counts: [Int]
+        }
+        public var dim: Int
+        public var meanPerDim: [Double]
+        public var varPerDim: [Double]
+        public var distanceHistogram: Histogram
+        /// The expected fraction of samples per bin under N(0, I) (chi with `dim` degrees).
+        public var distanceChiDensity: [Double]
+        enum CodingKeys: String, CodingKey {
+            case dim
+            case meanPerDim = "mean_per_dim", varPerDim = "var_per_dim"
+            case distanceHistogram = "distance_histogram", distanceChiDensity = "distance_chi_density"
+        }
+    }
+    public struct Diversity: Codable, Equatable, Sendable {
+        public var fakePairwise: Double
+        public var realPairwise: Double
+        public var ratio: Double
+        enum CodingKeys: String, CodingKey { case fakePairwise = "fake_pairwise", realPairwise = "real_pairwise", ratio }
+    }
+    public struct Images: Codable, Equatable, Sendable {
+        public var fakes: String
+        public var reconstructions: String
+    }
+
+    public var step: Int
+    public var epoch: Int
+    /// Test frames evaluated.
+    public var frames: Int
+    /// Mean squared error between frames and their reconstructions from the posterior mean, in
+    /// the model's [-1, 1] units.
+    public var pixelMSE: Double
+    /// 10 log10(2^2 / pixel_mse): the PSNR of the [-1, 1] range (equal to 8-bit PSNR).
+    public var psnr: Double
+    /// Feature-matching error between D(reconstruction) and D(frame).
+    public var feats: Double
+    /// "gen_recon", "gen_fake", "disc_real", "disc_recon", "disc_fake" on the test frames (fakes
+    /// from the fixed latents).
+    public var losses: [String: Double]
+    /// The KLD under each formula ("per-sample", "batch", "moving-batch"; the run's own strategy
+    /// too when it is another).
+    public var kld: [String: Double]
+    public var beta: Double
+    public var kldTarget: Double?
+    public var latent: Latent
+    public var diversity: Diversity
+    /// The fraction of fixed-latent fakes that are near-black (mean below 6% of full scale) or
+    /// near-uniform (standard deviation below 2% of full scale).
+    public var collapsedFraction: Double
+    public var images: Images
+    /// Statistics of the sampled test latents and of the posterior standard deviations.
+    public var zStatistics: [String: Double]
+
+    enum CodingKeys: String, CodingKey {
+        case step, epoch, frames, psnr, feats, losses, kld, beta, latent, diversity, images
+        case pixelMSE = "pixel_mse", kldTarget = "kld_target", collapsedFraction = "collapsed_fraction"
+        case zStatistics = "z_statistics"
+    }
+}
+
+/// Evaluates a model on test frames: reconstruction error, KLD under each formula, losses, latent
+/// statistics, fake diversity and collapse; writes the sample PNGs.
+public struct Evaluator {
+    public var maxFrames: Int
+    public var fixedLatents: Tensor
+    /// Seed of the reparameterisation noise of evaluation (the same at every evaluation).
+    public var noiseSeed: UInt64
+    /// Bins of the distance histogram.
+    public var bins = 30
+
+    /// - Parameters: `maxFrames` test frames at most (0: all); `fixedLatentCount` latents drawn
+    ///   from `RandomGenerator(seed: fixedLatentSeed)`, shape (count, D).
+    public init(latent: Int, maxFrames: Int, fixedLatentCount: Int = 32, fixedLatentSeed: UInt64 = 0, noiseSeed: UInt64 = 0x5EED) {
+        self.maxFrames = maxFrames
+        var generator = RandomGenerator(seed: fixedLatentSeed)
+        fixedLatents = Tensor.randn([fixedLatentCount, latent], using: &generator)
+        self.noiseSeed = noiseSeed
+    }
+
+    /// Runs the evaluation in evaluation mode (the model is put back in training mode after).
+    /// `kld` is the run's strategy (its running state is read, not changed). PNGs go to
+    /// `samplesDirectory` when given.
+    public func evaluate(model: VAEGAN, test: FrameBatches, kld runStrategy: any KLDStrategy, beta: any BetaStrategy,
+                         step: Int, epoch: Int, samplesDirectory: URL?) throws -> EvaluationResult {
+        model.eval()
+        defer { model.train() }
+        return try withoutGrad { try run(model: model, test: test, runStrategy: runStrategy, beta: beta, step: step, epoch: epoch, samples: samplesDirectory) }
+    }
+
+    private func run(model: VAEGAN, test: FrameBatches, runStrategy: any KLDStrategy, beta: any BetaStrategy,
+                     step: Int, epoch: Int, samples: URL?) throws -> EvaluationResult {
+        let d = model.widths.latent
+        var strategies: [(String, any KLDStrategy)] = [("per-sample", PerSampleKLD()), ("batch", BatchKLD()),
+                                                      ("moving-batch", runStrategy.name == MovingBatchKLD.name ? runStrategy : MovingBatchKLD())]
+        if !strategies.contains(where: { $0.0 == runStrategy.name }) { strategies.append((runStrategy.name, runStrategy)) }
+
+        // Fakes from the fixed latents.
+        let fakes = model.decoder(fixedLatents)
+        let fakeProbability = model.discriminator(fakes).probability
+
+        var generator = RandomGenerator(seed: noiseSeed)
+        test.position = BatchPosition()
+        let limit = maxFrames > 0 ? min(maxFrames, test.frameCount) : test.frameCount
+        var seen = 0
+        var sums: [String: Double] = [:]
+        func add(_ key: String, _ value: Float, _ n: Int) { sums[key, default: 0] += Double(value) * Double(n) }
+        var kldWeights: [String: Int] = [:]
+        var sum = [Double](repeating: 0, count: d), sumSq = [Double](repeating: 0, count: d)
+        var distances: [Double] = []
+        var zAll: [Float] = [], stdAll: [Float] = []
+        var reals: [Tensor] = [], originals: Tensor?, reconstructions: Tensor?
+        while seen < limit {
+            var (x, _) = try test.nextBatch()
+            if seen + x.shape[0] > limit { x = x.narrowed(axis: 0, start: 0, length: limit - seen) }
+            let n = x.shape[0]
+            let (mu, logvar) = model.encoder.posterior(x)
+            let eps = Tensor.randn(mu.shape, using: &generator)
+            let z = reparameterize(mu: mu, logvar: logvar, eps: eps)
+            let recon = model.decoder(mu)
+            add("pixel", mseLoss(recon, x).item, n)
+            let (realP, realF) = model.discriminator(x)
+            let (reconP, reconF) = model.discriminator(recon)
+            add("feats", mseLoss(reconF, realF).item, n)
+            add("disc_real", binaryCrossEntropy(realP, target: 1).item, n)
+            add("disc_recon", binaryCrossEntropy(reconP, target: 0).item, n)
+            add("gen_recon", binaryCrossEntropy(reconP, target: 1).item, n)
+            for (name, strategy) in strategies {
+                if n < 2 && name != "per-sample" { continue }
+                sums["kld." + name, default: 0] += Double(strategy.kld(z: z, mu: mu, logvar: logvar, update: false).item) * Double(n)
+                kldWeights[name, default: 0] += n
+            }
+            for row in 0..<n {
+                var squared = 0.0
+                for j in 0..<d {
+                    let v = Double(z.pointer[row * d + j])
+                    sum[j] += v; sumSq[j] += v * v; squared += v * v
+                }
+                distances.append(squared.squareRoot())
+            }
+            zAll += z.values
+            stdAll += (logvar * 0.5).exp().values
+            let realsHeld = reals.reduce(0) { $0 + $1.shape[0] }
+            if realsHeld < fixedLatents.shape[0] {
+                reals.append(x.narrowed(axis: 0, start: 0, length: min(n, fixedLatents.shape[0] - realsHeld)))
+            }
+            if originals == nil {
+                let k = min(n, 8)
+                originals = x.narrowed(axis: 0, start: 0, length: k)
+                reconstructions = recon.narrowed(axis: 0, start: 0, length: k)
+            }
+            seen += n
+        }
+        guard seen > 0 else { throw TrainingError.data("the test split has no frames to evaluate") }
+        let total = Double(seen)
+        let pixel = sums["pixel"]! / total
+        let meanPerDim = sum.map { $0 / total }
+        let varPerDim = zip(sum, sumSq).map { s, q in seen > 1 ? max(0, (q - s * s / total) / (total - 1)) : 0 }
+
+        // Distance histogram against chi(D).
+        let chi = ChiDistribution(degrees: d)
+        let upper = max((distances.max() ?? 0) * 1.05, 2 * Double(d).squareRoot() + 4)
+        let edges = (0...bins).map { upper * Double($0) / Double(bins) }
+        var counts = [Int](repeating: 0, count: bins)
+        for r in distances { counts[min(bins - 1, Int(r / upper * Double(bins)))] += 1 }
+
+        // Diversity and collapse.
+        let realFrames = Tensor.concatenate(reals, axis: 0)
+        let fakePairwise = meanPairwiseDistance(fakes)
+        let realPairwise = meanPairwiseDistance(realFrames)
+        let collapsed = collapsedFraction(fakes)
+
+        var losses: [String: Double] = [:]
+        for key in ["disc_real", "disc_recon", "gen_recon"] { losses[key] = sums[key]! / total }
+        losses["disc_fake"] = Double(binaryCrossEntropy(fakeProbability, target: 0).item)
+        losses["gen_fake"] = Double(binaryCrossEntropy(fakeProbability, target: 1).item)
+        var klds: [String: Double] = [:]
+        for (name, weight) in kldWeights where weight > 0 { klds[name] = sums["kld." + name]! / Double(weight) }
+
+        let stamp = String(format: "%08d", step)
+        let images = EvaluationResult.Images(fakes: "samples/fakes-step-\(stamp).png", reconstructions: "samples/recon-step-\(stamp).png")
+        if let samples {
+            try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
+            let fakeImages = (0..<fakes.shape[0]).map { pngImage(fakes, index: $0) }
+            try PNGImage.grid(fakeImages, columns: 8).write(to: samples.appendingPathComponent("fakes-step-\(stamp).png"))
+            if let originals, let reconstructions {
+                let k = originals.shape[0]
+                let row = (0..<k).map { pngImage(originals, index: $0) } + (0..<k).map { pngImage(reconstructions, index: $0) }
+                try PNGImage.grid(row, columns: k).write(to: samples.appendingPathComponent("recon-step-\(stamp).png"))
+            }
+        }
+        let zStats = ElementStatistics(Tensor(shape: [zAll.count], values: zAll))
+        let stdStats = ElementStatistics(Tensor(shape: [stdAll.count], values: stdAll))
+        return EvaluationResult(
+            step: step, epoch: epoch, frames: seen, pixelMSE: pixel, psnr: 10 * log10(4 / max(pixel, 1e-20)),
+            feats: sums["feats"]! / total, losses: losses, kld: klds, beta: beta.beta, kldTarget: beta.target,
+            latent: .init(dim: d, meanPerDim: meanPerDim, varPerDim: varPerDim,
+                          distanceHistogram: .init(edges: edges, counts: counts),
+                          distanceChiDensity: chi.binProbabilities(edges: edges)),
+            diversity: .init(fakePairwise: fakePairwise, realPairwise: realPairwise,
+                             ratio: realPairwise > 0 ? fakePairwise / realPairwise : 0),
+            collapsedFraction: collapsed, images: images,
+            zStatistics: ["z_mean": zStats.mean, "z_min": zStats.min, "z_max": zStats.max, "z_var": zStats.variance,
+                          "z_std_mean": stdStats.mean, "z_std_min": stdStats.min, "z_std_max": stdStats.max,
+                          "z_std_var": stdStats.variance])
+    }
+}
+
+/// The mean L2 distance between every pair of images of x (N, ...); 0 for fewer than two.
+public func meanPairwiseDistance(_ x: Tensor) -> Double {
+    let n = x.shape[0]
+    guard n > 1 else { return 0 }
+    let per = x.count / n
+    var total = 0.0
+    for i in 0..<n {
+        for j in (i + 1)..<n {
+            var s = 0.0
+            for k in 0..<per { let diff = Double(x.pointer[i * per + k] - x.pointer[j * per + k]); s += diff * diff }
+            total += s.squareRoot()
+        }
+    }
+    return total / Double(n * (n - 1) / 2)
+}
+
+/// The fraction of images of x (N, C, H, W) in [-1, 1] that are near-black (mean below 0.06 of
+/// full scale) or near-uniform (standard deviation below 0.02 of full scale).
+public func collapsedFraction(_ x: Tensor) -> Double {
+    let n = x.shape[0]
+    guard n > 0 else { return 0 }
+    let per = x.count / n
+    var collapsed = 0
+    for i in 0..<n {
+        var s = 0.0, q = 0.0
+        for k in 0..<per { let v = (Double(x.pointer[i * per + k]) + 1) / 2; s += v; q += v * v }
+        let mean = s / Double(per)
+        let std = max(0, q / Double(per) - mean * mean).squareRoot()
+        if mean < 0.06 || std < 0.02 { collapsed += 1 }
+    }
+    return Double(collapsed) / Double(n)
+}
+
+/// Image `index` of x (N, C, H, W) in [-1, 1] as 8-bit RGB (one channel is repeated as grey).
+public func pngImage(_ x: Tensor, index: Int) -> PNGImage {
+    let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
+    var pixels = [UInt8](repeating: 0, count: h * w * 3)
+    let base = x.pointer + index * c * h * w
+    for y in 0..<h {
+        for col in 0..<w {
+            for ch in 0..<3 {
+                let v = base[min(ch, c - 1) * h * w + y * w + col]
+                pixels[(y * w + col) * 3 + ch] = UInt8(max(0, min(255, ((v + 1) * 127.5).rounded())))
+            }
+        }
+    }
+    return PNGImage(width: w, height: h, pixels: pixels)
+}

@@ -1,0 +1,320 @@
+import Foundation
+import InkwellDataset
+import InkwellEngine
+import InkwellNN
+
+/// What the trainer reports after every step (for progress lines and pipeline stages).
+public struct TrainingProgress: Sendable {
+    /// Steps completed, and the total the run goes to.
+    public var step: Int
+    public var targetSteps: Int
+    public var epoch: Int
+    /// Training throughput over recent steps.
+    public var imagesPerSecond: Double
+    /// Estimated seconds to the target.
+    public var secondsRemaining: Double
+    /// The step's losses ("kld", "pixel", "feats", "gen_recon", ...) and beta after it.
+    public var losses: [String: Float]
+    public var beta: Double
+    /// The evaluation made after this step, if one was.
+    public var evaluation: EvaluationResult?
+
+    /// "step 120/500  3.1 img/s  ETA 2m03s  kld 0.1123 beta 9.9871 pixel 0.2012 feats ..." (one line).
+    public var line: String {
+        let eta = secondsRemaining.isFinite ? formatDuration(secondsRemaining) : "?"
+        let keys = ["kld", "pixel", "feats", "gen_recon", "gen_fake", "disc_real", "disc_fake"]
+        let shown = keys.compactMap { key in losses[key].map { "\(key) \(String(format: "%.4g", $0))" } }.joined(separator: " ")
+        var text = "step \(step)/\(targetSteps)  epoch \(epoch)  \(String(format: "%.2f", imagesPerSecond)) img/s  ETA \(eta)  \(shown)  beta \(String(format: "%.4g", beta))"
+        if let e = evaluation {
+            text += "\n  test @\(e.step): pixel \(String(format: "%.4g", e.pixelMSE)) psnr \(String(format: "%.2f", e.psnr)) dB  diversity \(String(format: "%.3f", e.diversity.ratio))  collapsed \(String(format: "%.2f", e.collapsedFraction))"
+        }
+        return text
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m" }
+    if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+    return "\(s)s"
+}
+
+/// How a `run` ended.
+public struct TrainingSummary: Sendable {
+    /// Steps completed in total (including those before a resume).
+    public var steps: Int
+    /// Whether `shouldStop` ended the run before its target (a checkpoint was written).
+    public var stoppedEarly: Bool
+    public var lastEvaluation: EvaluationResult?
+    /// The lowest test pixel error seen by this run (this process).
+    public var bestTestPixel: Double?
+}
+
+/// Trains the VAE-GAN: steps, metrics, evaluations, checkpoints, resume (notes/contracts.md's
+/// run directory).
+///
+///     let trainer = try Trainer(configuration: config, runDirectory: run, dataset: datasetURL, resume: false)
+///     let summary = try trainer.run(progress: { print($0.line) }, shouldStop: { cancelled })
+///
+/// Everything that can be checked is checked in `init`, before any work: the configuration, the
+/// frame size against the widths, a dataset smaller than one batch, a checkpoint that is corrupt
+/// or does not fit the widths.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let runDirectory: URL
+    public let model: VAEGAN
+    public let optimizers: VAEGANOptimizers
+    public let kld: any KLDStrategy
+    public let beta: any BetaStrategy
+    public let schedule: any TrainingSchedule
+    public let noise: SeededNoise
+    public let train: FrameBatches
+    public let test: FrameBatches?
+    /// Steps completed.
+    public private(set) var step: Int = 0
+    public private(set) var epoch: Int = 0
+    /// Messages about the run (skipped evaluation, resumed from ...), one line each.
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    private let context: StepContext
+    private let metrics: MetricsLog
+    private let evaluator: Evaluator
+    private var elapsedBefore: Double = 0
+    private var startTime = Date()
+    private var lastTestPixel: Double?
+
+    public var checkpointsDirectory: URL { runDirectory.appendingPathComponent("checkpoints") }
+    public var latestCheckpoint: URL { checkpointsDirectory.appendingPathComponent("latest") }
+
+    /// Opens the dataset's train and test splits (a test split without frames skips evaluation).
+    public convenience init(configuration: TrainingConfiguration, runDirectory: URL, dataset: URL, resume: Bool) throws {
+        var config = configuration
+        config.dataset = config.dataset ?? dataset.path
+        let train: DatasetLoader
+        do {
+            train = try DatasetLoader(url: dataset, split: .train, batchSize: config.batch, seed: config.seed, shuffle: true, dropLast: true)
+        } catch let error as DatasetError {
+            throw TrainingError.data("\(error)")
+        }
+        var test: DatasetLoader?
+        do {
+            test = try DatasetLoader(url: dataset, split: .test, batchSize: config.batch, seed: 0, shuffle: false, dropLast: false)
+        } catch let error as DatasetError where error.kind == .empty {
+            test = nil
+        } catch let error as DatasetError {
+            throw TrainingError.data("\(error)")
+        }
+        try self.init(configuration: config, runDirectory: runDirectory, train: train, test: test, resume: resume)
+        if test == nil { log("note: \(dataset.path) has no test frames; evaluations and best checkpoints are skipped") }
+    }
+
+    /// A trainer over any batch sources (tests feed tensors through `TensorBatches`).
+    /// - Parameter resume: continue from RUN/checkpoints/latest (a fresh start when there is none).
+    ///   Without it, a run directory that already holds a checkpoint is refused.
+    public init(configuration: TrainingConfiguration, runDirectory: URL, train: FrameBatches, test: FrameBatches?, resume: Bool) throws {
+        try configuration.validate()
+        let config = try configuration.resolved()
+        let widths = config.model
+        guard train.batchSize == config.batch else {
+            throw TrainingError.data("the training batches hold \(train.batchSize) frames, the configuration says batch \(config.batch)")
+        }
+        if train.frameCount < config.batch {
+            throw TrainingError.data("the training split has \(train.frameCount) frames, fewer than one batch of \(config.batch)")
+        }
+        do { try widths.checkFrame(height: train.height, width: train.width) } catch TrainingError.configuration(let reason) {
+            throw TrainingError.data("dataset frames: \(reason)")
+        }
+        if let test, test.height != train.height || test.width != train.width {
+            throw TrainingError.data("test frames are \(test.width) x \(test.height), training frames \(train.width) x \(train.height)")
+        }
+        self.configuration = config
+        self.runDirectory = runDirectory
+        self.train = train
+        self.test = test
+
+        Initialization.seed(config.seed)
+        model = try VAEGAN(widths: widths)
+        optimizers = VAEGANOptimizers(model: model, learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1),
+                                      beta2: Float(config.adamBeta2), eps: Float(config.adamEps))
+        kld = try StrategyRegistry.makeKLD(config.kld)
+        beta = try StrategyRegistry.makeBeta(config.beta)
+        schedule = try StrategyRegistry.makeSchedule(config.schedule)
+        noise = SeededNoise(seed: config.seed &+ 0x0123_4567)
+        evaluator = Evaluator(latent: widths.latent, maxFrames: config.evalFrames, fixedLatentCount: config.fixedLatents,
+                              fixedLatentSeed: config.fixedLatentSeed, noiseSeed: config.seed &+ 0x5EED)
+
+        let fm = FileManager.default
+        let latest = runDirectory.appendingPathComponent("checkpoints/latest")
+        var resumedStep: Int?
+        if Checkpoint.exists(at: latest) {
+            guard resume else {
+                throw TrainingError.configuration("\(runDirectory.path) already holds a run (checkpoints/latest); pass --resume to continue it or choose another --out")
+            }
+            let state = try Checkpoint.readState(latest)
+            guard state.kld.name == kld.name, state.beta.name == beta.name, state.schedule == schedule.name else {
+                throw TrainingError.checkpoint("\(latest.path): saved with kld '\(state.kld.name)', beta '\(state.beta.name)', schedule '\(state.schedule)'; the configuration names '\(kld.name)', '\(beta.name)', '\(schedule.name)'")
+            }
+            guard state.batch == config.batch else {
+                throw TrainingError.checkpoint("\(latest.path): saved with batch \(state.batch), the configuration says \(config.batch)")
+            }
+            try Checkpoint.restore(from: latest, into: model, optimizers: optimizers)
+            try kld.loadState(state.kld.state)
+            try beta.loadState(state.beta.state)
+            noise.generator.state = state.noiseGenerator.map { UInt64($0, radix: 16)! }
+            train.position = state.loader
+            step = state.step
+            epoch = state.epoch
+            elapsedBefore = state.elapsed
+            lastTestPixel = state.testPixel
+            resumedStep = state.step
+        }
+        context = StepContext(model: model, optimizers: optimizers, kld: kld, beta: beta, stepsDone: step)
+        do {
+            try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+            if resumedStep == nil {
+                try Checkpoint.encodeJSON(config).write(to: runDirectory.appendingPathComponent("config.json"), options: .atomic)
+            }
+        } catch {
+            throw TrainingError.io("\(runDirectory.path): \(error.localizedDescription)")
+        }
+        metrics = try MetricsLog(url: runDirectory.appendingPathComponent("metrics.csv"), keepThroughStep: resumedStep ?? 0)
+        if let resumedStep { log("resuming \(runDirectory.path) from step \(resumedStep)") }
+    }
+
+    /// The total steps a run goes to: `steps`, else `epochs` x batches per epoch, else 10,000.
+    public var defaultTargetSteps: Int {
+        if let s = configuration.steps { return s }
+        if let e = configuration.epochs { return e * max(1, train.batchesPerEpoch) }
+        return 10_000
+    }
+
+    private var elapsed: Double { elapsedBefore + Date().timeIntervalSince(startTime) }
+
+    /// Trains until `targetSteps` steps are done in total (default `defaultTargetSteps`),
+    /// evaluating every `eval_every` steps and at the end, checkpointing at each evaluation (and
+    /// every `checkpoint_every` steps) and at the end.
+    ///
+    /// - Parameters:
+    ///   - progress: called after every step.
+    ///   - shouldStop: polled after every step; when it returns true the run writes a checkpoint
+    ///     and returns with `stoppedEarly` (a later `--resume` continues exactly).
+    /// - Throws: `TrainingError.nonFinite` when a loss is NaN or infinite (the checkpoint on disk
+    ///   is the last good one), `TrainingError.io` when a checkpoint cannot be written.
+    @discardableResult
+    public func run(targetSteps: Int? = nil, progress: ((TrainingProgress) -> Void)? = nil,
+                    shouldStop: () -> Bool = { false }) throws -> TrainingSummary {
+        let target = targetSteps ?? defaultTargetSteps
+        startTime = Date()
+        var lastEvaluation: EvaluationResult?
+        var best: Double?
+        var stepSeconds: Double?
+        var checkpointedAt = Checkpoint.exists(at: latestCheckpoint) ? step : -1
+        while step < target {
+            let began = Date()
+            let (images, position) = try train.nextBatch()
+            let result = try schedule.step(context, images: images, noise: noise)
+            step += 1
+            epoch = position.epoch
+            try metrics.appendTrain(time: elapsed, step: step, epoch: epoch, result: result)
+            if let (name, value) = result.firstNonFiniteLoss {
+                throw TrainingError.nonFinite(step: step, loss: name, value: value)
+            }
+            var evaluation: EvaluationResult?
+            if step % configuration.evalEvery == 0 || step == target, let test {
+                let e = try evaluate(test)
+                evaluation = e
+                lastEvaluation = e
+                best = min(best ?? e.pixelMSE, e.pixelMSE)
+                lastTestPixel = e.pixelMSE
+            }
+            let seconds = Date().timeIntervalSince(began)
+            stepSeconds = stepSeconds.map { 0.8 * $0 + 0.2 * seconds } ?? seconds
+            let stop = shouldStop()
+            let periodic = configuration.checkpointEvery > 0 && step % configuration.checkpointEvery == 0
+            if evaluation != nil || periodic || step == target || stop {
+                try writeLatest(testPixel: evaluation?.pixelMSE)
+                checkpointedAt = step
+                if let evaluation { try updateBest(pixel: evaluation.pixelMSE) }
+            }
+            progress?(TrainingProgress(step: step, targetSteps: target, epoch: epoch,
+                                       imagesPerSecond: Double(images.shape[0]) / max(stepSeconds ?? 1, 1e-9),
+                                       secondsRemaining: Double(target - step) * (stepSeconds ?? 0),
+                                       losses: result.losses, beta: result.beta, evaluation: evaluation))
+            if stop {
+                return TrainingSummary(steps: step, stoppedEarly: step < target, lastEvaluation: lastEvaluation, bestTestPixel: best)
+            }
+        }
+        if checkpointedAt != step { try writeLatest(testPixel: nil) }
+        return TrainingSummary(steps: step, stoppedEarly: false, lastEvaluation: lastEvaluation, bestTestPixel: best)
+    }
+
+    /// Evaluates now on the test split and records it (JSON, CSV test row, sample PNGs).
+    @discardableResult
+    public func evaluate(_ test: FrameBatches) throws -> EvaluationResult {
+        let result = try evaluator.evaluate(model: model, test: test, kld: kld, beta: beta, step: step, epoch: epoch,
+                                            samplesDirectory: runDirectory.appendingPathComponent("samples"))
+        let dir = runDirectory.appendingPathComponent("evaluations")
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Checkpoint.encodeJSON(result).write(to: dir.appendingPathComponent(String(format: "step-%08d.json", step)), options: .atomic)
+        } catch {
+            throw TrainingError.io("\(dir.path): \(error.localizedDescription)")
+        }
+        try metrics.appendTest(time: elapsed, evaluation: result, kldName: kld.name)
+        return result
+    }
+
+    private func currentState(testPixel: Double?) -> CheckpointState {
+        CheckpointState(step: step, epoch: epoch, elapsed: elapsed, widths: model.widths, batch: configuration.batch,
+                        kld: StrategySnapshot(name: kld.name, state: kld.saveState()),
+                        beta: StrategySnapshot(name: beta.name, state: beta.saveState()), betaValue: beta.beta,
+                        schedule: schedule.name, noiseGenerator: noise.generator.state.map { String($0, radix: 16) },
+                        loader: train.position, testPixel: testPixel)
+    }
+
+    /// Writes checkpoints/latest now.
+    public func writeLatest(testPixel: Double? = nil) throws {
+        try Checkpoint.write(to: latestCheckpoint, model: model, optimizers: optimizers,
+                             state: currentState(testPixel: testPixel), configuration: configuration)
+    }
+
+    /// Keeps checkpoints/best-1 ... best-K ranked by test pixel error, inserting latest (just
+    /// written at an evaluation with `pixel`) when it ranks.
+    private func updateBest(pixel: Double) throws {
+        let k = configuration.keepBest
+        guard k > 0 else { return }
+        let fm = FileManager.default
+        var entries: [(pixel: Double, url: URL)] = []
+        for i in 1...max(k, 1) + 8 {
+            let url = checkpointsDirectory.appendingPathComponent("best-\(i)")
+            guard fm.fileExists(atPath: url.path) else { continue }
+            let p = (try? Checkpoint.readState(url))?.testPixel ?? .infinity
+            entries.append((p, url))
+        }
+        if entries.count >= k, let worst = entries.map(\.pixel).max(), pixel >= worst { return }
+        do {
+            let candidate = checkpointsDirectory.appendingPathComponent(".candidate-\(step)")
+            try? fm.removeItem(at: candidate)
+            try fm.copyItem(at: latestCheckpoint, to: candidate)
+            entries.append((pixel, candidate))
+            entries.sort { $0.pixel < $1.pixel }
+            // Move every ranked directory to a staging name, then to its rank.
+            var staged: [(pixel: Double, url: URL)] = []
+            for (index, entry) in entries.enumerated() {
+                let staging = checkpointsDirectory.appendingPathComponent(".rank-\(index)-\(step)")
+                try? fm.removeItem(at: staging)
+                try fm.moveItem(at: entry.url, to: staging)
+                staged.append((entry.pixel, staging))
+            }
+            for (index, entry) in staged.enumerated() {
+                if index < k {
+                    try fm.moveItem(at: entry.url, to: checkpointsDirectory.appendingPathComponent("best-\(index + 1)"))
+                } else {
+                    try fm.removeItem(at: entry.url)
+                }
+            }
+        } catch {
+            throw TrainingError.io("best checkpoints in \(checkpointsDirectory.path): \(error.localizedDescription)")
+        }
+    }
+}

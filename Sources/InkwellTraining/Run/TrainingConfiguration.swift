@@ -1,0 +1,186 @@
+import Foundation
+import Yams
+
+/// A training run's resolved configuration, written to RUN/config.json (the contract in
+/// notes/contracts.md). Every key is optional in a config file (JSON or YAML); missing keys take
+/// the defaults below (the reference's values), unknown keys are an error.
+///
+/// Example (YAML):
+///
+///     preset: narrow          # or reference (default), or give `model:` widths
+///     batch: 16
+///     steps: 500
+///     eval_every: 100
+///     kld: {name: moving-batch, momentum: 0.1}
+///     beta: {name: dual-gradient, initial: 10, step: 0.1, target: 0.1, min: 0.001}
+public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    /// The model widths (default: the reference's).
+    public var model: ModelWidths = .reference
+    /// Images per step (64).
+    public var batch: Int = 64
+    /// Adam's settings for all three optimizers (1e-4, 0.9, 0.999, 1e-8).
+    public var learningRate: Double = 1e-4
+    public var adamBeta1: Double = 0.9
+    public var adamBeta2: Double = 0.999
+    public var adamEps: Double = 1e-8
+    /// Total training steps to reach (nil: use `epochs`; neither: 10,000).
+    public var steps: Int?
+    /// Total epochs to reach, when `steps` is nil.
+    public var epochs: Int?
+    /// Evaluate on the test split every this many steps (1000), and at the end.
+    public var evalEvery: Int = 1000
+    /// Test frames used per evaluation (512; 0 = the whole split).
+    public var evalFrames: Int = 512
+    /// Write checkpoints/latest every this many steps (0: at each evaluation only).
+    public var checkpointEvery: Int = 0
+    /// How many best checkpoints (by test pixel error) to keep (3).
+    public var keepBest: Int = 3
+    /// Fixed latents decoded into fakes at each evaluation (32, drawn with `fixedLatentSeed` 0).
+    public var fixedLatents: Int = 32
+    public var fixedLatentSeed: UInt64 = 0
+    /// KLD strategy (default "moving-batch" with momentum 0.1).
+    public var kld = StrategyChoice(name: MovingBatchKLD.name)
+    /// Beta strategy (default "dual-gradient": initial 10, step 0.1, target 0.1, min 1e-3).
+    public var beta = StrategyChoice(name: DualGradientBeta.name)
+    /// Step schedule (default "seed", SPEC.md section 3).
+    public var schedule = StrategyChoice(name: SeedSchedule.name)
+    /// Seed of the initial weights, the step noise and the shuffle (0).
+    public var seed: UInt64 = 0
+    /// The dataset directory (recorded for the report).
+    public var dataset: String?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case model, batch, steps, epochs, kld, beta, schedule, seed, dataset
+        case learningRate = "lr", adamBeta1 = "adam_beta1", adamBeta2 = "adam_beta2", adamEps = "adam_eps"
+        case evalEvery = "eval_every", evalFrames = "eval_frames", checkpointEvery = "checkpoint_every"
+        case keepBest = "keep_best", fixedLatents = "fixed_latents", fixedLatentSeed = "fixed_latent_seed"
+        case preset
+        case frame
+    }
+
+    public init(from decoder: Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingConfiguration()
+        if let preset = try c.decodeIfPresent(String.self, forKey: .preset) { model = try ModelWidths.preset(preset) }
+        model = try c.decodeIfPresent(ModelWidths.self, forKey: .model) ?? model
+        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? d.batch
+        learningRate = try c.decodeIfPresent(Double.self, forKey: .learningRate) ?? d.learningRate
+        adamBeta1 = try c.decodeIfPresent(Double.self, forKey: .adamBeta1) ?? d.adamBeta1
+        adamBeta2 = try c.decodeIfPresent(Double.self, forKey: .adamBeta2) ?? d.adamBeta2
+        adamEps = try c.decodeIfPresent(Double.self, forKey: .adamEps) ?? d.adamEps
+        steps = try c.decodeIfPresent(Int.self, forKey: .steps)
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
+        evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
+        evalFrames = try c.decodeIfPresent(Int.self, forKey: .evalFrames) ?? d.evalFrames
+        checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
+        keepBest = try c.decodeIfPresent(Int.self, forKey: .keepBest) ?? d.keepBest
+        fixedLatents = try c.decodeIfPresent(Int.self, forKey: .fixedLatents) ?? d.fixedLatents
+        fixedLatentSeed = try c.decodeIfPresent(UInt64.self, forKey: .fixedLatentSeed) ?? d.fixedLatentSeed
+        kld = try c.decodeIfPresent(StrategyChoice.self, forKey: .kld) ?? d.kld
+        beta = try c.decodeIfPresent(StrategyChoice.self, forKey: .beta) ?? d.beta
+        schedule = try c.decodeIfPresent(StrategyChoice.self, forKey: .schedule) ?? d.schedule
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        dataset = try c.decodeIfPresent(String.self, forKey: .dataset)
+    }
+
+    public func encode(to encoder: Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(model.frameSize, forKey: .frame)
+        try c.encode(batch, forKey: .batch)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(adamBeta1, forKey: .adamBeta1)
+        try c.encode(adamBeta2, forKey: .adamBeta2)
+        try c.encode(adamEps, forKey: .adamEps)
+        try c.encodeIfPresent(steps, forKey: .steps)
+        try c.encodeIfPresent(epochs, forKey: .epochs)
+        try c.encode(evalEvery, forKey: .evalEvery)
+        try c.encode(evalFrames, forKey: .evalFrames)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery)
+        try c.encode(keepBest, forKey: .keepBest)
+        try c.encode(fixedLatents, forKey: .fixedLatents)
+        try c.encode(fixedLatentSeed, forKey: .fixedLatentSeed)
+        try c.encode(kld, forKey: .kld)
+        try c.encode(beta, forKey: .beta)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(seed, forKey: .seed)
+        try c.encodeIfPresent(dataset, forKey: .dataset)
+    }
+
+    /// Reads a JSON or YAML file (by extension: .yaml/.yml are YAML, anything else JSON). Errors
+    /// name the file and the reason (an unknown key, a bad value, bad syntax).
+    public static func load(from url: URL) throws -> TrainingConfiguration {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw TrainingError.configuration("\(url.path): cannot read (\(error.localizedDescription))")
+        }
+        let isYAML = ["yaml", "yml"].contains(url.pathExtension.lowercased())
+        do {
+            let keys: [String]
+            let config: TrainingConfiguration
+            if isYAML {
+                guard let root = try Yams.load(yaml: text) as? [String: Any] else {
+                    throw TrainingError.configuration("\(url.path): expected a mapping of settings")
+                }
+                keys = Array(root.keys)
+                config = try YAMLDecoder().decode(TrainingConfiguration.self, from: text)
+            } else {
+                let data = Data(text.utf8)
+                guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                    throw TrainingError.configuration("\(url.path): expected a JSON object of settings")
+                }
+                keys = Array(root.keys)
+                config = try JSONDecoder().decode(TrainingConfiguration.self, from: data)
+            }
+            let known = Set(CodingKeys.allCases.map(\.stringValue))
+            if let unknown = keys.sorted().first(where: { !known.contains($0) }) {
+                throw TrainingError.configuration("\(url.path): unknown setting '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
+            }
+            try config.validate()
+            return config
+        } catch let error as TrainingError {
+            if case .configuration(let s) = error, !s.hasPrefix(url.path) {
+                throw TrainingError.configuration("\(url.path): \(s)")
+            }
+            throw error
+        } catch let error as DecodingError {
+            throw TrainingError.configuration("\(url.path): \(describe(error))")
+        } catch {
+            throw TrainingError.configuration("\(url.path): \(error)")
+        }
+    }
+
+    /// Checks values and that the named strategies exist with valid parameters.
+    public func validate() throws {
+        try model.validate()
+        guard batch >= 2 else { throw TrainingError.configuration("batch must be at least 2 (batch statistics), got \(batch)") }
+        guard learningRate > 0, learningRate.isFinite else { throw TrainingError.configuration("lr must be positive, got \(learningRate)") }
+        if let steps, steps < 0 { throw TrainingError.configuration("steps must not be negative, got \(steps)") }
+        if let epochs, epochs < 0 { throw TrainingError.configuration("epochs must not be negative, got \(epochs)") }
+        guard evalEvery > 0 else { throw TrainingError.configuration("eval_every must be positive, got \(evalEvery)") }
+        guard evalFrames >= 0, checkpointEvery >= 0 else { throw TrainingError.configuration("eval_frames and checkpoint_every must not be negative") }
+        guard keepBest >= 0 else { throw TrainingError.configuration("keep_best must not be negative, got \(keepBest)") }
+        guard fixedLatents > 0 else { throw TrainingError.configuration("fixed_latents must be positive, got \(fixedLatents)") }
+        _ = try StrategyRegistry.makeKLD(kld)
+        _ = try StrategyRegistry.makeBeta(beta)
+        _ = try StrategyRegistry.makeSchedule(schedule)
+    }
+
+    /// This configuration with every strategy's parameters spelled out (defaults included), as
+    /// written to config.json.
+    public func resolved() throws -> TrainingConfiguration {
+        var c = self
+        func resolve<P: StrategyParameters>(_ choice: StrategyChoice, _ parameters: P) throws -> StrategyChoice {
+            try choice.resolved(parameters)
+        }
+        let k = try StrategyRegistry.makeKLD(kld)
+        c.kld = try resolve(kld, k.parameters)
+        let b = try StrategyRegistry.makeBeta(beta)
+        c.beta = try resolve(beta, b.parameters)
+        let s = try StrategyRegistry.makeSchedule(schedule)
+        c.schedule = try resolve(schedule, s.parameters)
+        return c
+    }
+}

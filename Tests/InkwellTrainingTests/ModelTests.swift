@@ -1,0 +1,76 @@
+import Foundation
+import InkwellEngine
+import InkwellNN
+import InkwellTraining
+import XCTest
+
+final class ModelTests: XCTestCase {
+    func testReferenceParameterCount() throws {
+        let model = try VAEGAN(widths: .reference)
+        XCTAssertEqual(model.parameterCount, 138_420_484)
+        XCTAssertEqual(model.widths.frameSize, [65, 121])
+    }
+
+    func testStateNamesFollowTheReferenceModuleTree() throws {
+        let model = try VAEGAN(widths: .narrow)
+        let names = Set(model.stateItems().map(\.0))
+        var expected: Set<String> = []
+        for i in 0..<3 {
+            expected.insert("vae.encoder.convs.\(i).1.weight")
+            for s in ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"] { expected.insert("vae.encoder.convs.\(i).2.\(s)") }
+            expected.insert("vae.decoder.convs.\(i).0.weight")
+        }
+        for i in 0..<4 { expected.formUnion(["discriminator.convs.\(i).1.weight", "discriminator.convs.\(i).1.bias"]) }
+        expected.formUnion(["vae.encoder.map.weight", "vae.encoder.map.bias", "vae.decoder.map.weight", "vae.decoder.map.bias",
+                            "vae.decoder.convs.4.weight", "vae.decoder.convs.4.bias",
+                            "discriminator.fc.0.weight", "discriminator.fc.0.bias", "discriminator.fc.2.weight", "discriminator.fc.2.bias"])
+        XCTAssertEqual(names, expected)
+    }
+
+    func testShapesThroughTheModel() throws {
+        let model = try VAEGAN(widths: tinyWidths)
+        let x = syntheticFrames(2)
+        var generator = RandomGenerator(seed: 1)
+        let encoding = model.encoder(x, eps: Tensor.randn([2, 4], using: &generator))
+        XCTAssertEqual(encoding.z.shape, [2, 4])
+        XCTAssertEqual(model.decoder(encoding.z).shape, [2, 3, 9, 13])
+        let (p, features) = model.discriminator(x)
+        XCTAssertEqual(p.shape, [2, 1])
+        XCTAssertEqual(features.shape, [2, 8, 3, 4])
+        XCTAssertTrue(p.values.allSatisfy { $0 > 0 && $0 < 1 })
+    }
+
+    func testFrameSizeMustFollowTheRule() throws {
+        XCTAssertNoThrow(try ModelWidths.reference.checkFrame(height: 65, width: 121))
+        XCTAssertThrowsError(try ModelWidths.reference.checkFrame(height: 64, width: 121)) { error in
+            XCTAssertTrue("\(error)".contains("2x - 1"), "\(error)")
+        }
+        // 57 x 33 fits a 5 x 8 feature map at depth 3: the error says so.
+        XCTAssertThrowsError(try ModelWidths.reference.checkFrame(height: 33, width: 57)) { error in
+            XCTAssertTrue("\(error)".contains("[5, 8]"), "\(error)")
+        }
+    }
+
+    func testBadWidthsAreRefused() {
+        var widths = tinyWidths
+        widths.decoder = [8, 4]
+        XCTAssertThrowsError(try VAEGAN(widths: widths)) { XCTAssertTrue("\($0)".contains("decoder"), "\($0)") }
+        widths = tinyWidths
+        widths.discriminator = [1, 4, 8]
+        XCTAssertThrowsError(try VAEGAN(widths: widths)) { XCTAssertTrue("\($0)".contains("discriminator"), "\($0)") }
+    }
+
+    func testLoadForInferenceFromACheckpoint() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inkwell-load-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trainer = try Trainer(configuration: tinyConfiguration(steps: 1), runDirectory: dir,
+                                  train: TensorBatches(images: syntheticFrames(8), batchSize: 4), test: nil, resume: false)
+        try trainer.run()
+        let loaded = try VAEGAN.load(checkpoint: dir)
+        XCTAssertFalse(loaded.training)
+        XCTAssertEqual(loaded.encoder.map.weight.values, trainer.model.encoder.map.weight.values)
+        let x = syntheticFrames(3)
+        trainer.model.eval()
+        XCTAssertEqual(loaded.reconstruct(x).values, trainer.model.reconstruct(x).values)
+    }
+}
