@@ -225,7 +225,7 @@ public final class Ingest {
                                                                testFraction: options.testFraction)
                     if video.record.decodeErrors > 0 {
                         message?(IngestMessage(kind: .warning, path: path,
-                                               text: "\(video.record.decodeErrors) decode errors (damaged or truncated data); \(video.record.frames) frames kept"))
+                                               text: "\(video.record.decodeErrors) decode error(s) (damaged or truncated data); \(video.record.frames) frames kept"))
                     }
                     try video.frames.withUnsafeBytes {
                         try writer.append($0, provenance: video.provenance, split: video.record.split)

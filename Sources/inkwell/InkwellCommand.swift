@@ -11,10 +11,14 @@ struct InkwellCommand: ParsableCommand {
         subcommands: [
             SelftestCommand.self,
             BenchCommand.self,
+            IngestCommand.self,
+            DatasetCommand.self,
             RunCommand.self,
             ValidateCommand.self,
             GraphCommand.self,
             StagesCommand.self,
+            ReportCommand.self,
+            CompareCommand.self,
         ]
     )
 }

@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchOpsCommand.self,
             BenchIngestCommand.self,
+            BenchLoaderCommand.self,
         ]
     )
 }
