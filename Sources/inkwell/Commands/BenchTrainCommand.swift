@@ -1,0 +1,155 @@
+import ArgumentParser
+import Foundation
+import Inkwell
+
+/// `inkwell bench train`: full training steps (the seed schedule, moving-batch KLD, dual-gradient
+/// beta) at the reference widths on random 121 x 65 frames; prints seconds per step, images per
+/// second, peak memory and the FLOP rate, and, where `python3 -c "import torch"` works, runs
+/// ../shared/bench/torch_reference.py with the same batch and threads and prints the ratio.
+struct BenchTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Time full training steps at the reference widths (and PyTorch's, where available)."
+    )
+
+    @Option(help: "Images per step.")
+    var batch: Int = 64
+
+    @Option(help: "Timed steps (after one warm-up step).")
+    var steps: Int = 3
+
+    @Option(help: "Threads for OpenBLAS and the engine's loops.")
+    var threads: Int = 2
+
+    @Option(help: "Model widths: reference (default) or narrow.")
+    var preset: String = "reference"
+
+    @Option(help: "Path of torch_reference.py (default: ../shared/bench/torch_reference.py beside the package).")
+    var torchReference: String?
+
+    @Flag(help: "Skip the PyTorch comparison.")
+    var noTorch = false
+
+    /// PyTorch's figure on the project's 2-core machine, from issue 4 (used when torch is absent).
+    static let recordedTorchSeconds = 22.0
+    static let recordedTorchPeakMiB = 4.4 * 1000 * 1000 * 1000 / 1_048_576
+
+    func validate() throws {
+        guard batch >= 2 else { throw ValidationError("--batch must be at least 2") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard ["reference", "narrow"].contains(preset) else { throw ValidationError("--preset must be reference or narrow") }
+        if let torchReference, !FileManager.default.fileExists(atPath: torchReference) {
+            throw ValidationError("--torch-reference \(torchReference): no such file")
+        }
+    }
+
+    func run() throws {
+        BLAS.threads = threads
+        Parallel.workers = threads
+        let widths = try ModelWidths.preset(preset)
+        let frame = widths.frameSize
+        Initialization.seed(0)
+        let model = try VAEGAN(widths: widths)
+        let context = StepContext(model: model, optimizers: VAEGANOptimizers(model: model), kld: MovingBatchKLD(), beta: DualGradientBeta())
+        var generator = RandomGenerator(seed: 1)
+        let x = Tensor.uniform([batch, widths.channels, frame[0], frame[1]], low: -1, high: 1, using: &generator)
+        let noise = SeededNoise(seed: 2)
+        let schedule = SeedSchedule()
+        let cost = StepCost(widths: widths)
+        let flops = cost.seedStepFLOPs(batch: batch)
+        print("inkwell bench train: \(preset) widths (\(model.parameterCount) parameters), batch \(batch), \(frame[1]) x \(frame[0]), threads \(threads), OpenBLAS \(BLAS.coreType)")
+        print(String(format: "FLOPs per step (convolutions and linear layers, backward = 2x forward): %.1f GFLOP", flops / 1e9))
+
+        var start = Date()
+        _ = try schedule.step(context, images: x, noise: noise)
+        print(String(format: "warm-up step: %.2f s", Date().timeIntervalSince(start)))
+        var times: [Double] = []
+        for i in 0..<steps {
+            start = Date()
+            let r = try schedule.step(context, images: x, noise: noise)
+            times.append(Date().timeIntervalSince(start))
+            print(String(format: "step %d: %.2f s (kld %.4g, pixel %.4g)", i + 1, times.last!, r.losses["kld"] ?? .nan, r.losses["pixel"] ?? .nan))
+        }
+        let seconds = times.reduce(0, +) / Double(times.count)
+        let peak = peakRSSMiB()
+        print(String(format: "inkwell: %.2f s/step, %.2f images/s, %.1f GFLOP/s, peak RSS %.0f MiB", seconds, Double(batch) / seconds, flops / seconds / 1e9, peak))
+
+        guard !noTorch else { return }
+        if let torch = runTorchReference() {
+            guard let torchSeconds = torch["train_step_s"] as? Double else {
+                print("PyTorch: unexpected output (no train_step_s)"); return
+            }
+            let torchPeak = (torch["peak_rss_mib"] as? Double) ?? Double(torch["peak_rss_mib"] as? Int ?? 0)
+            print(String(format: "PyTorch %@: %.2f s/step, %.2f images/s, peak RSS %.0f MiB", torch["torch"] as? String ?? "?", torchSeconds, Double(batch) / torchSeconds, torchPeak))
+            print(String(format: "ratio inkwell / PyTorch: time %.2fx, memory %.2fx (same invocation, batch %d, threads %d)", seconds / torchSeconds, peak / max(torchPeak, 1), batch, threads))
+        } else if preset == "reference" && batch == 64 {
+            print(String(format: "versus the figure recorded in issue 4 for PyTorch on the 2-core machine (22.0 s/step, 4.4 GB): time %.2fx, memory %.2fx (not measured here)",
+                         seconds / Self.recordedTorchSeconds, peak / Self.recordedTorchPeakMiB))
+        }
+    }
+
+    /// Peak resident memory of this process so far, in MiB (Linux reports ru_maxrss in KiB).
+    func peakRSSMiB() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        return Double(usage.ru_maxrss) / 1_048_576
+        #endif
+    }
+
+    /// torch_reference.py's JSON, or nil (with a printed reason) when Python with torch or the
+    /// script is not available.
+    func runTorchReference() -> [String: Any]? {
+        guard shell(["python3", "-c", "import torch"]).status == 0 else {
+            print("PyTorch: not available here (python3 -c \"import torch\" failed; no CPU wheel can be installed offline), comparison skipped")
+            return nil
+        }
+        guard let script = torchReference ?? Self.findTorchReference() else {
+            print("PyTorch: torch_reference.py not found (pass --torch-reference PATH), comparison skipped")
+            return nil
+        }
+        print("running \(script) --batch \(batch) --steps \(steps) --threads \(threads) ...")
+        let result = shell(["python3", script, "--batch", "\(batch)", "--steps", "\(steps)", "--threads", "\(threads)"])
+        guard result.status == 0, let line = result.output.split(separator: "\n").last,
+              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            print("PyTorch: torch_reference.py failed (exit \(result.status)): \(result.output.suffix(300))")
+            return nil
+        }
+        return json
+    }
+
+    /// ../shared/bench/torch_reference.py beside the package (found from this source file, the
+    /// working directory, or INKWELL_SHARED).
+    static func findTorchReference() -> String? {
+        var candidates: [URL] = []
+        if let shared = ProcessInfo.processInfo.environment["INKWELL_SHARED"] { candidates.append(URL(fileURLWithPath: shared)) }
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+                candidates.append(dir.deletingLastPathComponent().appendingPathComponent("shared"))
+                break
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).deletingLastPathComponent().appendingPathComponent("shared"))
+        return candidates.map { $0.appendingPathComponent("bench/torch_reference.py").path }
+            .first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    func shell(_ arguments: [String]) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch { return (-1, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Inkwell
+
+/// `inkwell train --data DATASET --out RUN`: trains the VAE-GAN on an ingested dataset and writes
+/// the run directory (metrics.csv, evaluations/, samples/, checkpoints/). SIGINT or SIGTERM
+/// finishes the current step, writes a checkpoint and exits 0; `--resume` continues exactly.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the VAE-GAN on a dataset, writing a run directory.",
+        discussion: """
+        The configuration file (JSON, or YAML by a .yaml/.yml extension) may set any of: preset, \
+        model, batch, lr, steps, epochs, eval_every, eval_frames, checkpoint_every, keep_best, \
+        fixed_latents, kld, beta, schedule, seed. Options given here override it. KLD strategies: \
+        per-sample, batch, moving-batch (default). Beta strategies: constant, dual-gradient \
+        (default), linear-warmup, cyclical, pi-controller.
+        """
+    )
+
+    @Option(help: "The dataset directory (made by `inkwell ingest`).")
+    var data: String
+
+    @Option(help: "The run directory to write (or, with --resume, to continue).")
+    var out: String
+
+    @Option(help: "A configuration file, JSON or YAML.")
+    var config: String?
+
+    @Option(help: "Total training steps to reach.")
+    var steps: Int?
+
+    @Option(help: "Total epochs to reach (instead of --steps).")
+    var epochs: Int?
+
+    @Flag(help: "Continue the run in --out from its latest checkpoint.")
+    var resume = false
+
+    @Option(help: "Model widths: reference (default) or narrow.")
+    var preset: String?
+
+    @Option(help: "Images per step (overrides the configuration).")
+    var batch: Int?
+
+    @Option(help: "Evaluate every this many steps (overrides the configuration).")
+    var evalEvery: Int?
+
+    @Option(help: "Threads for OpenBLAS and the engine (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let batch, batch < 2 { throw ValidationError("--batch must be at least 2") }
+        if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let preset, !["reference", "narrow"].contains(preset) { throw ValidationError("--preset must be reference or narrow, got \(preset)") }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("--data \(data): not a directory")
+        }
+        if let config, !FileManager.default.fileExists(atPath: config) { throw ValidationError("--config \(config): no such file") }
+    }
+
+    /// The configuration: the file (or defaults), then the options.
+    func resolvedConfiguration() throws -> TrainingConfiguration {
+        var configuration = try config.map { try TrainingConfiguration.load(from: URL(fileURLWithPath: $0)) } ?? TrainingConfiguration()
+        if let preset { configuration.model = try ModelWidths.preset(preset) }
+        if let batch { configuration.batch = batch }
+        if let evalEvery { configuration.evalEvery = evalEvery }
+        if let steps { configuration.steps = steps; configuration.epochs = nil }
+        if let epochs { configuration.epochs = epochs; configuration.steps = nil }
+        configuration.dataset = URL(fileURLWithPath: data).standardizedFileURL.path
+        try configuration.validate()
+        return configuration
+    }
+
+    func run() throws {
+        if let threads {
+            BLAS.threads = threads
+            Parallel.workers = threads
+        }
+        let stop = StopRequest()
+        stop.install()
+        do {
+            let trainer = try Trainer(configuration: try resolvedConfiguration(), runDirectory: URL(fileURLWithPath: out),
+                                      dataset: URL(fileURLWithPath: data), resume: resume)
+            let c = trainer.configuration
+            print("inkwell train: \(out): widths \(c.model.encoder)/\(c.model.decoder)/\(c.model.discriminator) latent \(c.model.latent), frames \(c.model.frameSize[1]) x \(c.model.frameSize[0]), batch \(c.batch), kld \(c.kld.name), beta \(c.beta.name), \(trainer.model.parameterCount) parameters; from step \(trainer.step) to \(trainer.defaultTargetSteps)")
+            var lastPrint = Date.distantPast
+            let summary = try trainer.run(progress: { p in
+                if p.evaluation != nil || p.step == p.targetSteps || Date().timeIntervalSince(lastPrint) >= 1 {
+                    print(p.line)
+                    fflush(stdout)
+                    lastPrint = Date()
+                }
+            }, shouldStop: { stop.requested })
+            if summary.stoppedEarly {
+                print("stopped by signal at step \(summary.steps); checkpoint written to \(trainer.latestCheckpoint.path) (continue with --resume)")
+            } else {
+                let best = summary.bestTestPixel.map { String(format: ", best test pixel MSE %.5g", $0) } ?? ""
+                print("done: \(summary.steps) steps\(best); run in \(out)")
+            }
+        } catch let error as TrainingError {
+            FileHandle.standardError.write(Data("inkwell train: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// SIGINT / SIGTERM turned into a flag the training loop polls after each step.
+final class StopRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    private var sources: [DispatchSourceSignal] = []
+
+    var requested: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return flag
+    }
+
+    func install() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                lock.lock(); flag = true; lock.unlock()
+                FileHandle.standardError.write(Data("\nsignal received: finishing this step, then writing a checkpoint\n".utf8))
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
