@@ -8,6 +8,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure Inkwell's speed (prints figures and ratios).",
         subcommands: [
             BenchOpsCommand.self,
+            BenchTrainCommand.self,
             BenchIngestCommand.self,
             BenchLoaderCommand.self,
         ]
