@@ -42,7 +42,7 @@ let package = Package(
             dependencies: ["InkwellVideo", "InkwellEngine", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDataset", "InkwellVideo", "Yams"]),
-        .target(name: "InkwellReport", dependencies: ["InkwellVideo"]),
+        .target(name: "InkwellReport", dependencies: ["InkwellVideo", "InkwellTraining"]),
         .target(
             name: "InkwellPipeline",
             dependencies: ["Yams", .product(name: "Crypto", package: "swift-crypto")]

@@ -50,8 +50,15 @@ struct ChartAxis {
                 hi *= 3.1622776601683795
             }
             if niceBounds {
-                lo = pow(10, log10(lo).rounded(.down))
-                hi = pow(10, log10(hi).rounded(.up))
+                if log10(hi / lo) < 1.5 {
+                    // Less than ~1.5 decades: round to 1, 2, 5 times a power of ten, not to decades,
+                    // so the data does not sit flat at the bottom of a decade.
+                    lo = ChartAxis.logStep(lo, up: false)
+                    hi = ChartAxis.logStep(hi, up: true)
+                } else {
+                    lo = pow(10, log10(lo).rounded(.down))
+                    hi = pow(10, log10(hi).rounded(.up))
+                }
             }
             self.lower = lo
             self.upper = hi
@@ -105,6 +112,14 @@ struct ChartAxis {
         }
     }
 
+    /// The nearest of 1, 2, 5 times a power of ten below (or above, `up`) `value`.
+    static func logStep(_ value: Double, up: Bool) -> Double {
+        let decade = pow(10, log10(value).rounded(.down))
+        let candidates = [1.0, 2, 5, 10].map { $0 * decade }
+        if up { return candidates.first { $0 >= value * (1 - 1e-12) } ?? 10 * decade }
+        return candidates.last { $0 <= value * (1 + 1e-12) } ?? decade
+    }
+
     static func logTicks(lower: Double, upper: Double) -> [AxisTick] {
         let first = Int(log10(lower).rounded(.down))
         let last = Int(log10(upper).rounded(.up))
@@ -112,7 +127,7 @@ struct ChartAxis {
         var ticks: [AxisTick] = []
         let stride = max(1, (decades + 7) / 8)
         for exponent in first...last {
-            let multipliers: [Double] = decades <= 2 ? [1, 2, 5] : [1]
+            let multipliers: [Double] = decades <= 1 ? [1, 1.5, 2, 3, 5, 7] : decades <= 2 ? [1, 2, 5] : [1]
             for m in multipliers {
                 let value = m * pow(10, Double(exponent))
                 guard value >= lower * (1 - 1e-9), value <= upper * (1 + 1e-9) else { continue }

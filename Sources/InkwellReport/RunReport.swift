@@ -174,7 +174,9 @@ public struct RunReport {
         guard !steps.isEmpty else {
             return html + "<div class=\"missing\">no evaluation yet: no <code>evaluations/step-*.json</code> and no <code>samples/*-step-*.png</code></div>"
         }
-        html += "<p class=\"muted\">The same 32 latent vectors (seed 0) decoded at each evaluation, so their evolution shows across the run. Use the slider, the buttons or the arrow keys.</p>"
+        let latents = run.config?["fixed_latents"]?.int.map { "\($0) " } ?? ""
+        let seed = run.config?["fixed_latent_seed"]?.int.map { " (seed \($0))" } ?? ""
+        html += "<p class=\"muted\">The same \(latents)latent vectors\(seed) decoded at each evaluation, so their evolution shows across the run. Use the slider, the buttons or the arrow keys.</p>"
         html += "<div class=\"stepper\" tabindex=\"0\"><div class=\"controls\"><button class=\"prev\" type=\"button\">&larr; prev</button><button class=\"next\" type=\"button\">next &rarr;</button><button class=\"play\" type=\"button\">play</button>"
         html += "<input type=\"range\" min=\"0\" max=\"\(steps.count - 1)\" value=\"\(steps.count - 1)\" aria-label=\"evaluation step\"><span class=\"step-label\">step \(steps.last!)</span></div>"
         for (index, step) in steps.enumerated() {

@@ -151,3 +151,16 @@ final class ChartTests: XCTestCase {
         XCTAssertEqual(NumberFormat.duration(0.25), "250 ms")
     }
 }
+
+final class LogAxisBoundsTests: XCTestCase {
+    func testDataWithinADecadeIsNotFlattenedAtTheBottom() {
+        let svg = LineChart(title: "beta", series: [PlotSeries(label: "beta", points: [PlotPoint(x: 0, y: 10.1), PlotPoint(x: 1, y: 10.17)])],
+                            yScale: .log).svg()
+        let labels = svg.components(separatedBy: "<text class=\"tick\"").dropFirst().compactMap { part -> String? in
+            guard let start = part.firstIndex(of: ">"), let end = part.range(of: "</text>") else { return nil }
+            return String(part[part.index(after: start)..<end.lowerBound])
+        }
+        XCTAssertTrue(labels.contains("10") && labels.contains("15") && labels.contains("20"), "\(labels)")
+        XCTAssertFalse(labels.contains("100"), "bounds are 10 and 20, not a whole decade: \(labels)")
+    }
+}
