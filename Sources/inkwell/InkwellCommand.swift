@@ -11,6 +11,7 @@ struct InkwellCommand: ParsableCommand {
         subcommands: [
             SelftestCommand.self,
             BenchCommand.self,
+            TrainCommand.self,
             IngestCommand.self,
             DatasetCommand.self,
             RunCommand.self,
@@ -19,6 +20,7 @@ struct InkwellCommand: ParsableCommand {
             StagesCommand.self,
             ReportCommand.self,
             CompareCommand.self,
+            ReconstructCommand.self,
         ]
     )
 }
