@@ -63,7 +63,8 @@ public enum PipelineGraph {
         func quote(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
         var lines = ["digraph \(quote(pipeline.name)) {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
         for stage in pipeline.stages {
-            lines.append("  \(quote(stage.name)) [label=\(quote("\(stage.name)\n\(stage.kind.kind)"))];")
+            let label = String(quote(stage.name).dropLast()) + "\\n" + String(quote(stage.kind.kind).dropFirst())
+            lines.append("  \(quote(stage.name)) [label=\(label)];")
         }
         for stage in pipeline.stages {
             for port in stage.inputs.keys.sorted() {

@@ -1,0 +1,59 @@
+import Foundation
+import InkwellPipeline
+import InkwellReport
+
+/// `export`: what a person looks at after training: the run's HTML report (plots, the fake grid at
+/// every evaluation step, reconstructions, metrics table; InkwellReport's `RunReport`) written as
+/// a standalone page with its images embedded, and the latest sample grids as PNG files.
+///
+/// The report is written into this stage's own folder, never into the training run (whose
+/// content digest the train stage's cache record covers).
+public struct ExportStage: Stage {
+    public static let kind = "export"
+    public static let version = 1
+    public static let documentation = """
+        Writes the run's HTML report (plots of losses, beta, KLD against its target, pixel error, \
+        latent distances against chi, diversity; fakes at every evaluation; reconstructions; \
+        metrics) and copies the latest fake and reconstruction grids (and the final evaluation's \
+        samples when bound) into images/.
+        """
+    public static let inputs = [
+        PortSpec("run", .checkpoint, "the training run directory"),
+        PortSpec("evaluation", .images, optional: true, "samples of a final evaluation, copied beside the run's"),
+    ]
+    public static let outputs = [
+        PortSpec("report", .report, path: "report.html", "standalone HTML report"),
+        PortSpec("images", .images, path: "images", "PNG grids: latest fakes and reconstructions"),
+    ]
+    public static let parameters = [
+        ParameterSpec("embed_images", .bool, default: .bool(true), "embed images in the HTML (a standalone file) instead of linking them"),
+    ]
+
+    public init() {}
+
+    public func run(_ context: StageContext) throws {
+        let runURL = try context.input("run").url
+        let run = try RunDirectory(runURL)
+        let report = RunReport(run: run, images: context.parameters.bool("embed_images") ? .embed : .link)
+        let html = report.html(outputDirectory: context.outputDirectory)
+        try AtomicFile.write(Data(html.utf8), to: context.output("report"))
+        context.logger.info("report: \(context.output("report").path)")
+
+        let images = context.output("images")
+        let fm = FileManager.default
+        try fm.createDirectory(at: images, withIntermediateDirectories: true)
+        var copied = 0
+        for (prefix, folder) in [("run-", runURL.appendingPathComponent("samples")), ("final-", context.inputs["evaluation"]?.url)] {
+            guard let folder, let names = try? fm.contentsOfDirectory(atPath: folder.path) else { continue }
+            // The latest grid of each kind (names carry the zero-padded step, so they sort).
+            for kind in ["fakes", "recon"] {
+                guard let latest = names.filter({ $0.hasPrefix(kind) && $0.hasSuffix(".png") }).sorted().last else { continue }
+                let target = images.appendingPathComponent(prefix + latest)
+                try? fm.removeItem(at: target)
+                try fm.copyItem(at: folder.appendingPathComponent(latest), to: target)
+                copied += 1
+            }
+        }
+        context.logger.info("copied \(copied) sample grids to \(images.path)")
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import InkwellPipeline
+import InkwellTraining
+
+/// `train`: trains the VAE-GAN on a dataset with InkwellTraining's `Trainer`, writing the run
+/// directory of notes/contracts.md (config.json, metrics.csv, evaluations/, samples/,
+/// checkpoints/). KLD, beta and step schedule are strategies chosen by name. An interrupted
+/// stage resumes from `checkpoints/latest` exactly (the trainer's resume).
+public struct TrainStage: Stage {
+    public static let kind = "train"
+    public static let version = 1
+    public static let documentation = """
+        Trains the VAE-GAN (SPEC.md sections 2-5) on the dataset's train split, evaluating on its \
+        test split every eval_every steps and at the end. Writes a run directory (config.json, \
+        metrics.csv, evaluations/, samples/, checkpoints/latest and best-K). Resumes from its \
+        checkpoint when the run was interrupted.
+        """
+    public static let inputs = [PortSpec("data", .dataset, "the frame dataset (its frame size must fit the widths)")]
+    public static let outputs = [
+        PortSpec("run", .checkpoint, path: "run", "the run directory"),
+        PortSpec("checkpoint", .checkpoint, path: "run/checkpoints/latest", "the final checkpoint"),
+        PortSpec("metrics", .metrics, path: "run/metrics.csv", "one row per step and per evaluation"),
+    ]
+    public static let parameters = [
+        ParameterSpec("preset", .choice(["reference", "narrow"]), default: .string("reference"),
+                      "model widths: reference (latent 1024, 138M parameters) or narrow (latent 16, for demos and tests)"),
+        ParameterSpec("latent", .int, default: .int(0), "latent size (0: the preset's)", check: ParameterSpec.range(0, 65536)),
+        ParameterSpec("batch", .int, default: .int(64), "images per step", check: ParameterSpec.range(2, 65536)),
+        ParameterSpec("steps", .int, default: .int(0), "total steps (0: use epochs; neither: 10,000)", check: ParameterSpec.range(0, nil)),
+        ParameterSpec("epochs", .int, default: .int(0), "total epochs, when steps is 0", check: ParameterSpec.range(0, nil)),
+        ParameterSpec("lr", .double, default: .double(1e-4), "Adam learning rate of all three optimizers", check: ParameterSpec.range(1e-12, 10)),
+        ParameterSpec("eval_every", .int, default: .int(1000), "evaluate on the test split every this many steps (and at the end)", check: ParameterSpec.range(1, nil)),
+        ParameterSpec("eval_frames", .int, default: .int(512), "test frames per evaluation (0: the whole split)", check: ParameterSpec.range(0, nil)),
+        ParameterSpec("checkpoint_every", .int, default: .int(0), "write checkpoints/latest every this many steps (0: at evaluations only)", check: ParameterSpec.range(0, nil)),
+        ParameterSpec("keep_best", .int, default: .int(3), "best checkpoints kept, by test pixel error", check: ParameterSpec.range(0, nil)),
+        ParameterSpec("fixed_latents", .int, default: .int(32), "fixed latent samples decoded into fakes at each evaluation", check: ParameterSpec.range(1, 4096)),
+        ParameterSpec("seed", .int, default: .int(0), "seed of the weights, the noise and the shuffle", check: ParameterSpec.range(0, nil)),
+        ParameterSpec("kld", .strategy(family: "kld"), default: .strategy(StrategySetting(name: "moving-batch")), "KLD strategy (SPEC.md section 4)"),
+        ParameterSpec("beta", .strategy(family: "beta"), default: .strategy(StrategySetting(name: "dual-gradient")), "beta strategy (SPEC.md section 5)"),
+        ParameterSpec("schedule", .strategy(family: "schedule"), default: .strategy(StrategySetting(name: "seed")), "the step's update sequence (SPEC.md section 3)"),
+    ]
+
+    public init() {}
+
+    /// The trainer's configuration for resolved parameters.
+    public static func configuration(_ p: ResolvedParameters) throws -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.model = try ModelWidths.preset(p.string("preset"))
+        if p.int("latent") > 0 { c.model.latent = p.int("latent") }
+        c.batch = p.int("batch")
+        if p.int("steps") > 0 { c.steps = p.int("steps") }
+        if p.int("epochs") > 0 { c.epochs = p.int("epochs") }
+        c.learningRate = p.double("lr")
+        c.evalEvery = p.int("eval_every")
+        c.evalFrames = p.int("eval_frames")
+        c.checkpointEvery = p.int("checkpoint_every")
+        c.keepBest = p.int("keep_best")
+        c.fixedLatents = p.int("fixed_latents")
+        c.seed = UInt64(p.int("seed"))
+        c.kld = TrainingStrategyCatalog.choice(p.strategy("kld"))
+        c.beta = TrainingStrategyCatalog.choice(p.strategy("beta"))
+        c.schedule = TrainingStrategyCatalog.choice(p.strategy("schedule"))
+        return c
+    }
+
+    public static func validate(_ p: ResolvedParameters) -> [(parameter: String?, message: String)] {
+        do {
+            try configuration(p).validate()
+            return []
+        } catch {
+            return [(nil, "\(error)")]
+        }
+    }
+
+    public func run(_ context: StageContext) throws {
+        var configuration = try Self.configuration(context.parameters)
+        let dataset = try context.input("data").url
+        configuration.dataset = dataset.path
+        let runDirectory = context.output("run")
+        let resume = context.isResuming && Checkpoint.exists(at: runDirectory.appendingPathComponent("checkpoints/latest"))
+        if !resume { try? FileManager.default.removeItem(at: runDirectory) }
+        let trainer = try Trainer(configuration: configuration, runDirectory: runDirectory, dataset: dataset, resume: resume)
+        trainer.log = { context.logger.info($0) }
+        if resume { context.logger.info("resuming from checkpoints/latest at step \(trainer.step)") }
+        let summary = try trainer.run(
+            progress: { p in
+                context.progress.update(Double(p.step) / Double(max(p.targetSteps, 1)), p.line)
+                if let e = p.evaluation {
+                    context.logger.info(String(format: "evaluation at step %d: pixel MSE %.5f, PSNR %.2f dB, diversity ratio %.3f, collapsed %.2f",
+                                               e.step, e.pixelMSE, e.psnr, e.diversity.ratio, e.collapsedFraction))
+                }
+            },
+            shouldStop: { context.cancellation.isCancelled })
+        if summary.stoppedEarly {
+            context.logger.info("stopped at step \(summary.steps) with a checkpoint; the next run resumes from it")
+            throw StageError.cancelled
+        }
+        context.logger.info("trained \(summary.steps) steps" + (summary.bestTestPixel.map { String(format: ", best test pixel MSE %.5f", $0) } ?? ""))
+    }
+}
