@@ -23,6 +23,9 @@ public final class Discriminator: Module {
 
     /// The probability that each image of x (N, C, H, W) is real, (N, 1), and the feature map
     /// (N, C_last, h, w) before any activation.
+    /// The feature map only (N, C_last, h, w), skipping the linear head.
+    public func features(_ x: Tensor) -> Tensor { convs(x) }
+
     public func callAsFunction(_ x: Tensor) -> (probability: Tensor, features: Tensor) {
         let features = convs(x)
         return (fc(features.relu().flattened(from: 1)), features)

@@ -64,8 +64,10 @@ public final class SeedSchedule: TrainingSchedule {
 
         // 6. Feature matching.
         let recon6 = decoder(encoder(x, eps: try noise.normal(.feats, shape: latentShape)).z)
-        let realFeatures = discriminator(x).features
-        let feats = mseLoss(discriminator(recon6).features, realFeatures)
+        // The real images' features are constants for the encoder and decoder: no graph needed.
+        // (The linear head, whose output sub-step 6 does not use, is skipped.)
+        let realFeatures = withoutGrad { discriminator.features(x) }
+        let feats = mseLoss(discriminator.features(recon6), realFeatures)
         losses["feats"] = feats.item
         update(feats, encParams + decParams, [optimizers.encoder, optimizers.decoder])
 
