@@ -162,3 +162,37 @@ final class GradientCheckTests: XCTestCase {
         GC.check([mu, high, eps]) { reparameterize(mu: $0[0], logvar: $0[1], eps: $0[2], logvarMax: 0.5) }
     }
 }
+
+/// The lowering groups several images into one product; the grouping must not change results.
+final class ConvolutionGroupingTests: XCTestCase {
+    private func run(budget: Int, _ body: () -> [[Float]]) -> [[Float]] {
+        let saved = ConvolutionLowering.columnBudget
+        ConvolutionLowering.columnBudget = budget
+        defer { ConvolutionLowering.columnBudget = saved }
+        return body()
+    }
+
+    private func convAll(transposed: Bool) -> [[Float]] {
+        let x = GradientCheck.leaf(transposed ? [5, 3, 4, 5] : [5, 3, 9, 8], seed: 1)
+        let w = GradientCheck.leaf(transposed ? [3, 4, 3, 3] : [4, 3, 3, 3], seed: 2)
+        let b = GradientCheck.leaf([4], seed: 3)
+        let y = transposed ? convTranspose2d(x, weight: w, bias: b, stride: 2, padding: 1)
+                           : conv2d(x, weight: w, bias: b, stride: 2, padding: 1)
+        var generator = RandomGenerator(seed: 4)
+        y.backward(Tensor.randn(y.shape, using: &generator))
+        return [y.values, x.grad!.values, w.grad!.values, b.grad!.values]
+    }
+
+    func testGroupSizesGiveTheSameResults() {
+        for transposed in [false, true] {
+            let together = run(budget: 1 << 30) { convAll(transposed: transposed) }
+            // Patch rows are 27 (conv) or 36 (transposed); 20 positions per image for the conv and
+            // 20 for the transposed conv's input: a budget of 2 images' worth leaves groups 2, 2, 1.
+            let rows = transposed ? 4 * 9 : 3 * 9
+            let pairs = run(budget: rows * 20 * 2) { convAll(transposed: transposed) }
+            let single = run(budget: 1) { convAll(transposed: transposed) }
+            for (a, b) in zip(together, pairs) { XCTAssertLessThanOrEqual(relativeL2(a, b), 1e-6) }
+            for (a, b) in zip(together, single) { XCTAssertLessThanOrEqual(relativeL2(a, b), 1e-6) }
+        }
+    }
+}

@@ -1,5 +1,7 @@
 // Convolution primitives: conv2d and conv_transpose2d (NCHW, square stride and padding, zero
-// padding), lowered to sgemm through im2col / col2im one image at a time.
+// padding), lowered to sgemm through im2col / col2im. Several images share one product: their
+// column matrices sit side by side (K x G*P), so the gemm is wide even where one image's map is
+// small (9 x 16), and the lowering of the images runs in parallel.
 //
 // A transposed convolution is the gradient of a convolution with respect to its input: its
 // forward is the convolution's input-gradient (gemm then col2im) and its backward reuses the
@@ -24,14 +26,25 @@ public struct ConvGeometry: Sendable {
     /// Columns of the column matrix: outHeight * outWidth.
     public var positions: Int { outHeight * outWidth }
 
-    /// Writes the (C*kh*kw, OH*OW) column matrix of `image`.
-    public func im2col(_ image: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>) {
+    /// The output columns x whose input column x * stride + kj - padding lies inside the image.
+    @inline(__always) func validColumns(_ kj: Int) -> (Int, Int) {
+        // x >= (padding - kj) / stride, rounded up; x <= (width - 1 + padding - kj) / stride, rounded down.
+        let low = padding - kj, high = width - 1 + padding - kj
+        let x0 = low <= 0 ? 0 : (low + stride - 1) / stride
+        let x1 = high < 0 ? 0 : high / stride + 1
+        return (min(x0, outWidth), max(min(x1, outWidth), min(x0, outWidth)))
+    }
+
+    /// Writes the (C*kh*kw, OH*OW) column matrix of `image`; row r starts at
+    /// `columns + r * rowStride` (default: OH*OW, a dense matrix).
+    public func im2col(_ image: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         let (oh, ow, s, p) = (outHeight, outWidth, stride, padding)
+        let ld = rowStride ?? oh * ow
         for c in 0..<channels {
             let plane = image + c * height * width
             for ki in 0..<kernelHeight {
                 for kj in 0..<kernelWidth {
-                    let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * oh * ow
+                    let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * ld
                     for y in 0..<oh {
                         let iy = y * s + ki - p
                         let dst = row + y * ow
@@ -39,39 +52,93 @@ public struct ConvGeometry: Sendable {
                             dst.update(repeating: 0, count: ow)
                             continue
                         }
-                        let src = plane + iy * width
-                        for x in 0..<ow {
-                            let ix = x * s + kj - p
-                            dst[x] = (ix >= 0 && ix < width) ? src[ix] : 0
+                        let src = plane + iy * width + kj - p
+                        let (x0, x1) = validColumns(kj)
+                        if x0 > 0 { dst.update(repeating: 0, count: x0) }
+                        if s == 1 {
+                            (dst + x0).update(from: src + x0, count: x1 - x0)
+                        } else {
+                            for x in x0..<x1 { dst[x] = src[x * s] }
                         }
+                        if x1 < ow { (dst + x1).update(repeating: 0, count: ow - x1) }
                     }
                 }
             }
         }
     }
 
-    /// Adds the (C*kh*kw, OH*OW) column matrix back into `image` (which the caller zeroes).
-    public func col2im(_ columns: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
+    /// Adds the (C*kh*kw, OH*OW) column matrix back into `image` (which the caller zeroes); row
+    /// r starts at `columns + r * rowStride` (default: OH*OW).
+    public func col2im(_ columns: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         let (oh, ow, s, p) = (outHeight, outWidth, stride, padding)
+        let ld = rowStride ?? oh * ow
         for c in 0..<channels {
             let plane = image + c * height * width
             for ki in 0..<kernelHeight {
                 for kj in 0..<kernelWidth {
-                    let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * oh * ow
+                    let row = columns + ((c * kernelHeight + ki) * kernelWidth + kj) * ld
                     for y in 0..<oh {
                         let iy = y * s + ki - p
                         if iy < 0 || iy >= height { continue }
                         let src = row + y * ow
-                        let dst = plane + iy * width
-                        for x in 0..<ow {
-                            let ix = x * s + kj - p
-                            if ix >= 0 && ix < width { dst[ix] += src[x] }
-                        }
+                        let dst = plane + iy * width + kj - p
+                        let (x0, x1) = validColumns(kj)
+                        for x in x0..<x1 { dst[x * s] += src[x] }
                     }
                 }
             }
         }
     }
+}
+
+/// Settings of the convolution lowering.
+public enum ConvolutionLowering {
+    /// The most floats a column buffer (patch rows x images x positions) may hold; images are
+    /// grouped into one product up to this size (at least one image per group). 16 Mi floats
+    /// (64 MiB) by default.
+    nonisolated(unsafe) public static var columnBudget = 1 << 24
+}
+
+/// Images per product: as many as keep a (rows x G*positions) buffer within the budget.
+@inline(__always) func imagesPerGroup(_ n: Int, rows: Int, positions: Int) -> Int {
+    max(1, min(n, ConvolutionLowering.columnBudget / max(rows * positions, 1)))
+}
+
+/// dst[c, j*P + p] = src[first + j, c, p] for j < count: images side by side, channel-major.
+private func gatherImages(_ src: UnsafePointer<Float>, first: Int, count: Int, channels: Int, positions: Int,
+                          _ dst: UnsafeMutablePointer<Float>) {
+    let ld = count * positions
+    Parallel.forEach(count) { j in
+        let image = src + (first + j) * channels * positions
+        for c in 0..<channels { (dst + c * ld + j * positions).update(from: image + c * positions, count: positions) }
+    }
+}
+
+/// dst[first + j, c, p] = src[c, j*P + p] (+ bias[c]): the inverse of `gatherImages`.
+private func scatterImages(_ src: UnsafePointer<Float>, first: Int, count: Int, channels: Int, positions: Int,
+                           bias: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>) {
+    let ld = count * positions
+    Parallel.forEach(count) { j in
+        let image = dst + (first + j) * channels * positions
+        for c in 0..<channels {
+            let from = src + c * ld + j * positions, to = image + c * positions
+            if let bias {
+                let b = bias[c]
+                for i in 0..<positions { to[i] = from[i] + b }
+            } else {
+                to.update(from: from, count: positions)
+            }
+        }
+    }
+}
+
+/// Per-channel sums of an (N, C, P) gradient, added into `out` (C).
+private func addChannelSums(_ g: UnsafePointer<Float>, n: Int, channels: Int, positions: Int, _ out: UnsafeMutablePointer<Float>) {
+    var sums = [Double](repeating: 0, count: channels)
+    for i in 0..<n {
+        for c in 0..<channels { sums[c] += Kernels.sum(g + (i * channels + c) * positions, positions) }
+    }
+    for c in 0..<channels { out[c] += Float(sums[c]) }
 }
 
 /// 2-D convolution (cross-correlation, as PyTorch).
@@ -85,21 +152,23 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     if let bias, bias.shape != [o] { shapeMismatch("conv2d", weight.shape, bias.shape, "weight (O, C, kh, kw) vs bias (O)") }
     let geo = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
                            kernelHeight: weight.shape[2], kernelWidth: weight.shape[3], stride: stride, padding: padding)
-    guard geo.outHeight > 0, geo.outWidth > 0 else {
-        shapeMismatch("conv2d", x.shape, weight.shape, "kernel larger than the padded input")
+    guard geo.outHeight > 0, geo.outWidth > 0, stride > 0, padding >= 0 else {
+        shapeMismatch("conv2d", x.shape, weight.shape, "kernel larger than the padded input, or a bad stride/padding")
     }
     let (k, positions) = (geo.patchSize, geo.positions)
     let imageSize = geo.channels * geo.height * geo.width
     let out = Tensor.empty([n, o, geo.outHeight, geo.outWidth])
-    let columns = TensorStorage(count: k * positions, zeroed: false)
-    for i in 0..<n {
-        geo.im2col(x.pointer + i * imageSize, columns.pointer)
-        let y = out.pointer + i * o * positions
-        if let bias {
-            for oc in 0..<o { (y + oc * positions).update(repeating: bias.pointer[oc], count: positions) }
+    let group = imagesPerGroup(n, rows: k, positions: positions)
+    let columns = TensorStorage(count: k * group * positions, zeroed: false)
+    let products = TensorStorage(count: o * group * positions, zeroed: false)
+    for first in Swift.stride(from: 0, to: n, by: group) {
+        let count = min(group, n - first), ld = count * positions
+        Parallel.forEach(count) { j in
+            geo.im2col(x.pointer + (first + j) * imageSize, columns.pointer + j * positions, rowStride: ld)
         }
-        BLAS.gemm(m: o, n: positions, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: positions,
-                  beta: bias == nil ? 0 : 1, c: y, ldc: positions)
+        BLAS.gemm(m: o, n: ld, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: ld, c: products.pointer, ldc: ld)
+        scatterImages(products.pointer, first: first, count: count, channels: o, positions: positions,
+                      bias: bias?.pointer, out.pointer)
     }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     return out.recorded("conv2d", inputs, saving: [x, weight]) { g, needs in
@@ -107,23 +176,29 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
         let gx = needX ? Tensor(zeros: x.shape) : nil
         let gw = needW ? Tensor(zeros: weight.shape) : nil
         let gb = needB ? Tensor(zeros: [o]) : nil
-        let columns = TensorStorage(count: k * positions, zeroed: false)
-        for i in 0..<n {
-            let gy = g.pointer + i * o * positions
-            if let gw {
-                geo.im2col(x.pointer + i * imageSize, columns.pointer)
-                BLAS.gemm(transB: true, m: o, n: k, k: positions, a: gy, lda: positions, b: columns.pointer, ldb: positions,
-                          beta: 1, c: gw.pointer, ldc: k)
-            }
-            if let gx {
-                BLAS.gemm(transA: true, m: k, n: positions, k: o, a: weight.pointer, lda: k, b: gy, ldb: positions,
-                          c: columns.pointer, ldc: positions)
-                geo.col2im(columns.pointer, gx.pointer + i * imageSize)
-            }
-            if let gb {
-                for oc in 0..<o { gb.pointer[oc] += Float(Kernels.sum(gy + oc * positions, positions)) }
+        if gx != nil || gw != nil {
+            let columns = TensorStorage(count: k * group * positions, zeroed: false)
+            let gy = TensorStorage(count: o * group * positions, zeroed: false)
+            for first in Swift.stride(from: 0, to: n, by: group) {
+                let count = min(group, n - first), ld = count * positions
+                gatherImages(g.pointer, first: first, count: count, channels: o, positions: positions, gy.pointer)
+                if let gw {
+                    Parallel.forEach(count) { j in
+                        geo.im2col(x.pointer + (first + j) * imageSize, columns.pointer + j * positions, rowStride: ld)
+                    }
+                    BLAS.gemm(transB: true, m: o, n: k, k: ld, a: gy.pointer, lda: ld, b: columns.pointer, ldb: ld,
+                              beta: 1, c: gw.pointer, ldc: k)
+                }
+                if let gx {
+                    BLAS.gemm(transA: true, m: k, n: ld, k: o, a: weight.pointer, lda: k, b: gy.pointer, ldb: ld,
+                              c: columns.pointer, ldc: ld)
+                    Parallel.forEach(count) { j in
+                        geo.col2im(columns.pointer + j * positions, gx.pointer + (first + j) * imageSize, rowStride: ld)
+                    }
+                }
             }
         }
+        if let gb { addChannelSums(g.pointer, n: n, channels: o, positions: positions, gb.pointer) }
         return [gx, gw, gb].prefix(inputs.count).map { $0 }
     }
 }
@@ -140,20 +215,28 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
     if let bias, bias.shape != [cout] { shapeMismatch("conv_transpose2d", weight.shape, bias.shape, "weight (Cin, Cout, kh, kw) vs bias (Cout)") }
     let oh = (h - 1) * stride - 2 * padding + kh
     let ow = (w - 1) * stride - 2 * padding + kw
-    guard oh > 0, ow > 0 else { shapeMismatch("conv_transpose2d", x.shape, weight.shape, "padding leaves no output") }
+    guard oh > 0, ow > 0, stride > 0, padding >= 0 else {
+        shapeMismatch("conv_transpose2d", x.shape, weight.shape, "padding leaves no output, or a bad stride/padding")
+    }
     // The convolution whose input-gradient this is: an (Cout, oh, ow) map lowered to (h, w).
     let geo = ConvGeometry(channels: cout, height: oh, width: ow, kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     precondition(geo.outHeight == h && geo.outWidth == w, "conv_transpose2d: geometry does not invert")
     let (k, positions, outSize) = (geo.patchSize, h * w, cout * oh * ow)
     let out = Tensor(zeros: [n, cout, oh, ow])
-    let columns = TensorStorage(count: k * positions, zeroed: false)
-    for i in 0..<n {
-        BLAS.gemm(transA: true, m: k, n: positions, k: cin, a: weight.pointer, lda: k,
-                  b: x.pointer + i * cin * positions, ldb: positions, c: columns.pointer, ldc: positions)
-        geo.col2im(columns.pointer, out.pointer + i * outSize)
-        if let bias {
-            let y = out.pointer + i * outSize
-            for c in 0..<cout { let b = bias.pointer[c]; for j in 0..<(oh * ow) { y[c * oh * ow + j] += b } }
+    let group = imagesPerGroup(n, rows: k, positions: positions)
+    let columns = TensorStorage(count: k * group * positions, zeroed: false)
+    let xs = TensorStorage(count: cin * group * positions, zeroed: false)
+    for first in Swift.stride(from: 0, to: n, by: group) {
+        let count = min(group, n - first), ld = count * positions
+        gatherImages(x.pointer, first: first, count: count, channels: cin, positions: positions, xs.pointer)
+        BLAS.gemm(transA: true, m: k, n: ld, k: cin, a: weight.pointer, lda: k, b: xs.pointer, ldb: ld,
+                  c: columns.pointer, ldc: ld)
+        Parallel.forEach(count) { j in
+            let y = out.pointer + (first + j) * outSize
+            geo.col2im(columns.pointer + j * positions, y, rowStride: ld)
+            if let bias {
+                for c in 0..<cout { let b = bias.pointer[c], plane = y + c * oh * ow; for i in 0..<(oh * ow) { plane[i] += b } }
+            }
         }
     }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
@@ -162,22 +245,28 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
         let gx = needs[0] ? Tensor.empty(x.shape) : nil
         let gw = needs[1] ? Tensor(zeros: weight.shape) : nil
         let gb = needB ? Tensor(zeros: [cout]) : nil
-        let columns = TensorStorage(count: k * positions, zeroed: false)
-        for i in 0..<n {
-            let gy = g.pointer + i * outSize
-            if gx != nil || gw != nil { geo.im2col(gy, columns.pointer) }
-            if let gx {
-                BLAS.gemm(m: cin, n: positions, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: positions,
-                          c: gx.pointer + i * cin * positions, ldc: positions)
-            }
-            if let gw {
-                BLAS.gemm(transB: true, m: cin, n: k, k: positions, a: x.pointer + i * cin * positions, lda: positions,
-                          b: columns.pointer, ldb: positions, beta: 1, c: gw.pointer, ldc: k)
-            }
-            if let gb {
-                for c in 0..<cout { gb.pointer[c] += Float(Kernels.sum(gy + c * oh * ow, oh * ow)) }
+        if gx != nil || gw != nil {
+            let columns = TensorStorage(count: k * group * positions, zeroed: false)
+            let small = TensorStorage(count: cin * group * positions, zeroed: false)
+            for first in Swift.stride(from: 0, to: n, by: group) {
+                let count = min(group, n - first), ld = count * positions
+                Parallel.forEach(count) { j in
+                    geo.im2col(g.pointer + (first + j) * outSize, columns.pointer + j * positions, rowStride: ld)
+                }
+                if let gw {
+                    gatherImages(x.pointer, first: first, count: count, channels: cin, positions: positions, small.pointer)
+                    BLAS.gemm(transB: true, m: cin, n: k, k: ld, a: small.pointer, lda: ld, b: columns.pointer, ldb: ld,
+                              beta: 1, c: gw.pointer, ldc: k)
+                }
+                if let gx {
+                    BLAS.gemm(m: cin, n: ld, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: ld,
+                              c: small.pointer, ldc: ld)
+                    scatterImages(small.pointer, first: first, count: count, channels: cin, positions: positions,
+                                  bias: nil, gx.pointer)
+                }
             }
         }
+        if let gb { addChannelSums(g.pointer, n: n, channels: cout, positions: oh * ow, gb.pointer) }
         return [gx, gw, gb].prefix(inputs.count).map { $0 }
     }
 }
