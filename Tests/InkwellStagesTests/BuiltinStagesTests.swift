@@ -1,0 +1,176 @@
+import Foundation
+import InkwellDataset
+import InkwellPipeline
+import InkwellStages
+import InkwellTestSupport
+import XCTest
+
+/// The built-in stages on small real data: synthetic H.264 clips, a real ingest through FFmpeg, a
+/// real preprocess, a narrow model trained for a few steps, its evaluation and report.
+final class BuiltinStagesTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try SharedFixtures.temporaryDirectory(self, name: "inkwell-stages")
+    }
+
+    func registry() -> StageRegistry {
+        let registry = StageRegistry()
+        BuiltinStages.register(into: registry)
+        return registry
+    }
+
+    func load(_ text: String, overrides: [String] = []) throws -> Pipeline {
+        let url = directory.appendingPathComponent("p.yaml")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return try PipelineLoader(registry: registry(), overrides: overrides).load(url)
+    }
+
+    static let pipeline = """
+        name: tiny
+        stages:
+          synth:
+            kind: synth
+            params: {clips: 4, seconds: 1, fps: 10, width: 96, height: 54, gop: 2, audio: false}
+          ingest:
+            kind: ingest
+            inputs: {videos: synth.videos}
+            params: {test_fraction: 0.5, seed: 1}
+          preprocess:
+            kind: preprocess
+            inputs: {data: ingest.dataset}
+            params: {dark: 0, uniform: 0, duplicates: 0.5, flip: true}
+          train:
+            kind: train
+            inputs: {data: preprocess.dataset}
+            params: {preset: narrow, batch: 2, steps: 2, eval_every: 100, eval_frames: 4, fixed_latents: 4,
+                     kld: batch, beta: {name: pi-controller, target: 0.2}}
+          evaluate:
+            kind: evaluate
+            inputs: {run: train.run, data: preprocess.dataset}
+            params: {frames: 4, fixed_latents: 4}
+          export:
+            kind: export
+            inputs: {run: train.run, evaluation: evaluate.images}
+        """
+
+    func testDataStagesProduceRealVideosAndDatasets() throws {
+        let pipeline = try load(Self.pipeline)
+        let work = directory.appendingPathComponent("work")
+        let runner = PipelineRunner(pipeline: pipeline, workDirectory: work, options: .init(until: "preprocess", echo: false))
+        let outcomes = try runner.run()
+        XCTAssertEqual(outcomes.map(\.status), [.ran, .ran, .ran, .notRun, .notRun, .notRun])
+        let clips = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("synth/videos").path).sorted()
+        XCTAssertEqual(clips, ["clip-000.mp4", "clip-001.mp4", "clip-002.mp4", "clip-003.mp4"])
+        let ingested = try DatasetManifest.read(datasetAt: work.appendingPathComponent("ingest/dataset"))
+        XCTAssertEqual(ingested.videos.count, 4)
+        XCTAssertEqual(ingested.frameCount, 20, "1 s at 10 fps with a key frame every 2 frames: 5 per clip")
+        XCTAssertEqual([ingested.width, ingested.height], [121, 65])
+        let processed = try DatasetManifest.read(datasetAt: work.appendingPathComponent("preprocess/dataset"))
+        let record = try XCTUnwrap(processed.preprocess.last)
+        XCTAssertEqual(record.framesIn, 20)
+        XCTAssertEqual(record.added["flipped"], record.framesIn - record.dropped.values.reduce(0, +))
+        XCTAssertEqual(processed.frameCount, record.framesOut)
+        // Up to date on a second run; a preprocess parameter reruns preprocess only.
+        XCTAssertEqual(try PipelineRunner(pipeline: pipeline, workDirectory: work, options: .init(until: "preprocess", echo: false)).run()
+            .prefix(3).map(\.status), [.upToDate, .upToDate, .upToDate])
+        let changed = try load(Self.pipeline, overrides: ["preprocess.flip=false"])
+        XCTAssertEqual(try PipelineRunner(pipeline: changed, workDirectory: work, options: .init(until: "preprocess", echo: false)).run()
+            .prefix(3).map(\.status), [.upToDate, .upToDate, .ran])
+        XCTAssertEqual(try DatasetManifest.read(datasetAt: work.appendingPathComponent("preprocess/dataset")).frameCount,
+                       record.framesIn - record.dropped.values.reduce(0, +))
+    }
+
+    func testTrainingIsInterruptedAndResumesThenEvaluatesAndExports() throws {
+        let steps = 8
+        let pipeline = try load(Self.pipeline, overrides: ["train.steps=\(steps)"])
+        let work = directory.appendingPathComponent("work")
+        // Interrupt training once its first step is in metrics.csv (as Ctrl-C would).
+        let token = CancellationToken()
+        let metrics = work.appendingPathComponent("train/run/metrics.csv")
+        let watcher = Thread {
+            while !token.isCancelled {
+                if let text = try? String(contentsOf: metrics, encoding: .utf8), text.split(separator: "\n").count >= 2 {
+                    token.cancel()
+                }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        watcher.start()
+        XCTAssertThrowsError(try PipelineRunner(pipeline: pipeline, workDirectory: work, options: .init(echo: false), cancellation: token).run()) { error in
+            XCTAssertEqual((error as? PipelineRunner.RunFailure)?.stage, "train", "\(error)")
+        }
+        token.cancel()
+        let checkpoint = work.appendingPathComponent("train/run/checkpoints/latest")
+        let interruptedAt = try XCTUnwrap(try? JSONSerialization.jsonObject(with: Data(contentsOf: checkpoint.appendingPathComponent("state.json"))) as? [String: Any])["step"] as? Int
+        XCTAssertTrue((1..<steps).contains(interruptedAt ?? 0), "the trainer stops after the step in progress and checkpoints it (step \(interruptedAt ?? -1))")
+
+        let outcomes = try PipelineRunner(pipeline: pipeline, workDirectory: work, options: .init(echo: false)).run()
+        XCTAssertEqual(outcomes.map(\.status), [.upToDate, .upToDate, .upToDate, .resumed, .ran, .ran])
+        let rows = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(rows[0].hasPrefix("phase,time,step,epoch,kld,beta"), String(rows[0]))
+        let trainSteps = rows.filter { $0.hasPrefix("train,") }.map { Int($0.split(separator: ",")[2])! }
+        XCTAssertEqual(trainSteps, Array(1...steps), "steps before the interruption, then the rest after resuming, none twice")
+        XCTAssertEqual(rows.filter { $0.hasPrefix("test,") }.count, 1)
+        let config = try String(contentsOf: work.appendingPathComponent("train/run/config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("pi-controller"), config)
+
+        let evaluation = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("evaluate/evaluation.json"))) as! [String: Any]
+        XCTAssertEqual(evaluation["step"] as? Int, steps)
+        XCTAssertNotNil(evaluation["pixel_mse"] as? Double)
+        let samples = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("evaluate/samples").path)
+        XCTAssertTrue(samples.contains { $0.hasPrefix("fakes") && $0.hasSuffix(".png") }, "\(samples)")
+        let report = try String(contentsOf: work.appendingPathComponent("export/report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("<html"), String(report.prefix(200)))
+        let images = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("export/images").path)
+        XCTAssertTrue(images.contains { $0.hasPrefix("run-fakes") }, "\(images)")
+        XCTAssertTrue(images.contains { $0.hasPrefix("final-fakes") }, "\(images)")
+
+        // Everything up to date now; the training output was not modified by export.
+        XCTAssertEqual(try PipelineRunner(pipeline: pipeline, workDirectory: work, options: .init(echo: false)).run().map(\.status),
+                       Array(repeating: .upToDate, count: 6))
+    }
+
+    func testTrainParametersAndStrategiesAreValidatedAgainstTraining() throws {
+        func errors(_ overrides: [String]) -> [String] {
+            do {
+                _ = try load(Self.pipeline, overrides: overrides)
+                return []
+            } catch let error as PipelineValidationError {
+                return error.diagnostics.map(\.description)
+            } catch {
+                return ["\(error)"]
+            }
+        }
+        XCTAssertEqual(errors(["train.beta=dual-gradiant"]).count, 1)
+        XCTAssertTrue(errors(["train.beta=dual-gradiant"])[0].contains("unknown beta strategy 'dual-gradiant'; did you mean 'dual-gradient'?"),
+                      "\(errors(["train.beta=dual-gradiant"]))")
+        XCTAssertTrue(errors(["train.kld=moving"])[0].contains("unknown kld strategy 'moving'"), "\(errors(["train.kld=moving"]))")
+        XCTAssertTrue(errors(["train.beta.taget=0.3"])[0].contains("unknown parameter 'taget' of beta strategy 'pi-controller'"),
+                      "\(errors(["train.beta.taget=0.3"]))")
+        XCTAssertTrue(errors(["train.batch=1"])[0].contains("parameter 'batch' of stage 'train' (train) must be at least 2, got 1"),
+                      "\(errors(["train.batch=1"]))")
+        XCTAssertTrue(errors(["train.preset=narow"])[0].contains("did you mean 'narrow'?"), "\(errors(["train.preset=narow"]))")
+        XCTAssertTrue(errors(["ingest.size=121by65"])[0].contains("must be WIDTHxHEIGHT"), "\(errors(["ingest.size=121by65"]))")
+        XCTAssertTrue(errors(["synth.width=97"])[0].contains("width must be even"), "\(errors(["synth.width=97"]))")
+    }
+
+    func testTrainingStrategiesAreListed() {
+        let strategies = registry().strategies
+        let names = Set(strategies.map { "\($0.family)/\($0.name)" })
+        for expected in ["kld/per-sample", "kld/batch", "kld/moving-batch", "beta/constant", "beta/dual-gradient", "schedule/seed"] {
+            XCTAssertTrue(names.contains(expected), "\(expected) missing from \(names.sorted())")
+        }
+        let dual = strategies.first { $0.family == "beta" && $0.name == "dual-gradient" }!
+        XCTAssertEqual(dual.parameters.first { $0.name == "target" }?.defaultValue, .double(0.1))
+        XCTAssertFalse(dual.documentation.isEmpty)
+    }
+
+    func testIngestWithoutVideosFailsWithReason() throws {
+        let pipeline = try load("stages:\n  ingest: {kind: ingest}\n")
+        XCTAssertThrowsError(try PipelineRunner(pipeline: pipeline, workDirectory: directory.appendingPathComponent("w"), options: .init(echo: false)).run()) { error in
+            XCTAssertEqual("\(error)".components(separatedBy: " (log:").first,
+                           "stage 'ingest' (ingest) failed: no videos: bind the 'videos' input or set the 'source' parameter")
+        }
+    }
+}
