@@ -37,6 +37,7 @@ struct BenchOpsCommand: ParsableCommand {
     }
 
     func run() throws {
+        BLAS.reexecWithAVX512KernelsIfBeneficial()
         if let threads {
             BLAS.threads = threads
             Parallel.workers = threads
