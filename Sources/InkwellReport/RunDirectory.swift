@@ -32,8 +32,9 @@ public struct RunDirectory: Sendable {
     /// Run-relative paths of `.mp4` files in the run (its top level, `samples/`, `videos/`, `export/`).
     public let videos: [String]
 
-    /// Stage timings from `timings.json` (`{"stage": seconds}` or `{"stage": {"seconds": s}}`), in
-    /// name order; empty when there is no such file.
+    /// Stage timings: from `timings.json` (`{"stage": seconds}` or `{"stage": {"seconds": s}}`), in
+    /// name order, then from the completion records (`.inkwell/<stage>/record.json`) of the
+    /// pipeline whose work folder holds the run, in the order the stages started.
     public let stageTimings: [(name: String, seconds: Double)]
     public let timingsProblem: String?
 
@@ -172,6 +173,12 @@ public struct RunDirectory: Sendable {
                 timingsProblem = RunDirectory.relative("\(error)", to: url)
             }
         }
+        // Pipeline stage records: WORKDIR/.inkwell/<stage>/record.json of the pipeline that made
+        // this run (the nearest ancestor folder holding .inkwell/).
+        if let records = RunDirectory.pipelineRecords(above: url) {
+            let known = Set(timings.map(\.name))
+            timings += records.filter { !known.contains($0.name) }
+        }
         self.stageTimings = timings
         self.timingsProblem = timingsProblem
     }
@@ -200,6 +207,30 @@ public struct RunDirectory: Sendable {
     /// The KLD target of the beta strategy (`beta.target`), or the last evaluation's `kld_target`.
     public var kldTarget: Double? {
         config?.value(at: "beta.target")?.double ?? evaluations.last(where: { $0.kldTarget != nil })?.kldTarget
+    }
+
+    /// (stage, seconds) of every completed stage of the pipeline work folder at or up to four
+    /// levels above `run`, ordered by start time; nil when there is none.
+    static func pipelineRecords(above run: URL) -> [(name: String, seconds: Double)]? {
+        let fm = FileManager.default
+        var folder = run
+        for _ in 0..<5 {
+            let metadata = folder.appendingPathComponent(".inkwell")
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: metadata.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                var records: [(name: String, seconds: Double, started: String)] = []
+                for stage in ((try? fm.contentsOfDirectory(atPath: metadata.path)) ?? []).sorted() {
+                    guard let record = try? JSONValue.read(metadata.appendingPathComponent(stage).appendingPathComponent("record.json")),
+                          let seconds = record["seconds"]?.double else { continue }
+                    records.append((record["stage"]?.string ?? stage, seconds, record["started"]?.string ?? ""))
+                }
+                return records.sorted { $0.started < $1.started }.map { ($0.name, $0.seconds) }
+            }
+            let parent = folder.deletingLastPathComponent()
+            if parent.path == folder.path { break }
+            folder = parent
+        }
+        return nil
     }
 
     static func strategyName(_ value: JSONValue?) -> String? {

@@ -127,7 +127,7 @@ public struct RunReport {
         } else {
             html += "<div class=\"missing\">\(Markup.escape(run.metricsProblem ?? "metrics.csv has no time column"))</div>"
         }
-        for (name, seconds) in run.stageTimings { rows.append(("stage \(name)", NumberFormat.duration(seconds))) }
+        for (name, seconds) in run.stageTimings { rows.append(("pipeline stage \(name)", NumberFormat.duration(seconds))) }
         if let problem = run.timingsProblem { html += "<div class=\"missing\">\(Markup.escape(problem))</div>" }
         if !rows.isEmpty {
             html += "<table><tbody>"

@@ -108,4 +108,24 @@ final class RunDirectoryTests: XCTestCase {
             XCTAssertEqual("\(error)", "\(noStep.path): no `step` field")
         }
     }
+
+    func testStageTimingsFromTheTimingsFileAndThePipelineRecords() throws {
+        let work = try SharedFixtures.temporaryDirectory(self, name: "work")
+        let dir = try RunFixture().write(to: work.appendingPathComponent("train/run"))
+        for (stage, seconds, started) in [("ingest", 12.5, "2026-01-01T10:00:00Z"), ("train", 3600.0, "2026-01-01T10:01:00Z"),
+                                          ("synth", 4.0, "2026-01-01T09:59:00Z")] {
+            let folder = work.appendingPathComponent(".inkwell/\(stage)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data("{\"stage\": \"\(stage)\", \"seconds\": \(seconds), \"started\": \"\(started)\"}".utf8)
+                .write(to: folder.appendingPathComponent("record.json"))
+        }
+        // A stage still running has no record.
+        try FileManager.default.createDirectory(at: work.appendingPathComponent(".inkwell/export"), withIntermediateDirectories: true)
+        try Data("{\"evaluate\": {\"seconds\": 2.5}}".utf8).write(to: dir.appendingPathComponent("timings.json"))
+        let run = try RunDirectory(dir)
+        XCTAssertEqual(run.stageTimings.map(\.name), ["evaluate", "synth", "ingest", "train"])
+        XCTAssertEqual(run.stageTimings.map(\.seconds), [2.5, 4, 12.5, 3600])
+        let html = RunReport(run: run, images: .link).html(outputDirectory: dir)
+        XCTAssertTrue(html.contains("<td>pipeline stage train</td><td class=\"num\">1 h 00 min</td>"))
+    }
 }
