@@ -7,7 +7,7 @@ import InkwellVideo
 /// input is resized to the model's frame size, encoded to its posterior mean and decoded, and the
 /// output shows the original (left) beside the reconstruction (right), each enlarged `scale`
 /// times, as an H.264 MP4 through libavcodec, with the input's first audio stream copied (no
-/// audio in, none out).
+/// audio in, none out; none either when `start` cuts the beginning, as the copy cannot be cut).
 ///
 /// The checkpoint is loaded and checked before anything is decoded, so a missing, corrupt or
 /// mismatched checkpoint is one clear error and no output file is created.
@@ -37,6 +37,8 @@ public struct ClipReconstruction {
         public var height: Int
         public var frameRate: Double
         public var audioPackets: Int
+        /// Why there is no audio, when there is none.
+        public var audioNote: String?
         /// Mean PSNR (dB) of the reconstructions against the model-size originals.
         public var meanPSNR: Double
         public var seconds: Double
@@ -84,9 +86,15 @@ public struct ClipReconstruction {
         let outW = (2 * panelW + gap + 1) / 2 * 2
         let outH = (panelH + 1) / 2 * 2
         let rate = ClipReconstruction.rational(info.frameRate)
+        // The writer copies audio from the clip's beginning, so a clip cut with `start` gets none
+        // (it would be out of sync).
+        let startsLate = (options.start ?? 0) > 0
+        let copyAudio = info.hasAudio && !startsLate
+        let audioNote: String? = !info.hasAudio ? "the clip has no audio"
+            : startsLate ? "audio not copied: it cannot be cut to start at \(NumberFormat.compact(options.start!)) s" : nil
         var writerOptions = VideoWriterOptions(width: outW, height: outH, gop: max(1, Int(info.frameRate.rounded())),
                                                codec: .h264, quality: options.quality,
-                                               audioSource: info.hasAudio ? video : nil)
+                                               audioSource: copyAudio ? video : nil)
         writerOptions.frameRateNumerator = rate.0
         writerOptions.frameRateDenominator = rate.1
         let writer = try VideoWriter(url: output, options: writerOptions)
@@ -144,7 +152,7 @@ public struct ClipReconstruction {
         }
         let written = try writer.finish()
         return Result(output: written.url, frames: frames, width: outW, height: outH, frameRate: info.frameRate,
-                      audioPackets: written.audioPackets, meanPSNR: psnrSum / Double(frames),
+                      audioPackets: written.audioPackets, audioNote: audioNote, meanPSNR: psnrSum / Double(frames),
                       seconds: Date().timeIntervalSince(began))
     }
 

@@ -112,6 +112,7 @@ final class TrainedRunTests: XCTestCase {
         XCTAssertEqual([result.width, result.height], [2 * 52 + 8, 36])
         XCTAssertGreaterThan(result.audioPackets, 0, "the clip's AAC audio is copied")
         XCTAssertTrue(result.meanPSNR.isFinite && result.meanPSNR > 0)
+        XCTAssertNil(result.audioNote)
 
         let written = try VideoDecoder(url: out)
         XCTAssertEqual(written.info.codec, "h264")
@@ -149,6 +150,7 @@ final class TrainedRunTests: XCTestCase {
         let result = try ClipReconstruction(checkpoint: dir).run(video: silent, output: out)
         XCTAssertEqual(result.frames, 10)
         XCTAssertEqual(result.audioPackets, 0)
+        XCTAssertEqual(result.audioNote, "the clip has no audio")
         XCTAssertNil(try VideoDecoder(url: out).info.audioCodec)
     }
 

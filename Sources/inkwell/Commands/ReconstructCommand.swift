@@ -26,7 +26,7 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Frames run through the model at once.")
     var batch: Int = 16
 
-    @Option(help: "Start this many seconds into the clip.")
+    @Option(help: "Start this many seconds into the clip (the output then has no audio).")
     var start: Double?
 
     @Option(help: "Stop this many seconds into the clip.")
@@ -71,7 +71,7 @@ struct ReconstructCommand: ParsableCommand {
                 }
             }
             print("\(result.output.path): \(result.frames) frames \(result.width)x\(result.height) at \(NumberFormat.compact(result.frameRate)) fps, "
-                + (result.audioPackets > 0 ? "audio copied (\(result.audioPackets) packets)" : "no audio")
+                + (result.audioPackets > 0 ? "audio copied (\(result.audioPackets) packets)" : "no audio (\(result.audioNote ?? "none copied"))")
                 + ", mean PSNR \(String(format: "%.2f", result.meanPSNR)) dB, \(NumberFormat.duration(result.seconds))")
         } catch let error as ReportError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
