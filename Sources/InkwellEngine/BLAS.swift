@@ -12,8 +12,11 @@ public enum BLAS {
     /// The kernel family OpenBLAS picked for this CPU (e.g. "Haswell", "SkylakeX").
     public static var coreType: String { String(cString: openblas_get_corename()) }
 
+    /// Large products with at most this many rows (and A not transposed) run in
+    /// `SmallRowsProduct` rather than sgemm.
+    public static let smallRowLimit = 4
+
     /// C = alpha * op(A) * op(B) + beta * C, row-major. op(A) is M x K, op(B) is K x N.
-    @inlinable
     public static func gemm(transA: Bool = false, transB: Bool = false,
                             m: Int, n: Int, k: Int, alpha: Float = 1,
                             a: UnsafePointer<Float>, lda: Int,
@@ -22,6 +25,16 @@ public enum BLAS {
         guard m > 0, n > 0 else { return }
         if k == 0 {
             if beta == 0 { c.update(repeating: 0, count: m * ldc) }
+            return
+        }
+        if m <= smallRowLimit, !transA, n * k >= 1 << 16 {
+            // A product with very few rows (a 3-channel convolution) runs far below sgemm's rate
+            // in OpenBLAS; stream the wide operand once instead.
+            if transB {
+                SmallRowsProduct.timesTransposed(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            } else {
+                SmallRowsProduct.times(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            }
             return
         }
         cblas_sgemm(CblasRowMajor,

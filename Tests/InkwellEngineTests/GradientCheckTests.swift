@@ -196,3 +196,36 @@ final class ConvolutionGroupingTests: XCTestCase {
         }
     }
 }
+
+/// Products with few rows take the engine's own kernels instead of sgemm; they must agree with
+/// the definition, for both operand layouts, with strides, alpha and beta.
+final class SmallRowsProductTests: XCTestCase {
+    func testMatchesDefinition() {
+        var generator = RandomGenerator(seed: 11)
+        for m in 1...4 {
+            for transB in [false, true] {
+                for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (2, 0.25)] {
+                    let (n, k) = (301, 259)                 // n * k above the small-rows threshold
+                    let (lda, ldb, ldc) = (k + 3, (transB ? k : n) + 5, n + 2)
+                    let a = Tensor.uniform([m * lda], low: -1, high: 1, using: &generator)
+                    let b = Tensor.uniform([(transB ? n : k) * ldb], low: -1, high: 1, using: &generator)
+                    let c = Tensor.uniform([m * ldc], low: -1, high: 1, using: &generator)
+                    var expected = c.values
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var s = 0.0
+                            for r in 0..<k {
+                                let bv = transB ? b.pointer[j * ldb + r] : b.pointer[r * ldb + j]
+                                s += Double(a.pointer[i * lda + r]) * Double(bv)
+                            }
+                            expected[i * ldc + j] = Float(Double(alpha) * s + Double(beta) * Double(c.pointer[i * ldc + j]))
+                        }
+                    }
+                    BLAS.gemm(transB: transB, m: m, n: n, k: k, alpha: alpha, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb,
+                              beta: beta, c: c.pointer, ldc: ldc)
+                    XCTAssertLessThanOrEqual(relativeL2(c.values, expected), 1e-6, "m \(m) transB \(transB) alpha \(alpha) beta \(beta)")
+                }
+            }
+        }
+    }
+}

@@ -54,25 +54,31 @@ public enum OpsBenchmark {
 
     public struct Measurement: Sendable {
         public let layer: Layer
-        /// Median seconds.
+        /// Median wall-clock seconds.
         public let forward, backward: Double
+        /// Median process CPU seconds (all threads): less sensitive to other processes on a busy
+        /// machine than wall time.
+        public let forwardCPU, backwardCPU: Double
         public let forwardFLOPs, backwardFLOPs: Double
         public var forwardRate: Double { forwardFLOPs / forward / 1e9 }
         public var backwardRate: Double { backwardFLOPs / backward / 1e9 }
         /// GFLOP/s over forward + backward.
         public var totalRate: Double { (forwardFLOPs + backwardFLOPs) / (forward + backward) / 1e9 }
+        /// GFLOP per CPU second over forward + backward.
+        public var totalCPURate: Double { (forwardFLOPs + backwardFLOPs) / (forwardCPU + backwardCPU) / 1e9 }
     }
 
     /// Median seconds and GFLOP/s of C = A B for n x n matrices (one warm-up first).
-    public static func measureGemm(size n: Int, repeats: Int) -> (seconds: Double, gflops: Double) {
+    public static func measureGemm(size n: Int, repeats: Int) -> (seconds: Double, gflops: Double, cpuGflops: Double) {
         var generator = RandomGenerator(seed: 1)
         let a = Tensor.uniform([n, n], low: -1, high: 1, using: &generator)
         let b = Tensor.uniform([n, n], low: -1, high: 1, using: &generator)
         let c = Tensor(zeros: [n, n])
         let once = { BLAS.gemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n) }
         once()
-        let seconds = median((0..<repeats).map { _ in timed(once) })
-        return (seconds, 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9)
+        let times = (0..<repeats).map { _ in timed(once) }
+        let flops = 2 * Double(n) * Double(n) * Double(n)
+        return (median(times.map(\.wall)), flops / median(times.map(\.wall)) / 1e9, flops / median(times.map(\.cpu)) / 1e9)
     }
 
     /// Median forward and backward seconds (input, weight and bias gradients) after one warm-up.
@@ -89,7 +95,7 @@ public enum OpsBenchmark {
         b?.requiresGrad = true
         let (oh, ow) = layer.outputSize
         let g = Tensor.uniform([batch, layer.outChannels, oh, ow], low: -1, high: 1, using: &generator)
-        var forwardTimes: [Double] = [], backwardTimes: [Double] = []
+        var forwardTimes: [(wall: Double, cpu: Double)] = [], backwardTimes: [(wall: Double, cpu: Double)] = []
         for rep in 0...repeats {
             x.zeroGrad(); w.zeroGrad(); b?.zeroGrad()
             var y: Tensor?
@@ -102,7 +108,8 @@ public enum OpsBenchmark {
             if rep > 0 { forwardTimes.append(tf); backwardTimes.append(tb) }
         }
         let flops = layer.forwardFLOPs(batch: batch)
-        return Measurement(layer: layer, forward: median(forwardTimes), backward: median(backwardTimes),
+        return Measurement(layer: layer, forward: median(forwardTimes.map(\.wall)), backward: median(backwardTimes.map(\.wall)),
+                           forwardCPU: median(forwardTimes.map(\.cpu)), backwardCPU: median(backwardTimes.map(\.cpu)),
                            forwardFLOPs: flops, backwardFLOPs: 2 * flops)
     }
 
@@ -114,13 +121,14 @@ public enum OpsBenchmark {
         let layers = referenceModel.filter { only == nil || $0.name.contains(only!) }
         output("inkwell bench ops: batch \(batch), \(BLAS.threads) BLAS threads (OpenBLAS \(BLAS.coreType) kernels), \(Parallel.workers) engine workers, median of \(repeats)")
         let yardstick = measureGemm(size: gemmSize, repeats: max(repeats, 3))
-        output(String(format: "sgemm %d x %d x %d: %.1f ms, %.1f GFLOP/s (the yardstick)", gemmSize, gemmSize, gemmSize,
-                      yardstick.seconds * 1e3, yardstick.gflops))
-        let widths = [8, 13, 9, 9, 9, 8, 9, 9, 9]
+        output("load average before: \(loadAverage())")
+        output(String(format: "sgemm %d x %d x %d: %.1f ms, %.1f GFLOP/s (the yardstick); %.1f GFLOP per CPU second", gemmSize, gemmSize, gemmSize,
+                      yardstick.seconds * 1e3, yardstick.gflops, yardstick.cpuGflops))
+        let widths = [8, 13, 9, 9, 9, 8, 9, 9, 9, 9, 9]
         func row(_ cells: [String]) -> String {
             zip(cells, widths).map { $0.padding(toLength: max($1, $0.count), withPad: " ", startingAt: 0) }.joined(separator: " ")
         }
-        output(row(["layer", "input", "fwd ms", "bwd ms", "GFLOP", "fwd GF/s", "bwd GF/s", "f+b GF/s", "vs sgemm"]))
+        output(row(["layer", "input", "fwd ms", "bwd ms", "GFLOP", "fwd GF/s", "bwd GF/s", "f+b GF/s", "vs sgemm", "CPU GF/s", "vs sgemm"]))
         var results: [Measurement] = []
         for layer in layers {
             let m = measure(layer, batch: batch, repeats: repeats)
@@ -129,7 +137,8 @@ public enum OpsBenchmark {
                         String(format: "%.1f", m.forward * 1e3), String(format: "%.1f", m.backward * 1e3),
                         String(format: "%.1f", (m.forwardFLOPs + m.backwardFLOPs) / 1e9),
                         String(format: "%.1f", m.forwardRate), String(format: "%.1f", m.backwardRate),
-                        String(format: "%.1f", m.totalRate), String(format: "%.0f%%", 100 * m.totalRate / yardstick.gflops)]))
+                        String(format: "%.1f", m.totalRate), String(format: "%.0f%%", 100 * m.totalRate / yardstick.gflops),
+                        String(format: "%.1f", m.totalCPURate), String(format: "%.0f%%", 100 * m.totalCPURate / yardstick.cpuGflops)]))
         }
         let totalTime = results.reduce(0) { $0 + $1.forward + $1.backward }
         let totalFLOPs = results.reduce(0) { $0 + $1.forwardFLOPs + $1.backwardFLOPs }
@@ -137,13 +146,29 @@ public enum OpsBenchmark {
                       totalFLOPs / totalTime / 1e9, 100 * totalFLOPs / totalTime / 1e9 / yardstick.gflops))
         let atTarget = results.filter { $0.totalRate >= 0.5 * yardstick.gflops }.count
         output("\(atTarget)/\(results.count) layers at 50% of the sgemm rate or more (target: all)")
+        output("load average after: \(loadAverage()) (rates are wall-clock; CPU columns count every thread's CPU time)")
         return (results, yardstick.gflops)
     }
 
-    static func timed(_ body: () -> Void) -> Double {
+    /// Wall-clock and process CPU seconds of `body`.
+    static func timed(_ body: () -> Void) -> (wall: Double, cpu: Double) {
+        let cpuStart = processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return (wall, processCPUSeconds() - cpuStart)
+    }
+
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    /// The first three fields of /proc/loadavg, or "unknown".
+    static func loadAverage() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
     static func median(_ values: [Double]) -> Double {

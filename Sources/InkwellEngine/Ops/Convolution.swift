@@ -83,7 +83,11 @@ public struct ConvGeometry: Sendable {
                         let src = row + y * ow
                         let dst = plane + iy * width + kj - p
                         let (x0, x1) = validColumns(kj)
-                        for x in x0..<x1 { dst[x * s] += src[x] }
+                        if s == 1 {
+                            for x in x0..<x1 { dst[x] += src[x] }
+                        } else {
+                            for x in x0..<x1 { dst[x * s] += src[x] }
+                        }
                     }
                 }
             }
