@@ -162,13 +162,7 @@ public final class DatasetLoader: @unchecked Sendable {
 
     /// The next batch, moving to the next epoch when this one is used up (it never ends).
     public func next() -> Batch {
-        var start = current
-        let remaining = frameCount - start.index
-        if remaining <= 0 || (dropLast && remaining < batchSize) {
-            start = Position(epoch: start.epoch + 1, index: 0)
-        }
-        let count = min(batchSize, frameCount - start.index)
-        let frames = Array(order(epoch: start.epoch)[start.index..<(start.index + count)])
+        let (start, frames) = upcoming()
         let images: Tensor
         if let p = pending, p.position == start, p.frames == frames {
             p.done.wait()
@@ -178,24 +172,30 @@ public final class DatasetLoader: @unchecked Sendable {
             images = makeBatch(frames: frames)
         }
         pending = nil
-        current = Position(epoch: start.epoch, index: start.index + count)
-        if prefetch { schedulePrefetch() }
+        current = Position(epoch: start.epoch, index: start.index + frames.count)
+        if prefetch {
+            // Prepare the following batch on the background queue.
+            let (nextStart, nextFrames) = upcoming()
+            let job = Pending(position: nextStart, frames: nextFrames)
+            pending = job
+            queue.async { [self] in
+                job.images = self.makeBatch(frames: nextFrames)
+                job.done.signal()
+            }
+        }
         return Batch(images: images, frames: frames, position: start)
     }
 
-    /// Prepares the batch at `current` on the background queue.
-    private func schedulePrefetch() {
+    /// Where the batch after `current` starts (rolling over to the next epoch when too few frames
+    /// are left) and which frames it holds.
+    private func upcoming() -> (Position, [Int]) {
         var start = current
         let remaining = frameCount - start.index
-        if remaining <= 0 || (dropLast && remaining < batchSize) { start = Position(epoch: start.epoch + 1, index: 0) }
-        let count = min(batchSize, frameCount - start.index)
-        let frames = Array(order(epoch: start.epoch)[start.index..<(start.index + count)])
-        let job = Pending(position: start, frames: frames)
-        pending = job
-        queue.async { [self] in
-            job.images = self.makeBatch(frames: frames)
-            job.done.signal()
+        if remaining <= 0 || (dropLast && remaining < batchSize) {
+            start = Position(epoch: start.epoch + 1, index: 0)
         }
+        let count = min(batchSize, frameCount - start.index)
+        return (start, Array(order(epoch: start.epoch)[start.index..<(start.index + count)]))
     }
 
     /// A batch of the given frames (indices in the split), shape (frames.count, 3, H, W), in [-1, 1].

@@ -16,6 +16,8 @@ enum VideoOutcome {
     /// Same content as an earlier input of this run (its path).
     case duplicate(String)
     case rejected(String)
+    /// Handed to the writer already (the slot no longer holds frames).
+    case taken
 }
 
 /// Decodes input files on `options.jobs` threads. Results are collected by index; the consumer
@@ -79,7 +81,7 @@ final class DecodePool: @unchecked Sendable {
             if results[index] == nil { _ = condition.wait(until: Date().addingTimeInterval(0.5)) }
         }
         let r = results[index]!
-        results[index] = .alreadyPresent // release the frames
+        results[index] = .taken // release the frames
         condition.unlock()
         return r
     }

@@ -214,7 +214,7 @@ public final class Ingest {
                     let r = RejectedInput(path: path, reason: reason)
                     rejected.append(r)
                     message?(IngestMessage(kind: .rejected, path: path, text: reason))
-                case .alreadyPresent:
+                case .alreadyPresent, .taken:
                     alreadyPresent.append(path)
                     message?(IngestMessage(kind: .skipped, path: path, text: "already in the dataset (same content)"))
                 case .duplicate(let first):
