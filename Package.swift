@@ -34,7 +34,9 @@ let package = Package(
             pkgConfig: "libavformat libavcodec libswscale libavutil",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
         ),
-        .target(name: "InkwellEngine", dependencies: ["COpenBLAS"]),
+        // Hand-vectorised C kernels (AVX-512 chosen at run time) for what gemm lowering does badly.
+        .target(name: "CInkwellKernels"),
+        .target(name: "InkwellEngine", dependencies: ["COpenBLAS", "CInkwellKernels"]),
         .target(name: "InkwellNN", dependencies: ["InkwellEngine"]),
         .target(name: "InkwellVideo", dependencies: ["CFFmpeg"]),
         .target(

@@ -1,3 +1,5 @@
+import CInkwellKernels
+
 // Convolution primitives: conv2d and conv_transpose2d (NCHW, square stride and padding, zero
 // padding), lowered to sgemm through im2col / col2im. Several images share one product: their
 // column matrices sit side by side (K x G*P), so the gemm is wide even where one image's map is
@@ -103,6 +105,47 @@ public enum ConvolutionLowering {
     nonisolated(unsafe) public static var columnBudget = 1 << 24
 }
 
+extension ConvolutionLowering {
+    /// Whether stride-1, unpadded convolutions with at most 4 channels on one side (the first
+    /// and last convs of the model) run as direct convolutions (`CInkwellKernels`) instead of
+    /// im2col + gemm, whose column matrix is 25x the input for 3 channels. On by default where
+    /// the AVX-512 kernel runs; settable (tests compare both paths).
+    nonisolated(unsafe) public static var directSmallChannelConvolutions = inkwell_kernels_use_avx512() != 0
+
+    /// Whether the AVX-512 versions of the engine's own kernels run (where the CPU has them);
+    /// turned off, the portable versions run (tests compare both).
+    public static var avx512Kernels: Bool {
+        get { inkwell_kernels_use_avx512() != 0 }
+        set { inkwell_kernels_set_avx512(newValue ? 1 : 0) }
+    }
+
+    static func usesDirect(channels: Int, outChannels: Int, stride: Int, padding: Int) -> Bool {
+        directSmallChannelConvolutions && stride == 1 && padding == 0 && (channels <= 4 || outChannels <= 4)
+    }
+}
+
+/// out (N, O, H-kh+1, W-kw+1) = valid stride-1 convolution of x (N, C, H, W) with `packed`
+/// weights, image by image in parallel.
+private func directConvolution(_ x: UnsafePointer<Float>, n: Int, channels: Int, height: Int, width: Int,
+                               packed: UnsafePointer<Float>, outChannels: Int, kernelHeight: Int, kernelWidth: Int,
+                               _ out: UnsafeMutablePointer<Float>) {
+    let imageSize = channels * height * width
+    let outSize = outChannels * (height - kernelHeight + 1) * (width - kernelWidth + 1)
+    Parallel.forEach(n) { i in
+        inkwell_direct_conv_s1(x + i * imageSize, Int32(channels), Int32(height), Int32(width), packed,
+                               Int32(outChannels), Int32(kernelHeight), Int32(kernelWidth), out + i * outSize, 0)
+    }
+}
+
+/// Weights repacked for the direct kernel; `flip` gives those of the input gradient.
+private func packedWeights(_ weight: UnsafePointer<Float>, channels: Int, outChannels: Int, kernelHeight: Int, kernelWidth: Int,
+                           flip: Bool) -> TensorStorage {
+    let count = inkwell_direct_conv_packed_size(Int32(channels), Int32(outChannels), Int32(kernelHeight), Int32(kernelWidth))
+    let packed = TensorStorage(count: Int(count), zeroed: false)
+    inkwell_direct_conv_pack(weight, Int32(channels), Int32(outChannels), Int32(kernelHeight), Int32(kernelWidth), flip ? 1 : 0, packed.pointer)
+    return packed
+}
+
 /// Images per product: as many as keep a (rows x G*positions) buffer within the budget.
 @inline(__always) func imagesPerGroup(_ n: Int, rows: Int, positions: Int) -> Int {
     max(1, min(n, ConvolutionLowering.columnBudget / max(rows * positions, 1)))
@@ -163,9 +206,22 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     let imageSize = geo.channels * geo.height * geo.width
     let out = Tensor.empty([n, o, geo.outHeight, geo.outWidth])
     let group = imagesPerGroup(n, rows: k, positions: positions)
-    let columns = TensorStorage(count: k * group * positions, zeroed: false)
-    let products = TensorStorage(count: o * group * positions, zeroed: false)
-    for first in Swift.stride(from: 0, to: n, by: group) {
+    let direct = ConvolutionLowering.usesDirect(channels: geo.channels, outChannels: o, stride: stride, padding: padding)
+    if direct {
+        let packed = packedWeights(weight.pointer, channels: geo.channels, outChannels: o, kernelHeight: geo.kernelHeight,
+                                   kernelWidth: geo.kernelWidth, flip: false)
+        directConvolution(x.pointer, n: n, channels: geo.channels, height: geo.height, width: geo.width, packed: packed.pointer,
+                          outChannels: o, kernelHeight: geo.kernelHeight, kernelWidth: geo.kernelWidth, out.pointer)
+        if let bias {
+            let (yp, bp) = (out.pointer, bias.pointer)
+            Parallel.forEach(n) { i in
+                for oc in 0..<o { let plane = yp + (i * o + oc) * positions, b = bp[oc]; for j in 0..<positions { plane[j] += b } }
+            }
+        }
+    }
+    let columns = TensorStorage(count: direct ? 0 : k * group * positions, zeroed: false)
+    let products = TensorStorage(count: direct ? 0 : o * group * positions, zeroed: false)
+    for first in Swift.stride(from: 0, to: direct ? 0 : n, by: group) {
         let count = min(group, n - first), ld = count * positions
         Parallel.forEach(count) { j in
             geo.im2col(x.pointer + (first + j) * imageSize, columns.pointer + j * positions, rowStride: ld)
@@ -180,7 +236,42 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
         let gx = needX ? Tensor(zeros: x.shape) : nil
         let gw = needW ? Tensor(zeros: weight.shape) : nil
         let gb = needB ? Tensor(zeros: [o]) : nil
-        if gx != nil || gw != nil {
+        // Direct path: the input gradient is the valid convolution of the zero-padded output
+        // gradient with the rotated kernels; the weight gradient still goes through gemm.
+        let lowerInputGradient = direct ? nil : gx
+        if direct, let gx {
+            let (kh, kw) = (geo.kernelHeight, geo.kernelWidth)
+            let (ph, pw) = (geo.outHeight + 2 * (kh - 1), geo.outWidth + 2 * (kw - 1))
+            let padded = TensorStorage(count: n * o * ph * pw)
+            let (gp, pp, ow) = (g.pointer, padded.pointer, geo.outWidth)
+            Parallel.forEach(n) { i in
+                for oc in 0..<o {
+                    for y in 0..<geo.outHeight {
+                        (pp + ((i * o + oc) * ph + y + kh - 1) * pw + kw - 1).update(from: gp + ((i * o + oc) * geo.outHeight + y) * ow, count: ow)
+                    }
+                }
+            }
+            let packed = packedWeights(weight.pointer, channels: o, outChannels: geo.channels, kernelHeight: kh, kernelWidth: kw, flip: true)
+            directConvolution(pp, n: n, channels: o, height: ph, width: pw, packed: packed.pointer,
+                              outChannels: geo.channels, kernelHeight: kh, kernelWidth: kw, gx.pointer)
+        }
+        if direct, let gw {
+            // Per-worker partial sums over the images, then added.
+            let chunks = min(n, Parallel.workers)
+            let partials = TensorStorage(count: chunks * gw.count)
+            let (xp, gp, pp, size) = (x.pointer, g.pointer, partials.pointer, gw.count)
+            Parallel.forEach(chunks) { chunk in
+                for i in Swift.stride(from: chunk, to: n, by: chunks) {
+                    inkwell_direct_conv_weight_grad(xp + i * imageSize, Int32(geo.channels), Int32(geo.height), Int32(geo.width),
+                                                    gp + i * o * positions, Int32(o), Int32(geo.kernelHeight), Int32(geo.kernelWidth),
+                                                    pp + chunk * size)
+                }
+            }
+            for chunk in 0..<chunks { Kernels.add(gw.pointer, pp + chunk * size, gw.pointer, size) }
+        }
+        let lowerWeightGradient = direct ? nil : gw
+        if lowerInputGradient != nil || lowerWeightGradient != nil {
+            let gx = lowerInputGradient, gw = lowerWeightGradient
             let columns = TensorStorage(count: k * group * positions, zeroed: false)
             let gy = TensorStorage(count: o * group * positions, zeroed: false)
             for first in Swift.stride(from: 0, to: n, by: group) {

@@ -1,0 +1,156 @@
+#include "InkwellKernels.h"
+#include <immintrin.h>
+#include <string.h>
+
+// Output channels are processed four at a time; weights are repacked so that the four weights of
+// one (c, i, j) tap are adjacent: packed[block][c][i][j][4], zero for channels past O.
+#define OB 4
+
+long inkwell_direct_conv_packed_size(int C, int O, int KH, int KW) {
+    return (long)((O + OB - 1) / OB) * C * KH * KW * OB;
+}
+
+void inkwell_direct_conv_pack(const float *w, int C, int O, int KH, int KW, int flip, float *packed) {
+    int blocks = (O + OB - 1) / OB;
+    long taps = (long)C * KH * KW, kernel = (long)KH * KW;
+    for (int b = 0; b < blocks; b++) {
+        float *dst = packed + (long)b * taps * OB;
+        for (int c = 0; c < C; c++) {
+            for (int i = 0; i < KH; i++) {
+                for (int j = 0; j < KW; j++) {
+                    long t = (long)c * kernel + i * KW + j;
+                    for (int k = 0; k < OB; k++) {
+                        int o = b * OB + k;
+                        float v = 0.0f;
+                        if (o < O) {
+                            v = flip ? w[((long)c * O + o) * kernel + (long)(KH - 1 - i) * KW + (KW - 1 - j)]
+                                     : w[(long)o * taps + t];
+                        }
+                        dst[t * OB + k] = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+static int cpu_has_avx512(void) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+static int avx512_allowed = 1;
+
+int inkwell_kernels_use_avx512(void) { return avx512_allowed && cpu_has_avx512(); }
+
+void inkwell_kernels_set_avx512(int enabled) { avx512_allowed = enabled ? 1 : 0; }
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+__attribute__((target("avx512f,fma")))
+static void conv_avx512(const float *in, int C, int H, int W, const float *packed, int O, int KH, int KW,
+                        float *out, int accumulate) {
+    const int OH = H - KH + 1, OW = W - KW + 1;
+    const long plane = (long)H * W, outPlane = (long)OH * OW;
+    const int blocks = (O + OB - 1) / OB;
+    const long taps = (long)C * KH * KW;
+    for (int b = 0; b < blocks; b++) {
+        const float *pw = packed + (long)b * taps * OB;
+        const int valid = O - b * OB < OB ? O - b * OB : OB;
+        for (int y = 0; y < OH; y++) {
+            for (int x0 = 0; x0 < OW; x0 += 32) {
+                // Two 16-wide column vectors; masks cover the row's tail.
+                int n0 = OW - x0 < 16 ? OW - x0 : 16;
+                int n1 = OW - x0 - 16 < 0 ? 0 : (OW - x0 - 16 < 16 ? OW - x0 - 16 : 16);
+                __mmask16 m0 = (__mmask16)((1u << n0) - 1), m1 = (__mmask16)((1u << n1) - 1);
+                __m512 a00 = _mm512_setzero_ps(), a01 = _mm512_setzero_ps();
+                __m512 a10 = _mm512_setzero_ps(), a11 = _mm512_setzero_ps();
+                __m512 a20 = _mm512_setzero_ps(), a21 = _mm512_setzero_ps();
+                __m512 a30 = _mm512_setzero_ps(), a31 = _mm512_setzero_ps();
+                const float *t = pw;
+                for (int c = 0; c < C; c++) {
+                    for (int i = 0; i < KH; i++) {
+                        const float *row = in + c * plane + (long)(y + i) * W + x0;
+                        for (int j = 0; j < KW; j++, t += OB) {
+                            __m512 v0 = _mm512_maskz_loadu_ps(m0, row + j);
+                            __m512 v1 = _mm512_maskz_loadu_ps(m1, row + j + 16);
+                            __m512 w0 = _mm512_set1_ps(t[0]), w1 = _mm512_set1_ps(t[1]);
+                            __m512 w2 = _mm512_set1_ps(t[2]), w3 = _mm512_set1_ps(t[3]);
+                            a00 = _mm512_fmadd_ps(v0, w0, a00); a01 = _mm512_fmadd_ps(v1, w0, a01);
+                            a10 = _mm512_fmadd_ps(v0, w1, a10); a11 = _mm512_fmadd_ps(v1, w1, a11);
+                            a20 = _mm512_fmadd_ps(v0, w2, a20); a21 = _mm512_fmadd_ps(v1, w2, a21);
+                            a30 = _mm512_fmadd_ps(v0, w3, a30); a31 = _mm512_fmadd_ps(v1, w3, a31);
+                        }
+                    }
+                }
+                __m512 acc[OB][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+                for (int k = 0; k < valid; k++) {
+                    float *dst = out + (long)(b * OB + k) * outPlane + (long)y * OW + x0;
+                    __m512 r0 = acc[k][0], r1 = acc[k][1];
+                    if (accumulate) {
+                        r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, dst));
+                        r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, dst + 16));
+                    }
+                    _mm512_mask_storeu_ps(dst, m0, r0);
+                    if (n1 > 0) _mm512_mask_storeu_ps(dst + 16, m1, r1);
+                }
+            }
+        }
+    }
+}
+#endif
+
+static void conv_portable(const float *in, int C, int H, int W, const float *packed, int O, int KH, int KW,
+                          float *out, int accumulate) {
+    const int OH = H - KH + 1, OW = W - KW + 1;
+    const long plane = (long)H * W, outPlane = (long)OH * OW;
+    const int blocks = (O + OB - 1) / OB;
+    const long taps = (long)C * KH * KW;
+    float acc[OB][64];
+    for (int b = 0; b < blocks; b++) {
+        const float *pw = packed + (long)b * taps * OB;
+        const int valid = O - b * OB < OB ? O - b * OB : OB;
+        for (int y = 0; y < OH; y++) {
+            for (int x0 = 0; x0 < OW; x0 += 64) {
+                int n = OW - x0 < 64 ? OW - x0 : 64;
+                memset(acc, 0, sizeof(acc));
+                const float *t = pw;
+                for (int c = 0; c < C; c++) {
+                    for (int i = 0; i < KH; i++) {
+                        const float *row = in + c * plane + (long)(y + i) * W + x0;
+                        for (int j = 0; j < KW; j++, t += OB) {
+                            const float *r = row + j;
+                            for (int k = 0; k < OB; k++) {
+                                float wk = t[k];
+                                for (int x = 0; x < n; x++) acc[k][x] += wk * r[x];
+                            }
+                        }
+                    }
+                }
+                for (int k = 0; k < valid; k++) {
+                    float *dst = out + (long)(b * OB + k) * outPlane + (long)y * OW + x0;
+                    for (int x = 0; x < n; x++) dst[x] = (accumulate ? dst[x] : 0.0f) + acc[k][x];
+                }
+            }
+        }
+    }
+}
+
+void inkwell_direct_conv_s1(const float *in, int C, int H, int W,
+                            const float *packed, int O, int KH, int KW,
+                            float *out, int accumulate) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (inkwell_kernels_use_avx512()) {
+        conv_avx512(in, C, H, W, packed, O, KH, KW, out, accumulate);
+        return;
+    }
+#endif
+    conv_portable(in, C, H, W, packed, O, KH, KW, out, accumulate);
+}

@@ -1,0 +1,76 @@
+#include "InkwellKernels.h"
+#include <immintrin.h>
+
+// The weight gradient of a direct convolution as long dot products: for each input channel c and
+// kernel row i, output channels are taken three at a time and every kernel column j at once, so
+// each loaded vector of the output gradient meets KW shifted vectors of the input.
+#define GOB 3
+#define MAXKW 8
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+__attribute__((target("avx512f,fma")))
+static void weight_grad_avx512(const float *in, int C, int H, int W, const float *gy, int O, int KH, int KW, float *gw) {
+    const int OH = H - KH + 1, OW = W - KW + 1;
+    const long plane = (long)H * W, outPlane = (long)OH * OW;
+    for (int o0 = 0; o0 < O; o0 += GOB) {
+        const int valid = O - o0 < GOB ? O - o0 : GOB;
+        for (int c = 0; c < C; c++) {
+            for (int i = 0; i < KH; i++) {
+                __m512 acc[GOB][MAXKW];
+                for (int k = 0; k < GOB; k++)
+                    for (int j = 0; j < MAXKW; j++) acc[k][j] = _mm512_setzero_ps();
+                for (int y = 0; y < OH; y++) {
+                    const float *row = in + c * plane + (long)(y + i) * W;
+                    const float *g0 = gy + (long)o0 * outPlane + (long)y * OW;
+                    for (int x0 = 0; x0 < OW; x0 += 16) {
+                        int nv = OW - x0 < 16 ? OW - x0 : 16;
+                        __mmask16 m = (__mmask16)((1u << nv) - 1);
+                        __m512 gv[GOB];
+                        for (int k = 0; k < GOB; k++)
+                            gv[k] = k < valid ? _mm512_maskz_loadu_ps(m, g0 + k * outPlane + x0) : _mm512_setzero_ps();
+                        for (int j = 0; j < MAXKW; j++) {
+                            if (j < KW) {
+                                __m512 xv = _mm512_maskz_loadu_ps(m, row + x0 + j);
+                                for (int k = 0; k < GOB; k++) acc[k][j] = _mm512_fmadd_ps(gv[k], xv, acc[k][j]);
+                            }
+                        }
+                    }
+                }
+                for (int k = 0; k < valid; k++)
+                    for (int j = 0; j < KW; j++)
+                        gw[(((long)(o0 + k) * C + c) * KH + i) * KW + j] += _mm512_reduce_add_ps(acc[k][j]);
+            }
+        }
+    }
+}
+#endif
+
+static void weight_grad_portable(const float *in, int C, int H, int W, const float *gy, int O, int KH, int KW, float *gw) {
+    const int OH = H - KH + 1, OW = W - KW + 1;
+    const long plane = (long)H * W, outPlane = (long)OH * OW;
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < KH; i++)
+                for (int j = 0; j < KW; j++) {
+                    double s = 0;
+                    for (int y = 0; y < OH; y++) {
+                        const float *row = in + c * plane + (long)(y + i) * W + j;
+                        const float *g = gy + (long)o * outPlane + (long)y * OW;
+                        float t = 0;
+                        for (int x = 0; x < OW; x++) t += g[x] * row[x];
+                        s += t;
+                    }
+                    gw[(((long)o * C + c) * KH + i) * KW + j] += (float)s;
+                }
+}
+
+void inkwell_direct_conv_weight_grad(const float *in, int C, int H, int W,
+                                     const float *gy, int O, int KH, int KW, float *gw) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (inkwell_kernels_use_avx512() && KW <= MAXKW) {
+        weight_grad_avx512(in, C, H, W, gy, O, KH, KW, gw);
+        return;
+    }
+#endif
+    weight_grad_portable(in, C, H, W, gy, O, KH, KW, gw);
+}
