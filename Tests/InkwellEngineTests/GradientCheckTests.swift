@@ -233,11 +233,11 @@ final class SmallRowsProductTests: XCTestCase {
 /// Stride-1 convolutions with few channels on one side run as direct convolutions; both kernels
 /// (AVX-512 where the CPU has it, and the portable one) must agree with the im2col lowering.
 final class DirectConvolutionTests: XCTestCase {
-    private func convAll(_ n: Int, _ c: Int, _ o: Int, _ h: Int, _ w: Int, _ kh: Int, _ kw: Int) -> [[Float]] {
+    private func convAll(_ n: Int, _ c: Int, _ o: Int, _ h: Int, _ w: Int, _ kh: Int, _ kw: Int, stride: Int = 1) -> [[Float]] {
         let x = GradientCheck.leaf([n, c, h, w], seed: 1)
         let weight = GradientCheck.leaf([o, c, kh, kw], seed: 2)
         let b = GradientCheck.leaf([o], seed: 3)
-        let y = conv2d(x, weight: weight, bias: b)
+        let y = conv2d(x, weight: weight, bias: b, stride: stride)
         var generator = RandomGenerator(seed: 4)
         y.backward(Tensor.randn(y.shape, using: &generator))
         return [y.values, x.grad!.values, weight.grad!.values, b.grad!.values]
@@ -249,15 +249,21 @@ final class DirectConvolutionTests: XCTestCase {
         defer { ConvolutionLowering.directSmallChannelConvolutions = saved; ConvolutionLowering.avx512Kernels = savedKernels }
         // (N, C, O, H, W, kh, kw): few outputs, few inputs, rows wider than one 32-column block
         // with a ragged tail, a non-square kernel.
-        for (n, c, o, h, w, kh, kw) in [(2, 9, 3, 7, 45, 5, 5), (3, 3, 10, 9, 37, 5, 5), (2, 2, 6, 6, 8, 2, 3), (1, 4, 1, 5, 70, 3, 3)] {
+        // Stride 2 with few input channels runs as a stride-1 conv of the 2x2 phases: odd and
+        // even sizes, odd and even kernels.
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [
+            (2, 9, 3, 7, 45, 5, 5, 1), (3, 3, 10, 9, 37, 5, 5, 1), (2, 2, 6, 6, 8, 2, 3, 1), (1, 4, 1, 5, 70, 3, 3, 1),
+            (2, 3, 8, 11, 13, 5, 5, 2), (2, 2, 5, 10, 12, 5, 5, 2), (1, 3, 4, 9, 10, 3, 4, 2), (2, 1, 3, 8, 9, 4, 4, 2),
+        ]
+        for (n, c, o, h, w, kh, kw, stride) in cases {
             ConvolutionLowering.directSmallChannelConvolutions = false
-            let lowered = convAll(n, c, o, h, w, kh, kw)
+            let lowered = convAll(n, c, o, h, w, kh, kw, stride: stride)
             ConvolutionLowering.directSmallChannelConvolutions = true
             for avx512 in [true, false] {
                 ConvolutionLowering.avx512Kernels = avx512
-                let direct = convAll(n, c, o, h, w, kh, kw)
+                let direct = convAll(n, c, o, h, w, kh, kw, stride: stride)
                 for (index, (a, b)) in zip(lowered, direct).enumerated() {
-                    XCTAssertLessThanOrEqual(relativeL2(b, a), 1e-6, "shape \((n, c, o, h, w, kh, kw)) avx512 \(avx512) tensor \(index)")
+                    XCTAssertLessThanOrEqual(relativeL2(b, a), 1e-6, "shape \((n, c, o, h, w, kh, kw, stride)) avx512 \(avx512) tensor \(index)")
                 }
             }
         }

@@ -195,6 +195,50 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     guard x.rank == 4, weight.rank == 4, x.shape[1] == weight.shape[1] else {
         shapeMismatch("conv2d", x.shape, weight.shape, "input (N, C, H, W) vs weight (O, C, kh, kw)")
     }
+    // A stride-2 conv of a few channels is a stride-1 conv of the image's four 2x2 phases
+    // (space to depth) with the kernel split likewise, which the direct kernel runs well.
+    if ConvolutionLowering.directSmallChannelConvolutions, stride == 2, padding == 0, x.shape[1] <= 4 {
+        let (h, w, kh, kw) = (x.shape[2], x.shape[3], weight.shape[2], weight.shape[3])
+        let sameSize = (h + 1) / 2 - (kh + 1) / 2 + 1 == (h - kh) / 2 + 1 && (w + 1) / 2 - (kw + 1) / 2 + 1 == (w - kw) / 2 + 1
+        if h >= kh, w >= kw, sameSize {
+            return convolution(spaceToDepth2(x), weight: spaceToDepth2(weight), bias: bias, stride: 1, padding: 0, direct: true)
+        }
+    }
+    return convolution(x, weight: weight, bias: bias, stride: stride, padding: padding,
+                       direct: ConvolutionLowering.usesDirect(channels: x.shape[1], outChannels: weight.shape[0], stride: stride, padding: padding))
+}
+
+/// (N, C, H, W) -> (N, 4C, ceil(H/2), ceil(W/2)): channel (2a + b) * C + c holds the phase
+/// [c, 2y + a, 2x + b] (zero past the edge). Backward: the inverse gather.
+func spaceToDepth2(_ x: Tensor) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (hh, wh) = ((h + 1) / 2, (w + 1) / 2)
+    let out = Tensor(zeros: [n, 4 * c, hh, wh])
+    let (xp, yp) = (x.pointer, out.pointer)
+    func each(_ body: @escaping (_ src: Int, _ dst: Int) -> Void) {
+        Parallel.forEach(n) { i in
+            for a in 0..<2 { for b in 0..<2 { for ch in 0..<c {
+                let plane = ((i * 4 + 2 * a + b) * c + ch) * hh * wh
+                for y in 0..<hh where 2 * y + a < h {
+                    for xx in 0..<wh where 2 * xx + b < w {
+                        body(((i * c + ch) * h + 2 * y + a) * w + 2 * xx + b, plane + y * wh + xx)
+                    }
+                }
+            } } }
+        }
+    }
+    each { src, dst in yp[dst] = xp[src] }
+    let inputShape = x.shape
+    return out.recorded("space_to_depth2", [x], saving: []) { g, _ in
+        let gx = Tensor.empty(inputShape)
+        let (gp, op) = (g.pointer, gx.pointer)
+        each { src, dst in op[src] = gp[dst] }
+        return [gx]
+    }
+}
+
+/// The convolution proper: `direct` runs it with the direct kernels (stride 1, no padding).
+private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int, padding: Int, direct: Bool) -> Tensor {
     let (n, o) = (x.shape[0], weight.shape[0])
     if let bias, bias.shape != [o] { shapeMismatch("conv2d", weight.shape, bias.shape, "weight (O, C, kh, kw) vs bias (O)") }
     let geo = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
@@ -206,7 +250,6 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
     let imageSize = geo.channels * geo.height * geo.width
     let out = Tensor.empty([n, o, geo.outHeight, geo.outWidth])
     let group = imagesPerGroup(n, rows: k, positions: positions)
-    let direct = ConvolutionLowering.usesDirect(channels: geo.channels, outChannels: o, stride: stride, padding: padding)
     if direct {
         let packed = packedWeights(weight.pointer, channels: geo.channels, outChannels: o, kernelHeight: geo.kernelHeight,
                                    kernelWidth: geo.kernelWidth, flip: false)
