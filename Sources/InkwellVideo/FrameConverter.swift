@@ -1,9 +1,14 @@
 import CFFmpeg
 import Foundation
 
-/// The swscale filter used to resize frames (`-vf scale=W:H:flags=NAME`).
+/// The swscale filter used to resize frames (`-vf scale=W:H:flags=NAME`). Default for ingest:
+/// `area`. Only the filter flag is set (no extra accuracy flags), as ffmpeg's scale filter does,
+/// so frames match the ffmpeg program's output.
 public enum Scaler: String, CaseIterable, Sendable, Codable {
     case area, bilinear, bicubic, lanczos, point
+
+    /// The name of the same filter in ffmpeg's `-vf scale=W:H:flags=NAME` (`point` is `neighbor`).
+    public var ffmpegName: String { self == .point ? "neighbor" : rawValue }
 
     var swsFlags: Int32 {
         switch self {

@@ -110,6 +110,9 @@ public final class VideoWriter {
     private var frame: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var sws: OpaquePointer?
+    /// RGB24 input copied with `paddedStride` bytes per row and zeroed padding (see `append`).
+    private var paddedInput: UnsafeMutablePointer<UInt8>!
+    private var paddedStride = 0
     private var frameIndex: Int64 = 0
     private var keyFrames = 0
     private var finished = false
@@ -260,6 +263,10 @@ public final class VideoWriter {
                              Int32(options.width), Int32(options.height), AV_PIX_FMT_YUV420P,
                              SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
         guard sws != nil else { throw VideoError(.encodeFailed, path: path, reason: "swscale cannot convert RGB24 to YUV420P") }
+        paddedStride = (options.width * 3 + 63) / 64 * 64 + 64
+        let paddedCount = paddedStride * (options.height + 2)
+        paddedInput = UnsafeMutablePointer<UInt8>.allocate(capacity: paddedCount)
+        paddedInput.initialize(repeating: 0, count: paddedCount)
         cleanup = false
     }
 
@@ -313,8 +320,15 @@ public final class VideoWriter {
         }
         var ret = av_frame_make_writable(frm)
         guard ret >= 0 else { throw VideoError(.encodeFailed, path: url.path, reason: ffmpegErrorString(ret)) }
-        var srcData: [UnsafePointer<UInt8>?] = [base, nil, nil, nil]
-        var srcStride: [Int32] = [Int32(options.width * 3), 0, 0, 0]
+        // swscale's SIMD code may read past the end of a row (and of the last row): copy the frame
+        // into a buffer with 64-byte-aligned rows and zeroed padding, so those reads are defined
+        // and the output does not depend on whatever memory follows the caller's array.
+        let rowBytes = options.width * 3
+        for y in 0..<options.height {
+            (paddedInput + y * paddedStride).update(from: base + y * rowBytes, count: rowBytes)
+        }
+        var srcData: [UnsafePointer<UInt8>?] = [UnsafePointer(paddedInput), nil, nil, nil]
+        var srcStride: [Int32] = [Int32(paddedStride), 0, 0, 0]
         let h = Int32(options.height)
         withUnsafeMutablePointer(to: &frm.pointee.data) { dataTuple in
             withUnsafeMutablePointer(to: &frm.pointee.linesize) { strideTuple in
@@ -453,6 +467,8 @@ public final class VideoWriter {
         av_packet_free(&packet)
         sws_freeContext(sws)
         sws = nil
+        paddedInput?.deallocate()
+        paddedInput = nil
         if let oc = oc {
             if oc.pointee.pb != nil { avio_closep(&oc.pointee.pb) }
             avformat_free_context(oc)

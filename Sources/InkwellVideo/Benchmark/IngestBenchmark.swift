@@ -22,8 +22,25 @@ public enum IngestBenchmark {
     /// Frames and wall time of one decode run.
     public struct Timing: Sendable {
         public var frames: Int
+        /// Wall-clock seconds.
         public var seconds: Double
+        /// CPU seconds (user + system) of all threads (of this process, or of the ffmpeg child).
+        public var cpuSeconds: Double
         public var framesPerSecond: Double { seconds > 0 ? Double(frames) / seconds : 0 }
+
+        public init(frames: Int, seconds: Double, cpuSeconds: Double) {
+            self.frames = frames
+            self.seconds = seconds
+            self.cpuSeconds = cpuSeconds
+        }
+    }
+
+    /// CPU seconds used so far by this process (`self`) or its finished children.
+    public static func cpuTime(children: Bool = false) -> Double {
+        var usage = rusage()
+        getrusage(children ? RUSAGE_CHILDREN.rawValue : RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     /// Decodes every file with `options`, `jobs` files at a time, and times the whole run.
@@ -32,6 +49,7 @@ public enum IngestBenchmark {
         var frames = 0
         var firstError: Error?
         var next = 0
+        let cpuStart = cpuTime()
         let start = DispatchTime.now().uptimeNanoseconds
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, urls.count))) { _ in
             while true {
@@ -55,8 +73,9 @@ public enum IngestBenchmark {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = cpuTime() - cpuStart
         if let firstError { throw firstError }
-        return Timing(frames: frames, seconds: seconds)
+        return Timing(frames: frames, seconds: seconds, cpuSeconds: cpu)
     }
 
     /// Collects the frames of one decode (packed RGB24, concatenated).
@@ -91,9 +110,9 @@ public enum IngestBenchmark {
 
     /// Runs `ffmpeg -skip_frame nokey -i IN -vsync 0 -vf scale=W:H:flags=FLAGS -pix_fmt rgb24
     /// -f rawvideo -` (or without `-skip_frame nokey` when `keyFramesOnly` is false) and returns
-    /// its output and wall time.
+    /// its output, wall time and CPU time.
     public static func runFFmpeg(_ program: URL, input: URL, width: Int, height: Int, flags: String = "area",
-                                 keyFramesOnly: Bool = true) throws -> (output: Data, seconds: Double) {
+                                 keyFramesOnly: Bool = true) throws -> (output: Data, seconds: Double, cpuSeconds: Double) {
         var args = ["-nostdin", "-hide_banner", "-loglevel", "error"]
         if keyFramesOnly { args += ["-skip_frame", "nokey"] }
         args += ["-i", input.path, "-vsync", "0", "-vf", "scale=\(width):\(height):flags=\(flags)",
@@ -110,6 +129,7 @@ public enum IngestBenchmark {
         defer { try? errHandle.close() }
         process.standardOutput = out
         process.standardError = errHandle
+        let cpuStart = cpuTime(children: true)
         let start = DispatchTime.now().uptimeNanoseconds
         try process.run()
         let output = out.fileHandleForReading.readDataToEndOfFile()
@@ -120,6 +140,6 @@ public enum IngestBenchmark {
             let message = text.split(separator: "\n").first.map(String.init) ?? ""
             throw VideoError(.decodeFailed, path: input.path, reason: "ffmpeg exited with \(process.terminationStatus): \(message)")
         }
-        return (output, seconds)
+        return (output, seconds, cpuTime(children: true) - cpuStart)
     }
 }

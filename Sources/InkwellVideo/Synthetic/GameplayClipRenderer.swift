@@ -67,7 +67,7 @@ public final class GameplayClipRenderer {
         }
         buildWalls()
         let scale = Double(width) / 320
-        for i in 0..<6 {
+        for i in 0..<8 {  // four a side, as in a match
             let team = i % 2 == 0 ? 1 : 2
             characters.append(Character(
                 x: rng.uniform(0.1, 0.9) * Double(worldW), y: rng.uniform(0.1, 0.9) * Double(worldH),

@@ -14,6 +14,12 @@ struct BenchIngestCommand: ParsableCommand {
     @Option(help: "Use this video instead of making the 60 s 1280x720 benchmark clip.")
     var video: String?
 
+    @Option(help: "Keep the benchmark clip at this path (made when missing, reused otherwise).")
+    var clip: String?
+
+    @Flag(help: "Also time key-frame decoding with the deblocking filter skipped (DecodeOptions.skipLoopFilter).")
+    var skipLoopFilter = false
+
     @Option(help: "Output frame size, WIDTHxHEIGHT.")
     var size: String = "121x65"
 
@@ -47,8 +53,6 @@ struct BenchIngestCommand: ParsableCommand {
         return (parts[0], parts[1])
     }
 
-    private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
     func run() throws {
         let (width, height) = parsedSize!
         let filter = Scaler(rawValue: scaler)!
@@ -60,8 +64,10 @@ struct BenchIngestCommand: ParsableCommand {
         let clip: URL
         if let video {
             clip = URL(fileURLWithPath: video)
+        } else if let kept = self.clip, FileManager.default.fileExists(atPath: kept) {
+            clip = URL(fileURLWithPath: kept)
         } else {
-            clip = dir.appendingPathComponent("bench-1280x720-60s.mp4")
+            clip = self.clip.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("bench-1280x720-60s.mp4")
             print("making the benchmark clip (60 s, 1280x720, 30 fps, H.264, key frame every 2 s)...")
             let start = Date()
             let r = try IngestBenchmark.writeClip(to: clip)
@@ -72,18 +78,29 @@ struct BenchIngestCommand: ParsableCommand {
         print("clip: \(clip.lastPathComponent), \(info.codec) \(info.width)x\(info.height), \(String(format: "%.2f", info.frameRate)) fps, \(String(format: "%.1f", info.duration)) s; output \(width)x\(height) RGB24, scaler \(scaler); \(cores) cores; median of \(repeats)")
 
         let keyOptions = DecodeOptions(selection: .keyFrames, width: width, height: height, scaler: filter)
-        var keyTimes: [IngestBenchmark.Timing] = []
-        for _ in 0..<repeats { keyTimes.append(try IngestBenchmark.timeDecode([clip], options: keyOptions)) }
-        let key = keyTimes.sorted { $0.seconds < $1.seconds }[repeats / 2]
-        print(String(format: "inkwell key frames:   %5d frames in %7.3f s = %8.1f frames/s", key.frames, key.seconds, key.framesPerSecond))
-
+        func line(_ label: String, _ t: IngestBenchmark.Timing) {
+            print(label.padding(toLength: 34, withPad: " ", startingAt: 0)
+                + String(format: "%5d frames in %7.3f s wall = %7.1f frames/s; %7.3f s CPU", t.frames, t.seconds, t.framesPerSecond, t.cpuSeconds))
+        }
+        func medianTiming(_ body: () throws -> IngestBenchmark.Timing) rethrows -> IngestBenchmark.Timing {
+            var runs: [IngestBenchmark.Timing] = []
+            for _ in 0..<repeats { runs.append(try body()) }
+            let wall = runs.sorted { $0.seconds < $1.seconds }[repeats / 2]
+            let cpu = runs.map(\.cpuSeconds).sorted()[repeats / 2]
+            return IngestBenchmark.Timing(frames: wall.frames, seconds: wall.seconds, cpuSeconds: cpu)
+        }
+        let key = try medianTiming { try IngestBenchmark.timeDecode([clip], options: keyOptions) }
+        line("inkwell key frames", key)
+        var fastOptions = keyOptions
+        fastOptions.skipLoopFilter = true
+        let fast = skipLoopFilter ? try medianTiming { try IngestBenchmark.timeDecode([clip], options: fastOptions) } : nil
+        if let fast { line("inkwell key frames, no deblocking", fast) }
         if !skipAllFrames {
             let allOptions = DecodeOptions(selection: .all, width: width, height: height, scaler: filter)
-            let all = try IngestBenchmark.timeDecode([clip], options: allOptions)
-            print(String(format: "inkwell all frames:   %5d frames in %7.3f s = %8.1f frames/s", all.frames, all.seconds, all.framesPerSecond))
+            line("inkwell all frames", try IngestBenchmark.timeDecode([clip], options: allOptions))
         }
 
-        // Four videos (copies of the clip), `jobs` at a time, one decoder thread each share of the cores.
+        // Several videos (copies of the clip), `jobs` at a time, the cores shared among the jobs.
         var copies: [URL] = []
         for i in 0..<videos {
             let copy = dir.appendingPathComponent("copy-\(i).\(clip.pathExtension)")
@@ -93,43 +110,48 @@ struct BenchIngestCommand: ParsableCommand {
         }
         var multiOptions = keyOptions
         multiOptions.threads = max(1, cores / jobs)
-        var multiTimes: [IngestBenchmark.Timing] = []
-        for _ in 0..<repeats { multiTimes.append(try IngestBenchmark.timeDecode(copies, options: multiOptions, jobs: jobs)) }
-        let multi = multiTimes.sorted { $0.seconds < $1.seconds }[repeats / 2]
-        print(String(format: "inkwell %d videos, %d jobs, key frames: %5d frames in %7.3f s = %8.1f frames/s",
-                     videos, jobs, multi.frames, multi.seconds, multi.framesPerSecond))
+        let multi = try medianTiming { try IngestBenchmark.timeDecode(copies, options: multiOptions, jobs: jobs) }
+        line("inkwell \(videos) videos, \(jobs) jobs, key", multi)
 
         guard let ffmpeg = IngestBenchmark.ffmpegProgram() else {
             print("ffmpeg program not found on PATH: no ratios (apt-get install -y ffmpeg)")
             return
         }
-        var ffTimes: [Double] = []
         var ffOutput = Data()
-        for _ in 0..<repeats {
-            let r = try IngestBenchmark.runFFmpeg(ffmpeg, input: clip, width: width, height: height, flags: scaler)
-            ffTimes.append(r.seconds)
+        let ff = try medianTiming {
+            let r = try IngestBenchmark.runFFmpeg(ffmpeg, input: clip, width: width, height: height, flags: filter.ffmpegName)
             ffOutput = r.output
+            return IngestBenchmark.Timing(frames: r.output.count / (width * height * 3), seconds: r.seconds, cpuSeconds: r.cpuSeconds)
         }
-        let ffFrames = ffOutput.count / (width * height * 3)
-        let ffSeconds = median(ffTimes)
-        print(String(format: "ffmpeg key frames:    %5d frames in %7.3f s = %8.1f frames/s", ffFrames, ffSeconds, Double(ffFrames) / ffSeconds))
-        print(String(format: "ratio, one video (inkwell frames/s / ffmpeg frames/s): %.2fx (target >= 1.0x)",
-                     key.framesPerSecond / (Double(ffFrames) / ffSeconds)))
-
-        var ffSerial: [Double] = []
-        for _ in 0..<repeats {
-            var total = 0.0
-            for copy in copies { total += try IngestBenchmark.runFFmpeg(ffmpeg, input: copy, width: width, height: height, flags: scaler).seconds }
-            ffSerial.append(total)
+        line("ffmpeg key frames", ff)
+        let serial = try medianTiming {
+            var t = IngestBenchmark.Timing(frames: 0, seconds: 0, cpuSeconds: 0)
+            for copy in copies {
+                let r = try IngestBenchmark.runFFmpeg(ffmpeg, input: copy, width: width, height: height, flags: filter.ffmpegName)
+                t.frames += r.output.count / (width * height * 3)
+                t.seconds += r.seconds
+                t.cpuSeconds += r.cpuSeconds
+            }
+            return t
         }
-        let serial = median(ffSerial)
-        print(String(format: "ffmpeg %d videos one after another: %7.3f s", videos, serial))
-        print(String(format: "ratio, %d videos with %d jobs vs ffmpeg serial: %.2fx (target >= 1.6x)", videos, jobs, serial / multi.seconds))
+        line("ffmpeg \(videos) videos one after another", serial)
+        print(String(format: "ratio, one video:            %.2fx wall, %.2fx CPU (target >= 1.0x)",
+                     ff.seconds / key.seconds, ff.cpuSeconds / key.cpuSeconds))
+        if let fast {
+            print(String(format: "ratio, one video, no deblocking: %.2fx wall, %.2fx CPU", ff.seconds / fast.seconds, ff.cpuSeconds / fast.cpuSeconds))
+        }
+        print(String(format: "ratio, %d videos with %d jobs: %.2fx wall, %.2fx CPU (target >= 1.6x)",
+                     videos, jobs, serial.seconds / multi.seconds, serial.cpuSeconds / multi.cpuSeconds))
 
         let ours = try IngestBenchmark.decodedBytes(clip, options: keyOptions)
         let mad = IngestBenchmark.meanAbsoluteDifference(ours.bytes, [UInt8](ffOutput))
-        let same = ours.frames == ffFrames
+        let ok = ours.frames == ff.frames && mad <= 0.5
         print(String(format: "frames vs ffmpeg: %d vs %d frames, mean absolute difference %.4f of 255 (must be <= 0.5)%@",
-                     ours.frames, ffFrames, mad, same && mad <= 0.5 ? "" : "  MISMATCH"))
+                     ours.frames, ff.frames, mad, ok ? "" : "  MISMATCH"))
+        if skipLoopFilter {
+            let quick = try IngestBenchmark.decodedBytes(clip, options: fastOptions)
+            print(String(format: "frames vs ffmpeg, no deblocking: mean absolute difference %.4f of 255",
+                         IngestBenchmark.meanAbsoluteDifference(quick.bytes, [UInt8](ffOutput))))
+        }
     }
 }
