@@ -84,6 +84,10 @@ final class TrainerTests: XCTestCase {
         let testPixels = rows.filter { $0.hasPrefix("test,") }.map { Double($0.split(separator: ",", omittingEmptySubsequences: false)[12])! }
         XCTAssertEqual(testPixels.count, 3)
         XCTAssertEqual(best1.testPixel!, testPixels.min()!, accuracy: 1e-7)
+        // config.json reads back as the run's configuration (what `inkwell train --resume` uses).
+        var reread = try TrainingConfiguration.load(from: dir.appendingPathComponent("config.json"))
+        reread.dataset = nil
+        XCTAssertEqual(reread, try tinyConfiguration(steps: 6, evalEvery: 2).resolved())
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as! [String: Any]
         XCTAssertEqual((config["beta"] as! [String: Any])["target"] as? Double, 0.1)
         XCTAssertEqual((config["kld"] as! [String: Any])["name"] as? String, "moving-batch")

@@ -63,9 +63,13 @@ struct TrainCommand: ParsableCommand {
         if let config, !FileManager.default.fileExists(atPath: config) { throw ValidationError("--config \(config): no such file") }
     }
 
-    /// The configuration: the file (or defaults), then the options.
+    /// The configuration: the file (with --resume and no --config, the run's own config.json;
+    /// otherwise the defaults), then the options.
     func resolvedConfiguration() throws -> TrainingConfiguration {
-        var configuration = try config.map { try TrainingConfiguration.load(from: URL(fileURLWithPath: $0)) } ?? TrainingConfiguration()
+        var file = config.map { URL(fileURLWithPath: $0) }
+        let saved = URL(fileURLWithPath: out).appendingPathComponent("config.json")
+        if file == nil, resume, FileManager.default.fileExists(atPath: saved.path) { file = saved }
+        var configuration = try file.map { try TrainingConfiguration.load(from: $0) } ?? TrainingConfiguration()
         if let preset { configuration.model = try ModelWidths.preset(preset) }
         if let batch { configuration.batch = batch }
         if let evalEvery { configuration.evalEvery = evalEvery }
