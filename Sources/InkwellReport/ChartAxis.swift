@@ -22,8 +22,8 @@ struct ChartAxis {
     var ticks: [AxisTick]
 
     /// An axis covering `values` (finite, and > 0 for log), widened to round tick values when
-    /// `niceBounds` is set. One distinct value gets a small range around it; no values get [0, 1].
-    init(covering values: [Double], scale: AxisScale, niceBounds: Bool, targetTicks: Int = 5) {
+    /// `niceBounds` is set; `integerTicks` keeps linear ticks on whole numbers. One distinct value gets a small range around it; no values get [0, 1].
+    init(covering values: [Double], scale: AxisScale, niceBounds: Bool, targetTicks: Int = 5, integerTicks: Bool = false) {
         self.scale = scale
         var lo = values.min() ?? .nan
         var hi = values.max() ?? .nan
@@ -35,7 +35,13 @@ struct ChartAxis {
                 lo -= pad
                 hi += pad
             }
-            let step = ChartAxis.niceStep((hi - lo) / Double(max(targetTicks, 2)))
+            var step = ChartAxis.niceStep((hi - lo) / Double(max(targetTicks, 2)))
+            if integerTicks {
+                // Whole numbers only (steps): no 0.5 or 2.5 ticks.
+                step = max(1, step)
+                let m = step / pow(10, log10(step).rounded(.down))
+                if m == 2.5 { step = 2 * pow(10, log10(step).rounded(.down)) }
+            }
             if niceBounds {
                 lo = (lo / step).rounded(.down) * step
                 hi = (hi / step).rounded(.up) * step

@@ -8,9 +8,15 @@ public struct ComparisonReport {
     public var runs: [RunDirectory]
     public var images: ImageMode
 
+    /// Short names that tell the runs apart, and series labels (name and key configuration).
+    let names: [String]
+    let labels: [String]
+
     public init(runs: [RunDirectory], images: ImageMode = .automatic) {
         self.runs = runs
         self.images = images
+        self.names = ComparisonReport.distinguishingNames(runs.map(\.url))
+        self.labels = zip(runs, names).map { $0.label(named: $1) }
     }
 
     /// Loads the runs, writes the comparison to `output` atomically and returns it. A run folder
@@ -29,14 +35,17 @@ public struct ComparisonReport {
         return output
     }
 
-    /// Series labels: the run label, made unique when two runs share a folder name.
-    var labels: [String] {
-        var seen: [String: Int] = [:]
-        return runs.map { run in
-            let count = seen[run.label, default: 0]
-            seen[run.label] = count + 1
-            return count == 0 ? run.label : "\(run.label) #\(count + 1)"
+    /// The folder name of each run, or as many trailing path components as it takes to tell them
+    /// apart (`ablation-batch/train/run` against `ablation-per-sample/train/run`).
+    static func distinguishingNames(_ urls: [URL]) -> [String] {
+        let components = urls.map { $0.pathComponents.filter { $0 != "/" } }
+        let longest = components.map(\.count).max() ?? 1
+        for k in 1...max(1, longest) {
+            let candidate = components.map { $0.suffix(k).joined(separator: "/") }
+            if Set(candidate).count == candidate.count { return candidate }
         }
+        // The same folder given twice.
+        return components.enumerated().map { "\($0.element.joined(separator: "/")) #\($0.offset + 1)" }
     }
 
     func color(_ index: Int) -> String { ChartPalette.color(index) }
@@ -49,7 +58,7 @@ public struct ComparisonReport {
         var series: [PlotSeries] = []
         var without: [String] = []
         for (i, run) in runs.enumerated() {
-            guard let p = points(run), !p.isEmpty else { without.append(run.name); continue }
+            guard let p = points(run), !p.isEmpty else { without.append(names[i]); continue }
             let s = PlotSeries(label: labels[i], points: p, color: color(i), markers: markers)
             series.append(thin ? s.thinned(maxPoints: RunCharts.maxCurvePoints) : s)
         }
@@ -72,7 +81,7 @@ public struct ComparisonReport {
             guard let target = run.kldTarget,
                   let line = RunCharts.horizontalLine(at: target, over: self.runs.compactMap { $0.metrics?.series("kld", phase: "train") }
                       .map { PlotSeries(label: "", points: $0) }) else { return [] }
-            return [PlotSeries(label: "target of \(run.name): \(NumberFormat.compact(target))", points: line, color: self.color(i), dashed: true)]
+            return [PlotSeries(label: "target of \(self.names[i]): \(NumberFormat.compact(target))", points: line, color: self.color(i), dashed: true)]
         }
         return [
             overlay("Test pixel error", yLabel: "pixel MSE", scale: .log, markers: true, thin: false) { test($0, "pixel") { $0.pixelMSE } },
@@ -109,7 +118,7 @@ public struct ComparisonReport {
             let report = ReportImages.relativePath(from: outputDirectory, to: run.url.appendingPathComponent("report.html"))
             let hasReport = FileManager.default.fileExists(atPath: run.url.appendingPathComponent("report.html").path)
             let nameCell = "<span style=\"color:\(color(i))\">&#9632;</span> " + (hasReport
-                ? "<a href=\"\(Markup.escape(report))\">\(Markup.escape(run.name))</a>" : Markup.escape(run.name))
+                ? "<a href=\"\(Markup.escape(report))\">\(Markup.escape(names[i]))</a>" : Markup.escape(names[i]))
             var cells: [String] = [nameCell, Markup.escape(run.kldName ?? "?"), Markup.escape(run.betaName ?? "?")]
             cells.append(run.kldTarget.map { NumberFormat.compact($0) } ?? "")
             cells.append(lastStep.map { NumberFormat.compact($0) } ?? "")
@@ -137,7 +146,7 @@ public struct ComparisonReport {
         for (i, run, step, path) in shown {
             body += "<div><h3><span style=\"color:\(color(i))\">&#9632;</span> \(Markup.escape(labels[i]))\(step.map { ", step \($0)" } ?? "")</h3>"
             if let p = path {
-                body += imager.image(run.file(p), displayPath: "\(run.name)/\(p)", alt: "fakes of \(run.name)")
+                body += imager.image(run.file(p), displayPath: "\(names[i])/\(p)", alt: "fakes of \(names[i])")
             } else {
                 body += "<div class=\"missing\">no evaluation yet</div>"
             }

@@ -139,7 +139,8 @@ public struct LineChart: Sendable {
         }
 
         let yValues = ys + yMustInclude.filter { yScale == .linear || $0 > 0 }
-        let xAxis = ChartAxis(covering: xs, scale: .linear, niceBounds: false)
+        let xAxis = ChartAxis(covering: xs, scale: .linear, niceBounds: false,
+                              integerTicks: xs.allSatisfy { $0 == $0.rounded() })
         let yAxis = ChartAxis(covering: yValues, scale: yScale, niceBounds: true)
         func px(_ x: Double) -> Double { frame.x0 + xAxis.fraction(x) * frame.width }
         func py(_ y: Double) -> Double { frame.y1 - yAxis.fraction(y) * frame.height }

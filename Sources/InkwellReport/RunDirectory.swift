@@ -239,7 +239,10 @@ public struct RunDirectory: Sendable {
 
     /// A short label: folder name and key configuration, e.g.
     /// `run-a (kld batch, beta dual-gradient, target 0.1)`.
-    public var label: String {
+    public var label: String { label(named: name) }
+
+    /// The label with another name in place of the folder name.
+    public func label(named name: String) -> String {
         var parts: [String] = []
         if let k = kldName { parts.append("kld \(k)") }
         if let b = betaName { parts.append("beta \(b)") }

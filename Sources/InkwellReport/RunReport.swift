@@ -229,10 +229,7 @@ public struct RunReport {
         } else {
             html += "<table><thead><tr><th>checkpoint</th><th>state</th><th>files</th></tr></thead><tbody>"
             for c in run.checkpoints {
-                let state = c.state?.object.map { members in
-                    members.keys.sorted().filter { members[$0]!.double != nil || members[$0]!.string != nil }.prefix(6)
-                        .map { "\($0) \(members[$0]!.displayText)" }.joined(separator: ", ")
-                } ?? "no readable state.json"
+                let state = c.state.map(RunReport.checkpointState) ?? "no readable state.json"
                 let files = c.files.isEmpty ? "<span class=\"missing\">empty folder</span>"
                     : c.files.map { "\(link($0.path)) <span class=\"muted\">\(NumberFormat.bytes($0.bytes))</span>" }.joined(separator: "<br>")
                 html += "<tr><td><code>\(Markup.escape(c.name))</code></td><td>\(Markup.escape(state))</td><td>\(files)</td></tr>"
@@ -244,7 +241,10 @@ public struct RunReport {
             html += "<div class=\"missing\">no video yet: no <code>.mp4</code> in the run (made by <code>inkwell reconstruct</code> or the export stage)</div>"
         } else {
             for v in run.videos {
-                html += "<p>\(link(v))</p>"
+                let rel = ReportImages.relativePath(from: outputDirectory, to: run.file(v))
+                    .split(separator: "/", omittingEmptySubsequences: false)
+                    .map { $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? String($0) }.joined(separator: "/")
+                html += "<p>\(link(v))</p><video controls preload=\"none\" style=\"max-width:100%\" src=\"\(Markup.escape(rel))\"></video>"
             }
         }
         return html
@@ -262,6 +262,23 @@ public struct RunReport {
         default: suffix = "th"
         }
         return "\(n)\(suffix) "
+    }
+
+    /// The figures of a checkpoint's state.json worth showing: step, epoch, test pixel error,
+    /// run time, beta (whichever are present), else its first scalar fields.
+    static func checkpointState(_ state: JSONValue) -> String {
+        guard let members = state.object else { return "state.json is not a JSON object" }
+        var parts: [String] = []
+        if let v = members["step"]?.double { parts.append("step \(NumberFormat.compact(v))") }
+        if let v = members["epoch"]?.double { parts.append("epoch \(NumberFormat.compact(v))") }
+        if let v = members["test_pixel"]?.double { parts.append("test pixel MSE \(NumberFormat.compact(v))") }
+        if let v = members["elapsed"]?.double { parts.append("run time \(NumberFormat.duration(v))") }
+        if let v = members["beta_value"]?.double { parts.append("beta \(NumberFormat.compact(v))") }
+        if parts.isEmpty {
+            parts = members.keys.sorted().filter { members[$0]!.double != nil || members[$0]!.string != nil }.prefix(6)
+                .map { "\($0) \(members[$0]!.displayText)" }
+        }
+        return parts.joined(separator: ", ")
     }
 
     func metricsSection() -> String {

@@ -90,4 +90,19 @@ final class RunReportTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: root.appendingPathComponent("c.html").path))
     }
+
+    func testComparedRunsWithTheSameFolderNameAreToldApartByTheirPath() throws {
+        let root = try SharedFixtures.temporaryDirectory(self, name: "same-names")
+        var a = RunFixture()
+        a.kld = "per-sample"
+        let runA = try a.write(to: root.appendingPathComponent("ablation-per-sample/train/run"))
+        let runB = try RunFixture().write(to: root.appendingPathComponent("ablation-batch/train/run"))
+        let html = try String(contentsOf: ComparisonReport.write(runDirectories: [runA, runB], to: root.appendingPathComponent("c.html"), images: .link),
+                              encoding: .utf8)
+        XCTAssertTrue(html.contains("ablation-per-sample/train/run (kld per-sample, beta dual-gradient, target 0.1)"))
+        XCTAssertTrue(html.contains("ablation-batch/train/run (kld batch, beta dual-gradient, target 0.1)"))
+        let twice = try String(contentsOf: ComparisonReport.write(runDirectories: [runB, runB], to: root.appendingPathComponent("d.html"), images: .link),
+                               encoding: .utf8)
+        XCTAssertTrue(twice.contains("run #2"))
+    }
 }

@@ -77,8 +77,17 @@ final class TrainedRunTests: XCTestCase {
                 XCTAssertTrue(run.exists(p), "\(p) named by the evaluation exists")
             }
         }
+        // A reconstruction video in the run is linked and playable from the page.
+        let clip = dir.appendingPathComponent("clip.mkv")
+        try writeClip(clip, frames: 6)
+        try ClipReconstruction(checkpoint: dir).run(video: clip, output: dir.appendingPathComponent("reconstruction.mp4"))
+        try FileManager.default.removeItem(at: clip)
+
         let page = try RunReport.write(runDirectory: dir, images: .link)
         let html = try String(contentsOf: page, encoding: .utf8)
+        XCTAssertTrue(html.contains("<a href=\"reconstruction.mp4\">reconstruction.mp4</a>"))
+        XCTAssertTrue(html.contains("<video controls preload=\"none\" style=\"max-width:100%\" src=\"reconstruction.mp4\">"))
+        XCTAssertTrue(html.contains("step 6, epoch"), "checkpoint state shows the step")
         XCTAssertEqual(html.components(separatedBy: "class=\"step-frame\"").count - 1, 2)
         XCTAssertFalse(html.contains("missing: <code>samples/"), "every sample image of the run is found")
 
@@ -137,14 +146,19 @@ final class TrainedRunTests: XCTestCase {
         }
     }
 
+    /// A short clip without audio: 64 x 36, 25 fps, a gradient that changes per frame.
+    func writeClip(_ url: URL, frames: Int) throws {
+        let writer = try VideoWriter(url: url, options: VideoWriterOptions(width: 64, height: 36, frameRate: 25))
+        for i in 0..<frames {
+            try writer.append(rgb: (0..<(64 * 36)).flatMap { p -> [UInt8] in [UInt8((p % 64) * 4), UInt8(i * 20 % 256), 128] })
+        }
+        _ = try writer.finish()
+    }
+
     func testReconstructWithoutAudioInGivesNoAudioOut() throws {
         let dir = try trainRun(steps: 3, evalEvery: 3, name: "silent")
         let silent = dir.appendingPathComponent("silent.mp4")
-        let writer = try VideoWriter(url: silent, options: VideoWriterOptions(width: 64, height: 36, frameRate: 25))
-        for i in 0..<10 {
-            try writer.append(rgb: (0..<(64 * 36)).flatMap { p -> [UInt8] in [UInt8((p % 64) * 4), UInt8(i * 20), 128] })
-        }
-        _ = try writer.finish()
+        try writeClip(silent, frames: 10)
         XCTAssertNil(try VideoDecoder(url: silent).info.audioCodec)
         let out = dir.appendingPathComponent("silent-recon.mp4")
         let result = try ClipReconstruction(checkpoint: dir).run(video: silent, output: out)
