@@ -324,6 +324,22 @@ final class IngestTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "nothing written")
     }
 
+    func testDatasetDoesNotDependOnTheNumberOfJobs() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let videos = dir.appendingPathComponent("videos")
+        try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
+        // A long clip first, so with several jobs the short ones finish before it.
+        try DatasetFixtures.makeClip(videos.appendingPathComponent("a-long.mp4"), frames: 120, gop: 4, variant: 1)
+        for i in 0..<3 { try DatasetFixtures.makeClip(videos.appendingPathComponent("b\(i).mp4"), frames: 10, gop: 2, variant: 2 + i) }
+        var digests: [[String]] = []
+        for jobs in [1, 4] {
+            let s = try Ingest(inputs: [videos], output: dir.appendingPathComponent("jobs\(jobs)"), options: options(shardFrames: 8, jobs: jobs)).run()
+            XCTAssertEqual(s.manifest.frameCount, 45)
+            digests.append(s.manifest.shards.map(\.sha256))
+        }
+        XCTAssertEqual(digests[0], digests[1], "same shards whatever the number of jobs")
+    }
+
     func testOptionsAreValidated() {
         var o = IngestOptions()
         o.testFraction = 1.5
