@@ -244,7 +244,7 @@ public struct RunReport {
                 let rel = ReportImages.relativePath(from: outputDirectory, to: run.file(v))
                     .split(separator: "/", omittingEmptySubsequences: false)
                     .map { $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? String($0) }.joined(separator: "/")
-                html += "<p>\(link(v))</p><video controls preload=\"none\" style=\"max-width:100%\" src=\"\(Markup.escape(rel))\"></video>"
+                html += "<p>\(link(v))</p><video controls preload=\"none\" width=\"720\" style=\"max-width:100%;height:auto\" src=\"\(Markup.escape(rel))\"></video>"
             }
         }
         return html

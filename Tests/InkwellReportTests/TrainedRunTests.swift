@@ -86,7 +86,7 @@ final class TrainedRunTests: XCTestCase {
         let page = try RunReport.write(runDirectory: dir, images: .link)
         let html = try String(contentsOf: page, encoding: .utf8)
         XCTAssertTrue(html.contains("<a href=\"reconstruction.mp4\">reconstruction.mp4</a>"))
-        XCTAssertTrue(html.contains("<video controls preload=\"none\" style=\"max-width:100%\" src=\"reconstruction.mp4\">"))
+        XCTAssertTrue(html.contains("<video controls preload=\"none\" width=\"720\" style=\"max-width:100%;height:auto\" src=\"reconstruction.mp4\">"))
         XCTAssertTrue(html.contains("step 6, epoch"), "checkpoint state shows the step")
         XCTAssertEqual(html.components(separatedBy: "class=\"step-frame\"").count - 1, 2)
         XCTAssertFalse(html.contains("missing: <code>samples/"), "every sample image of the run is found")
