@@ -105,4 +105,20 @@ final class RunReportTests: XCTestCase {
                                encoding: .utf8)
         XCTAssertTrue(twice.contains("run #2"))
     }
+
+    func testALongRunStaysSmall() throws {
+        var fixture = RunFixture()
+        fixture.steps = 20_000
+        fixture.evalEvery = 5_000
+        let dir = try fixture.write(to: SharedFixtures.temporaryDirectory(self, name: "long-run"))
+        let html = RunReport(run: try RunDirectory(dir), images: .link).html(outputDirectory: dir)
+        // Curves are thinned to 400 points, the table to about 200 training rows.
+        let longest = html.components(separatedBy: "points=\"").dropFirst().map { $0.prefix { $0 != "\"" }.split(separator: " ").count }.max() ?? 0
+        XCTAssertLessThanOrEqual(longest, 400)
+        XCTAssertGreaterThan(longest, 300)
+        let rows = html.components(separatedBy: "<tr>").count - 1 + html.components(separatedBy: "<tr class=\"test\">").count - 1
+        XCTAssertLessThan(rows, 260, "metrics table rows")
+        XCTAssertTrue(html.contains("every 100th training row"))
+        XCTAssertLessThan(html.utf8.count, 1_000_000, "report of a 20,000-step run is \(html.utf8.count) bytes")
+    }
 }
