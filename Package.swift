@@ -79,6 +79,18 @@ let package = Package(
         .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTestSupport"]),
         .testTarget(name: "InkwellPipelineTests", dependencies: ["InkwellPipeline", "InkwellTestSupport"]),
         .testTarget(name: "InkwellStagesTests", dependencies: ["InkwellStages", "InkwellTestSupport"]),
+
+        // `swift package --allow-writing-to-package-directory inkwell run pipelines/demo.yaml`:
+        // builds the tool (release) and runs it in the package folder.
+        .plugin(
+            name: "InkwellCommandPlugin",
+            capability: .command(
+                intent: .custom(verb: "inkwell", description: "Build and run the inkwell tool, e.g. `inkwell run pipelines/demo.yaml`."),
+                permissions: [.writeToPackageDirectory(reason: "pipelines write their run directory (runs/<pipeline name>) in the package")]
+            ),
+            dependencies: ["inkwell"],
+            path: "Plugins/InkwellCommandPlugin"
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

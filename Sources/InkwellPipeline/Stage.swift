@@ -166,6 +166,7 @@ public final class ProgressReporter: @unchecked Sendable {
         guard echo, now.timeIntervalSince(lastPrint) >= 0.5 || (fraction ?? 0) >= 1 else { return }
         lastPrint = now
         let percent = fraction.map { String(format: "%3.0f%% ", $0 * 100) } ?? ""
-        FileHandle.standardError.write(Data((prefix + percent + message + "\n").utf8))
+        let text = (percent + message).split(separator: "\n", omittingEmptySubsequences: false).map { prefix + $0 }.joined(separator: "\n")
+        FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 }

@@ -7,6 +7,7 @@ public enum BuiltinStages {
     /// Every built-in stage kind, in pipeline order.
     public static let all: [Stage.Type] = [
         SynthStage.self, IngestStage.self, PreprocessStage.self, TrainStage.self, EvaluateStage.self, ExportStage.self,
+        CompareStage.self,
     ]
 
     /// Registers the built-in stages and a live view of training's strategies.

@@ -20,13 +20,18 @@ public struct ExportStage: Stage {
     public static let inputs = [
         PortSpec("run", .checkpoint, "the training run directory"),
         PortSpec("evaluation", .images, optional: true, "samples of a final evaluation, copied beside the run's"),
+        PortSpec("videos", .videos, optional: true, "clips to reconstruct (encode-decode videos)"),
     ]
     public static let outputs = [
         PortSpec("report", .report, path: "report.html", "standalone HTML report"),
         PortSpec("images", .images, path: "images", "PNG grids: latest fakes and reconstructions"),
+        PortSpec("reconstructions", .videos, path: "videos", "original | reconstruction MP4s of the first clips (audio copied)"),
     ]
     public static let parameters = [
         ParameterSpec("embed_images", .bool, default: .bool(true), "embed images in the HTML (a standalone file) instead of linking them"),
+        ParameterSpec("clips", .int, default: .int(1), "clips of the 'videos' input reconstructed, in name order (0: none)", check: ParameterSpec.range(0, nil)),
+        ParameterSpec("clip_seconds", .double, default: .double(0), "seconds of each clip reconstructed (0: all of it)", check: ParameterSpec.range(0, nil)),
+        ParameterSpec("scale", .int, default: .int(4), "enlargement of each panel of the reconstruction video", check: ParameterSpec.range(1, 16)),
     ]
 
     public init() {}
@@ -55,5 +60,30 @@ public struct ExportStage: Stage {
             }
         }
         context.logger.info("copied \(copied) sample grids to \(images.path)")
+        try reconstruct(context, run: runURL)
+    }
+
+    /// Encode-decode videos of the first `clips` videos of the `videos` input.
+    func reconstruct(_ context: StageContext, run: URL) throws {
+        let folder = context.output("reconstructions")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let count = context.parameters.int("clips")
+        guard count > 0, let videos = context.inputs["videos"]?.url else { return }
+        let extensions: Set<String> = ["mp4", "mkv", "mov", "webm", "avi", "m4v"]
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: videos.path)) ?? [])
+            .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+        let reconstruction = try ClipReconstruction(checkpoint: run)
+        var options = ClipReconstruction.Options()
+        options.scale = context.parameters.int("scale")
+        if context.parameters.double("clip_seconds") > 0 { options.end = context.parameters.double("clip_seconds") }
+        for name in names.prefix(count) {
+            try context.checkCancellation()
+            let output = folder.appendingPathComponent("reconstruction-" + (name as NSString).deletingPathExtension + ".mp4")
+            let result = try reconstruction.run(video: videos.appendingPathComponent(name), output: output) { frames in
+                context.progress.update(nil, "\(name): \(frames) frames reconstructed")
+            }
+            context.logger.info(String(format: "%@: %d frames, mean PSNR %.2f dB, %d audio packets copied, %.1f s", output.lastPathComponent,
+                                       result.frames, result.meanPSNR, result.audioPackets, result.seconds))
+        }
     }
 }
