@@ -245,8 +245,9 @@ public final class Ingest {
                                      framesAdded: 0, manifest: manifest, elapsed: Date().timeIntervalSince(began))
             }
             guard manifest.frameCount + framesAdded > 0 else {
-                throw DatasetError(.empty, path: output.path,
-                                   reason: "no frames ingested (\(rejected.count) of \(files.count + found.rejected.count) inputs rejected); nothing written")
+                let inputCount = files.count + found.rejected.count
+                let why = inputCount == 0 ? "no input files found" : "\(rejected.count) of \(inputCount) inputs rejected"
+                throw DatasetError(.empty, path: output.path, reason: "no frames ingested (\(why)); nothing written")
             }
             manifest.shards += newShards
             manifest.videos += added

@@ -47,8 +47,13 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(m.parameters.selection, "keyframes")
         XCTAssertEqual(m.parameters.scaler, "area")
         XCTAssertEqual(m.rejected, [])
-        XCTAssertEqual(progressCalls.last?.videosDone, 2)
-        XCTAssertEqual(progressCalls.last?.videosTotal, 2)
+        let last = try XCTUnwrap(progressCalls.last)
+        XCTAssertEqual(last.videosDone, 2)
+        XCTAssertEqual(last.videosTotal, 2)
+        XCTAssertEqual(last.frames, 145)
+        XCTAssertGreaterThan(last.framesPerSecond, 0)
+        XCTAssertEqual(last.eta ?? -1, 0, accuracy: 1e-9, "nothing left")
+        XCTAssertTrue(last.line.hasPrefix("2/2 videos, 145 frames, "), last.line)
 
         // Provenance: every frame a key frame, timestamps rising within each video, rows per video = frames.
         let ds = try Dataset(url: out)
@@ -338,6 +343,21 @@ final class IngestTests: XCTestCase {
             digests.append(s.manifest.shards.map(\.sha256))
         }
         XCTAssertEqual(digests[0], digests[1], "same shards whatever the number of jobs")
+    }
+
+    func testASecondWriterIsRefusedWhileTheLockIsHeld() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let clip = dir.appendingPathComponent("a.mp4")
+        try DatasetFixtures.makeClip(clip, frames: 10, gop: 5)
+        let out = dir.appendingPathComponent("dataset")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let held = try DatasetLock(directory: out)
+        XCTAssertThrowsError(try Ingest(inputs: [clip], output: out, options: options()).run()) { error in
+            XCTAssertEqual((error as? DatasetError)?.kind, .locked)
+            XCTAssertEqual("\(error)", "\(out.path): another process is writing this dataset (lock held on .lock)")
+        }
+        held.release()
+        XCTAssertEqual(try Ingest(inputs: [clip], output: out, options: options()).run().manifest.frameCount, 2)
     }
 
     func testOptionsAreValidated() {
