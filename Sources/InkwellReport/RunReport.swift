@@ -10,11 +10,20 @@ public struct RunReport {
     /// The metrics table shows at most about this many training rows (every Nth) plus every test
     /// row and the last row.
     public var maxTableRows: Int
+    /// Reconstruction videos kept outside the run directory (the export stage's), shown with the
+    /// run's own `.mp4` files.
+    public var videos: [URL]
 
     public init(run: RunDirectory, images: ImageMode = .automatic, maxTableRows: Int = 200) {
+        self.init(run: run, images: images, maxTableRows: maxTableRows, videos: [])
+    }
+
+    /// A report that also shows `videos` (files outside the run, e.g. the export stage's).
+    public init(run: RunDirectory, images: ImageMode = .automatic, maxTableRows: Int = 200, videos: [URL]) {
         self.run = run
         self.images = images
         self.maxTableRows = maxTableRows
+        self.videos = videos
     }
 
     /// Loads the run at `directory`, writes `report.html` into it and returns its URL.
@@ -237,15 +246,21 @@ public struct RunReport {
             html += "</tbody></table>"
         }
         html += "<h3>Reconstruction video</h3>"
-        if run.videos.isEmpty {
+        // (shown path, file): the run's videos by run-relative path, the others by file name.
+        let allVideos = run.videos.map { ($0, run.file($0)) } + videos.map { ($0.lastPathComponent, $0) }
+        if allVideos.isEmpty {
             html += "<div class=\"missing\">no video yet: no <code>.mp4</code> in the run (made by <code>inkwell reconstruct</code> or the export stage)</div>"
-        } else {
-            for v in run.videos {
-                let rel = ReportImages.relativePath(from: outputDirectory, to: run.file(v))
-                    .split(separator: "/", omittingEmptySubsequences: false)
-                    .map { $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? String($0) }.joined(separator: "/")
-                html += "<p>\(link(v))</p><video controls preload=\"none\" width=\"720\" style=\"max-width:100%;height:auto\" src=\"\(Markup.escape(rel))\"></video>"
+        }
+        for (shown, file) in allVideos {
+            guard FileManager.default.fileExists(atPath: file.path) else {
+                html += "<div class=\"missing\">missing: <code>\(Markup.escape(file.path))</code> (file not found)</div>"
+                continue
             }
+            let href = ReportImages.relativePath(from: outputDirectory, to: file)
+                .split(separator: "/", omittingEmptySubsequences: false)
+                .map { $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? String($0) }.joined(separator: "/")
+            html += "<p><a href=\"\(Markup.escape(href))\">\(Markup.escape(shown))</a></p>"
+                + "<video controls preload=\"none\" width=\"720\" style=\"max-width:100%;height:auto\" src=\"\(Markup.escape(href))\"></video>"
         }
         return html
     }

@@ -121,4 +121,19 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("every 100th training row"))
         XCTAssertLessThan(html.utf8.count, 1_000_000, "report of a 20,000-step run is \(html.utf8.count) bytes")
     }
+
+    func testVideosOutsideTheRunAreLinkedRelativeToTheReport() throws {
+        let work = try SharedFixtures.temporaryDirectory(self, name: "work")
+        let dir = try RunFixture().write(to: work.appendingPathComponent("train/run"))
+        let export = work.appendingPathComponent("export")
+        try FileManager.default.createDirectory(at: export.appendingPathComponent("reconstructions"), withIntermediateDirectories: true)
+        let video = export.appendingPathComponent("reconstructions/reconstruction clip-000.mp4")
+        try Data(repeating: 0, count: 16).write(to: video)
+        let gone = export.appendingPathComponent("reconstructions/gone.mp4")
+        let html = RunReport(run: try RunDirectory(dir), images: .link, videos: [video, gone]).html(outputDirectory: export)
+        XCTAssertTrue(html.contains("<a href=\"reconstructions/reconstruction%20clip-000.mp4\">reconstruction clip-000.mp4</a>"))
+        XCTAssertTrue(html.contains("missing: <code>\(gone.path)</code> (file not found)"))
+        XCTAssertFalse(html.contains("no video yet"))
+        XCTAssertTrue(html.contains("<img src=\"../train/run/samples/fakes-step-00000300.png\""), "images relative to the export folder")
+    }
 }
