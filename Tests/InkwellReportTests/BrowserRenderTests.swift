@@ -117,7 +117,10 @@ final class BrowserRenderTests: XCTestCase {
         var html = try String(contentsOf: page, encoding: .utf8)
         html = html.replacingOccurrences(of: "</body>", with: "<script>inkwellNoSuchFunction();</script></body>")
         try Data(html.utf8).write(to: page)
-        let dom = try chromium.dumpDOM(page).stdout
+        let result = try chromium.dumpDOM(page)
+        XCTAssertTrue(result.consoleErrors.contains { $0.contains("inkwellNoSuchFunction") },
+                      "the console error was not found on stderr: \(result.stderr.suffix(1500))")
+        let dom = result.stdout
         XCTAssertTrue(HeadlessChromium.htmlAttribute("data-js-errors", in: dom)?.contains("inkwellNoSuchFunction") == true,
                       "the script error was not recorded")
         XCTAssertEqual(HeadlessChromium.htmlAttribute("data-images-failed", in: dom), "1")
