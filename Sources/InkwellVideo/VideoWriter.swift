@@ -99,6 +99,9 @@ public struct VideoWriterResult: Sendable, Equatable {
 ///     let writer = try VideoWriter(url: out, options: .init(width: 320, height: 180, gop: 15))
 ///     for frame in frames { try writer.append(rgb: frame) }   // width * height * 3 bytes each
 ///     let result = try writer.finish()
+///
+/// A writer dropped without `finish()` (or after `cancel()`) removes its temporary file: nothing
+/// appears at `url`. One writer is used from one thread at a time.
 public final class VideoWriter {
     public let url: URL
     public let options: VideoWriterOptions
