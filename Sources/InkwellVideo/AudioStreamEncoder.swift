@@ -59,6 +59,7 @@ final class AudioStreamEncoder {
         av_channel_layout_copy(&f.pointee.ch_layout, &c.pointee.ch_layout)
         ret = av_frame_get_buffer(f, 0)
         guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
+        if let b = f.pointee.buf.0, let data = b.pointee.data { memset(data, 0, b.pointee.size) }
     }
 
     deinit {

@@ -262,6 +262,10 @@ public final class VideoWriter {
         frm.pointee.height = Int32(options.height)
         ret = av_frame_get_buffer(frm, 0)
         guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
+        // Zero the planes, padding included, so nothing the encoder might read is uninitialised.
+        for buffer in [frm.pointee.buf.0, frm.pointee.buf.1, frm.pointee.buf.2, frm.pointee.buf.3] {
+            if let b = buffer, let data = b.pointee.data { memset(data, 0, b.pointee.size) }
+        }
         sws = sws_getContext(Int32(options.width), Int32(options.height), AV_PIX_FMT_RGB24,
                              Int32(options.width), Int32(options.height), AV_PIX_FMT_YUV420P,
                              SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Writes synthetic gameplay clips (see `GameplayClipRenderer`) as H.264 MP4 files, for the demo
-/// pipeline's `synth` stage and for tests. The pictures are deterministic from the seed (clip `i`
-/// uses seed `seed &+ i`); the encoded bytes may differ slightly between runs.
+/// pipeline's `synth` stage and for tests. Deterministic from the seed, to the byte: clip `i` uses
+/// seed `seed &+ i`.
 public enum SyntheticGameplay {
     /// Parameters of a batch of clips. Defaults: 5 clips of 8 s at 320 x 180, 30 fps, a key frame
     /// every 15 frames (so key-frame ingest gets 16 frames per clip), H.264 CRF 23, with a quiet
@@ -63,7 +63,7 @@ public enum SyntheticGameplay {
         let sampleRate = 44_100
         var writerOptions = VideoWriterOptions(width: options.width, height: options.height, frameRate: options.fps,
                                                gop: options.gop, codec: .h264, quality: options.quality)
-        // One encoder thread (the clips are small): keeps x264's choices independent of scheduling.
+        // One encoder thread (the clips are small): x264's output is then the same run to run.
         writerOptions.threads = 1
         if options.audio { writerOptions.generatedAudioSampleRate = sampleRate }
         let writer = try VideoWriter(url: url, options: writerOptions)
