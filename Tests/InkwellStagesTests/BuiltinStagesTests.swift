@@ -131,6 +131,40 @@ final class BuiltinStagesTests: XCTestCase {
                        Array(repeating: .upToDate, count: 6))
     }
 
+    func testCompareOverlaysTwoRunsLabelledByStage() throws {
+        let pipeline = try load("""
+            stages:
+              synth:
+                kind: synth
+                params: {clips: 4, seconds: 1, fps: 10, width: 96, height: 54, gop: 2, audio: false}
+              ingest:
+                kind: ingest
+                inputs: {videos: synth.videos}
+                params: {test_fraction: 0.5, seed: 1}
+              train-constant:
+                kind: train
+                inputs: {data: ingest.dataset}
+                params: {preset: narrow, batch: 2, steps: 2, eval_every: 1, eval_frames: 4, fixed_latents: 4, beta: {name: constant, value: 1}}
+              train-dual:
+                kind: train
+                inputs: {data: ingest.dataset}
+                params: {preset: narrow, batch: 2, steps: 2, eval_every: 1, eval_frames: 4, fixed_latents: 4, beta: dual-gradient}
+              compare:
+                kind: compare
+                inputs: {a: train-constant.run, b: train-dual.run}
+                params: {embed_images: false}
+            """)
+        let work = directory.appendingPathComponent("work")
+        let outcomes = try PipelineRunner(pipeline: pipeline, workDirectory: work, options: .init(echo: false)).run()
+        XCTAssertEqual(outcomes.map(\.status), [.ran, .ran, .ran, .ran, .ran])
+        let html = try String(contentsOf: work.appendingPathComponent("compare/compare.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("train-constant"), "the first run is labelled by its stage")
+        XCTAssertTrue(html.contains("train-dual"), "the second run is labelled by its stage")
+        XCTAssertThrowsError(try load("stages:\n  s: {kind: synth}\n  i: {kind: ingest, inputs: {videos: s.videos}}\n  t: {kind: train, inputs: {data: i.dataset}}\n  c:\n    kind: compare\n    inputs: {a: t.run}\n")) { error in
+            XCTAssertTrue("\(error)".contains("stage 'c' (compare) is missing its required input 'b' (checkpoint)"), "\(error)")
+        }
+    }
+
     func testTrainParametersAndStrategiesAreValidatedAgainstTraining() throws {
         func errors(_ overrides: [String]) -> [String] {
             do {
