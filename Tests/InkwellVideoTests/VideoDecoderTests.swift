@@ -223,9 +223,17 @@ final class VideoDecoderTests: XCTestCase {
             }
             XCTAssertEqual(keys, expectedKeys, url.lastPathComponent)
             XCTAssertEqual(stats.decodeErrors, 0)
-            var all = 0
-            try VideoDecoder(url: url).decode(DecodeOptions(selection: .all, width: 32, height: 18)) { _ in all += 1 }
+            var all = 0, last = 0.0
+            try VideoDecoder(url: url).decode(DecodeOptions(selection: .all, width: 32, height: 18)) { all += 1; last = $0.timestamp }
             XCTAssertEqual(all, expectedAll, url.lastPathComponent)
+            // One frame per second by presentation time: the first frame at or after each whole second.
+            var times: [Double] = []
+            try VideoDecoder(url: url).decode(DecodeOptions(selection: .fps(1), width: 32, height: 18)) { times.append($0.timestamp) }
+            XCTAssertEqual(times.count, Int(last.rounded(.down)) + 1, url.lastPathComponent)
+            for (k, t) in times.enumerated() {
+                XCTAssertGreaterThanOrEqual(t, Double(k) - 1e-6, "\(url.lastPathComponent) tick \(k)")
+                XCTAssertLessThan(t, Double(k) + 0.07, "\(url.lastPathComponent) tick \(k)")
+            }
         }
     }
 }
