@@ -65,6 +65,7 @@ struct BenchTrainCommand: ParsableCommand {
         _ = try schedule.step(context, images: x, noise: noise)
         print(String(format: "warm-up step: %.2f s", Date().timeIntervalSince(start)))
         var times: [Double] = []
+        let cpuBefore = cpuSeconds()
         for i in 0..<steps {
             start = Date()
             let r = try schedule.step(context, images: x, noise: noise)
@@ -72,8 +73,11 @@ struct BenchTrainCommand: ParsableCommand {
             print(String(format: "step %d: %.2f s (kld %.4g, pixel %.4g)", i + 1, times.last!, r.losses["kld"] ?? .nan, r.losses["pixel"] ?? .nan))
         }
         let seconds = times.reduce(0, +) / Double(times.count)
+        let cpuPerStep = (cpuSeconds() - cpuBefore) / Double(steps)
         let peak = peakRSSMiB()
         print(String(format: "inkwell: %.2f s/step, %.2f images/s, %.1f GFLOP/s, peak RSS %.0f MiB", seconds, Double(batch) / seconds, flops / seconds / 1e9, peak))
+        print(String(format: "CPU time %.1f s/step (%.1f s per thread of %d); load average %@ (other processes on these cores inflate the wall time)",
+                     cpuPerStep, cpuPerStep / Double(threads), threads, loadAverage()))
 
         guard !noTorch else { return }
         if let torch = runTorchReference() {
@@ -87,6 +91,24 @@ struct BenchTrainCommand: ParsableCommand {
             print(String(format: "versus the figure recorded in issue 4 for PyTorch on the 2-core machine (22.0 s/step, 4.4 GB): time %.2fx, memory %.2fx (not measured here)",
                          seconds / Self.recordedTorchSeconds, peak / Self.recordedTorchPeakMiB))
         }
+    }
+
+    /// User plus system CPU seconds of this process so far.
+    func cpuSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// The 1-minute load average, or "?" where it cannot be read.
+    func loadAverage() -> String {
+        var loads = [Double](repeating: 0, count: 3)
+        return getloadavg(&loads, 3) > 0 ? String(format: "%.1f", loads[0]) : "?"
     }
 
     /// Peak resident memory of this process so far, in MiB (Linux reports ru_maxrss in KiB).
