@@ -88,7 +88,7 @@ public final class PipelineRunner {
         let fm = FileManager.default
         let meta = workDirectory.appendingPathComponent(".inkwell")
         try fm.createDirectory(at: meta, withIntermediateDirectories: true)
-        let lock = try RunLock(directory: meta)
+        let lock = try RunLock(directory: meta, owner: workDirectory)
         defer { lock.release() }
         let digester = ContentDigester(cacheFile: meta.appendingPathComponent("digests.json"))
         defer { digester.save() }

@@ -12,8 +12,10 @@ public final class RunLock {
         public var errorDescription: String? { description }
     }
 
-    /// Takes the lock or throws ``Refused``.
-    public init(directory: URL) throws {
+    /// Takes the lock file `directory/lock` or throws ``Refused``; messages name `owner` (the run
+    /// directory the lock protects; default `directory`).
+    public init(directory: URL, owner: URL? = nil) throws {
+        let owner = owner ?? directory
         url = directory.appendingPathComponent("lock")
         let host = ProcessInfo.processInfo.hostName
         for _ in 0..<3 {
@@ -35,13 +37,13 @@ public final class RunLock {
                 // Stale: move it aside atomically so only one taker wins, then retry.
                 let aside = url.path + ".stale-\(getpid())"
                 if rename(url.path, aside) == 0 { unlink(aside) }
-                FileHandle.standardError.write(Data("inkwell: removed a stale lock left by pid \(pid) (no longer running) in \(directory.path)\n".utf8))
+                FileHandle.standardError.write(Data("inkwell: removed a stale lock left by pid \(pid) (no longer running) in \(owner.path)\n".utf8))
                 continue
             }
             let who = info.pid.map { "pid \($0)" } ?? "an unknown process"
             let since = info.started.map { ", started \($0)" } ?? ""
             let on = info.host.map { " on \($0)" } ?? ""
-            throw Refused(description: "another inkwell run (\(who)\(on)\(since)) is using \(directory.path); wait for it to finish, or delete \(url.path) if it is not running")
+            throw Refused(description: "another inkwell run (\(who)\(on)\(since)) is using \(owner.path); wait for it to finish, or delete \(url.path) if it is not running")
         }
         throw Refused(description: "cannot take the run lock \(url.path)")
     }

@@ -148,7 +148,7 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertThrowsError(try run(pipeline())) { error in
             let text = "\(error)"
             XCTAssertTrue(text.hasPrefix("another inkwell run (pid \(getpid())"), text)
-            XCTAssertTrue(text.contains("is using \(meta.path)"), text)
+            XCTAssertTrue(text.contains("is using \(self.workdir.path); wait for it to finish, or delete \(meta.path)/lock if it is not running"), text)
         }
         XCTAssertEqual(Journal.entries, [])
         lock.release()
