@@ -96,7 +96,11 @@ public struct PipelineLoader {
 
         var name = file.deletingPathExtension().lastPathComponent
         if let node = root["name"] {
-            if let text = context.substitute(node)?.text { name = text } else { context.error(node.location, "'name' must be a string") }
+            if let text = context.substitute(node)?.text, !text.isEmpty, !text.contains("/"), text != ".", text != ".." {
+                name = text
+            } else {
+                context.error(node.location, "'name' must be a non-empty string without '/' (it names the run directory runs/<name>)")
+            }
         }
 
         // Stages.

@@ -212,6 +212,11 @@ final class PipelineValidationTests: XCTestCase {
         XCTAssertTrue(g[0].hasPrefix("\(path):4:5: error: unknown key 'parms' in stage 'src'; did you mean 'params'?"), "\(g)")
     }
 
+    func testPipelineNameMustBeUsableAsAFolderName() throws {
+        let e = try errors("name: a/b\nstages:\n  src: {kind: source}\n")
+        XCTAssertEqual(e, ["\(path):1:7: error: 'name' must be a non-empty string without '/' (it names the run directory runs/<name>)"])
+    }
+
     func testYAMLSyntaxErrorHasPosition() throws {
         let e = try errors("stages:\n  src: {kind: source\n  tx: 3\n")
         XCTAssertEqual(e.count, 1)
