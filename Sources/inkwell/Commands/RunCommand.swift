@@ -75,6 +75,13 @@ struct RunCommand: ParsableCommand {
         do {
             let outcomes = try runner.run()
             print(PipelineRunner.summary(outcomes), terminator: "")
+            // Point at what a person opens next: every report the run holds.
+            for stage in loaded.stages where outcomes.contains(where: { $0.name == stage.name && $0.status != .notRun }) {
+                for port in stage.kind.outputs where port.kind == .report {
+                    let url = runner.outputDirectory(of: stage.name).appendingPathComponent(port.relativePath)
+                    if FileManager.default.fileExists(atPath: url.path) { print("report: \(url.path)") }
+                }
+            }
         } catch let failure as PipelineRunner.RunFailure {
             if !failure.outcomes.isEmpty { print(PipelineRunner.summary(failure.outcomes), terminator: "") }
             FileHandle.standardError.write(Data("inkwell: \(failure.message)\n".utf8))
