@@ -4,6 +4,7 @@ import PackageDescription
 /// Inkwell: gameplay videos to a trained VAE-GAN, in Swift, on the CPU.
 ///
 /// One target per concern; the folder tree under Sources/ is the architecture:
+/// - `InkwellFiles`: atomic file writes, shared by every module that writes files.
 /// - `InkwellEngine`: tensors, reverse-mode autograd and the primitive ops (over OpenBLAS).
 /// - `InkwellNN`: modules, layers, initialisers, optimizers, safetensors.
 /// - `InkwellVideo`: decoding and encoding through the FFmpeg libraries, in-process.
@@ -36,28 +37,30 @@ let package = Package(
         ),
         // Hand-vectorised C kernels (AVX-512 chosen at run time) for what gemm lowering does badly.
         .target(name: "CInkwellKernels"),
+        // Atomic file writes (temporary name, fsync, rename): how every module writes its files.
+        .target(name: "InkwellFiles"),
         .target(name: "InkwellEngine", dependencies: ["COpenBLAS", "CInkwellKernels"]),
-        .target(name: "InkwellNN", dependencies: ["InkwellEngine"]),
-        .target(name: "InkwellVideo", dependencies: ["CFFmpeg"]),
+        .target(name: "InkwellNN", dependencies: ["InkwellEngine", "InkwellFiles"]),
+        .target(name: "InkwellVideo", dependencies: ["CFFmpeg", "InkwellFiles"]),
         .target(
             name: "InkwellDataset",
-            dependencies: ["InkwellVideo", "InkwellEngine", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["InkwellVideo", "InkwellEngine", "InkwellFiles", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDataset", "InkwellVideo", "Yams"]),
-        .target(name: "InkwellReport", dependencies: ["InkwellVideo", "InkwellTraining"]),
+        .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDataset", "InkwellVideo", "InkwellFiles", "Yams"]),
+        .target(name: "InkwellReport", dependencies: ["InkwellVideo", "InkwellTraining", "InkwellFiles"]),
         .target(
             name: "InkwellPipeline",
-            dependencies: ["Yams", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["InkwellFiles", "Yams", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "InkwellStages",
-            dependencies: ["InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport"]
+            dependencies: ["InkwellFiles", "InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport"]
         ),
         .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining"]),
         .target(
             name: "Inkwell",
             dependencies: [
-                "InkwellEngine", "InkwellNN", "InkwellVideo", "InkwellDataset", "InkwellTraining",
+                "InkwellFiles", "InkwellEngine", "InkwellNN", "InkwellVideo", "InkwellDataset", "InkwellTraining",
                 "InkwellReport", "InkwellPipeline", "InkwellStages", "InkwellGolden",
             ]
         ),

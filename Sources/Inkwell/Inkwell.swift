@@ -1,4 +1,5 @@
 // The library product that users' code and plugins depend on: one import brings every module.
+@_exported import InkwellFiles
 @_exported import InkwellEngine
 @_exported import InkwellNN
 @_exported import InkwellVideo

@@ -1,48 +1,16 @@
 import Crypto
 import Foundation
+import InkwellFiles
 
-/// Low-level file operations for datasets: writes under a temporary name then renamed into place
-/// (with fsync), SHA-256 of files, memory maps, and the dataset lock.
+/// Low-level file operations for datasets: atomic writes (through `AtomicFile`), SHA-256 of
+/// files, memory maps, and the dataset lock.
 enum FileIO {
-    /// The marker in temporary file names; `cleanTemporaryFiles` removes what a killed writer left.
-    static let temporaryMarker = ".tmp-"
-
-    /// A temporary sibling of `url`: hidden, unique per process and call.
-    static func temporaryURL(for url: URL) -> URL {
-        let name = ".\(url.lastPathComponent)\(temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        return url.deletingLastPathComponent().appendingPathComponent(name)
-    }
-
-    /// Writes the concatenation of `chunks` to a temporary name beside `url`, fsyncs it, and renames
-    /// it onto `url` (atomic on POSIX file systems); then fsyncs the folder. On any failure the
-    /// temporary file is removed, `url` is untouched, and a `.writeFailed` error names `url`.
+    /// Writes the concatenation of `chunks` atomically (`AtomicFile`); a failure is a
+    /// `.writeFailed` error naming `url`, with `url` untouched.
     static func writeAtomically(_ chunks: [UnsafeRawBufferPointer], to url: URL) throws {
-        let tmp = temporaryURL(for: url)
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw DatasetError(.writeFailed, path: url.path, reason: "cannot create: \(errnoString())")
+        do { try AtomicFile.write(chunks, to: url) } catch let error as FileWriteError {
+            throw DatasetError(.writeFailed, path: error.path, reason: error.reason)
         }
-        var failure: String?
-        outer: for chunk in chunks {
-            var offset = 0
-            while offset < chunk.count {
-                let n = write(fd, chunk.baseAddress! + offset, chunk.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "write failed: \(errnoString())"
-                    break outer
-                }
-                offset += n
-            }
-        }
-        if failure == nil, fsync(fd) != 0 { failure = "fsync failed: \(errnoString())" }
-        if close(fd) != 0, failure == nil { failure = "close failed: \(errnoString())" }
-        if failure == nil, rename(tmp.path, url.path) != 0 { failure = "rename failed: \(errnoString())" }
-        if let failure {
-            unlink(tmp.path)
-            throw DatasetError(.writeFailed, path: url.path, reason: failure)
-        }
-        syncDirectory(url.deletingLastPathComponent())
     }
 
     /// `writeAtomically` for one `Data` value.
@@ -50,21 +18,10 @@ enum FileIO {
         try data.withUnsafeBytes { try writeAtomically([$0], to: url) }
     }
 
-    /// Makes a rename durable.
-    static func syncDirectory(_ url: URL) {
-        let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { _ = fsync(fd); close(fd) }
-    }
-
-    /// Removes temporary files (names containing `.tmp-` and starting with `.`) in `directory`.
+    /// Removes what a killed writer left in `directory` (hidden `.tmp-` files).
     @discardableResult
     static func cleanTemporaryFiles(in directory: URL) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        var removed: [String] = []
-        for name in names where name.hasPrefix(".") && name.contains(temporaryMarker) {
-            if unlink(directory.appendingPathComponent(name).path) == 0 { removed.append(name) }
-        }
-        return removed
+        AtomicFile.removeTemporaryFiles(in: directory)
     }
 
     /// The SHA-256 (lowercase hex) and size of a file's content, read in 1 MiB chunks.

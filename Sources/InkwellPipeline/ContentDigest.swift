@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import InkwellFiles
 
 /// SHA-256 content digests of files and folder trees, with a cache keyed by each file's path, size,
 /// modification time (nanoseconds) and inode, so unchanged files are not read again (which keeps a
@@ -110,19 +111,5 @@ public final class ContentDigester: @unchecked Sendable {
     /// SHA-256 of bytes as hex.
     public static func digest(of data: Data) -> String {
         hex(SHA256.hash(data: data))
-    }
-}
-
-/// Writes files under a temporary name in the same folder, then renames them into place, so a
-/// reader sees the old content or the new, never a partial file.
-public enum AtomicFile {
-    public static func write(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        try data.write(to: temporary)
-        if rename(temporary.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw StageError("cannot write \(url.path): \(reason)")
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import InkwellFiles
 
 /// Runs a validated pipeline in a run directory, DVC-style: stages in topological order, each
 /// skipped when its cache key (kind and version, resolved parameters, content digests of its

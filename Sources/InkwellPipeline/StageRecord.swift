@@ -1,4 +1,5 @@
 import Foundation
+import InkwellFiles
 
 /// Written atomically when a stage completes: what the stage ran with and what it produced.
 /// A stage whose cache key matches its record, and whose outputs still have the recorded digests,

@@ -1,5 +1,6 @@
 import Foundation
 import InkwellVideo
+import InkwellFiles
 
 /// One HTML page overlaying the curves of several runs (the ablation comparison): a table of the
 /// runs' key settings and final figures, one chart per quantity with a line per run (labelled by
@@ -31,7 +32,7 @@ public struct ComparisonReport {
         } catch {
             throw ReportError.writeFailed(output.path, reason: "cannot create its folder")
         }
-        try InkwellVideo.AtomicFile.write(Data(report.html(outputDirectory: output.deletingLastPathComponent()).utf8), to: output)
+        try AtomicFile.write(Data(report.html(outputDirectory: output.deletingLastPathComponent()).utf8), to: output)
         return output
     }
 

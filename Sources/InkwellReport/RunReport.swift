@@ -1,5 +1,6 @@
 import Foundation
 import InkwellVideo
+import InkwellFiles
 
 /// The HTML report of one run (`RUN/report.html`): summary, parameters, timings, plots, the
 /// fixed-latent fakes and reconstructions at every evaluation step (a step viewer), checkpoints
@@ -37,7 +38,7 @@ public struct RunReport {
     @discardableResult
     public func write() throws -> URL {
         let output = run.url.appendingPathComponent("report.html")
-        try InkwellVideo.AtomicFile.write(Data(html(outputDirectory: run.url).utf8), to: output)
+        try AtomicFile.write(Data(html(outputDirectory: run.url).utf8), to: output)
         return output
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import InkwellDataset
 import InkwellPipeline
 import InkwellTraining
+import InkwellFiles
 
 /// `evaluate`: evaluates a trained model on a dataset's test split with InkwellTraining's
 /// `Evaluator`: pixel MSE and PSNR of reconstructions, KLD under every KLD strategy, feature error,

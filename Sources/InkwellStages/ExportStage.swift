@@ -1,6 +1,7 @@
 import Foundation
 import InkwellPipeline
 import InkwellReport
+import InkwellFiles
 
 /// `export`: what a person looks at after training: the run's HTML report (plots, the fake grid at
 /// every evaluation step, reconstructions, metrics table; InkwellReport's `RunReport`) written as

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Foundation
+import InkwellFiles
 
 /// An 8-bit RGB image (packed RGB24, rows top to bottom, `width * height * 3` bytes), read and
 /// written as PNG through libavcodec's PNG codec.
@@ -103,7 +104,9 @@ public struct PNGImage: Sendable, Equatable {
     /// Writes the image as a PNG file: to a temporary name in the same folder, then renamed.
     public func write(to url: URL) throws {
         let data = try pngData()
-        try AtomicFile.write(data, to: url)
+        do { try AtomicFile.write(data, to: url) } catch let error as FileWriteError {
+            throw VideoError(.writeFailed, path: error.path, reason: error.reason)
+        }
     }
 
     // MARK: PNG decoding
@@ -204,21 +207,3 @@ public struct PNGImage: Sendable, Equatable {
     }
 }
 
-/// Writes files under a temporary name in the destination folder, then renames them into place.
-public enum AtomicFile {
-    public static func write(_ data: Data, to url: URL) throws {
-        let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())-\(UUID().uuidString.prefix(8))")
-        do {
-            try data.write(to: tmp)
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw VideoError(.writeFailed, path: url.path, reason: "cannot write (\(error.localizedDescription))")
-        }
-        guard rename(tmp.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw VideoError(.writeFailed, path: url.path, reason: "cannot rename into place: \(reason)")
-        }
-    }
-}

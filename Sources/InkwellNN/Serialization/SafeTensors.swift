@@ -1,5 +1,6 @@
 import Foundation
 import InkwellEngine
+import InkwellFiles
 
 // The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
 // header length N, N bytes of JSON `{"name": {"dtype": "F32", "shape": [..], "data_offsets":
@@ -307,21 +308,10 @@ public enum SafeTensors {
         try writeAtomically(data, to: url)
     }
 
-    /// Writes `data` to a temporary name beside `url`, then renames it over `url`.
+    /// Writes `data` atomically (`AtomicFile`); a failure names the file.
     static func writeAtomically(_ data: Data, to url: URL) throws {
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try data.write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw SafeTensorsError(file: url.path, reason: "cannot write: \(error.localizedDescription)")
+        do { try AtomicFile.write(data, to: url) } catch let error as FileWriteError {
+            throw SafeTensorsError(file: error.path, reason: error.reason)
         }
     }
 }

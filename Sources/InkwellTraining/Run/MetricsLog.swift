@@ -1,4 +1,5 @@
 import Foundation
+import InkwellFiles
 
 /// RUN/metrics.csv: one row per training step and one per evaluation (phase `test`), with the
 /// header of notes/contracts.md. Rows are flushed as they are written.
@@ -28,12 +29,7 @@ public final class MetricsLog {
                     let fields = line.split(separator: ",", omittingEmptySubsequences: false)
                     return fields.count > 2 && (Int(fields[2]) ?? Int.max) <= keep
                 }
-                let data = Data((lines.joined(separator: "\n") + "\n").utf8)
-                let tmp = url.deletingLastPathComponent().appendingPathComponent(".metrics.csv.tmp")
-                try data.write(to: tmp)
-                guard rename(tmp.path, url.path) == 0 else {
-                    throw TrainingError.io("\(url.path): cannot replace (\(String(cString: strerror(errno))))")
-                }
+                try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: url)
             } else {
                 try Data(header.utf8).write(to: url)
             }

@@ -1,0 +1,89 @@
+import Foundation
+
+/// Why a file could not be written: the file and the reason, as one line (`PATH: reason`).
+public struct FileWriteError: LocalizedError, CustomStringConvertible, Sendable {
+    public let path: String
+    public let reason: String
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+    public var description: String { "\(path): \(reason)" }
+    public var errorDescription: String? { description }
+}
+
+/// Writes files so that a reader sees the old content or the new, never a partial file: the bytes
+/// go to a hidden temporary sibling (`.NAME.tmp-PID-RANDOM`), are flushed to disk, and the file is
+/// renamed into place; then the folder is synced so the rename is durable. On any failure the
+/// temporary file is removed, the destination is untouched, and a `FileWriteError` names it.
+/// Every module writes its files through this one type.
+public enum AtomicFile {
+    /// The marker in temporary names; `removeTemporaryFiles(in:)` finds what a killed writer left.
+    public static let temporaryMarker = ".tmp-"
+
+    /// A hidden temporary sibling of `url`, unique per process and call.
+    public static func temporaryURL(for url: URL) -> URL {
+        let name = ".\(url.lastPathComponent)\(temporaryMarker)\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        return url.deletingLastPathComponent().appendingPathComponent(name)
+    }
+
+    /// Writes `data` to `url` atomically, creating the folder when it is missing.
+    public static func write(_ data: Data, to url: URL) throws {
+        try data.withUnsafeBytes { try write([$0], to: url) }
+    }
+
+    /// Writes the concatenation of `chunks` to `url` atomically (no copy into one buffer).
+    public static func write(_ chunks: [UnsafeRawBufferPointer], to url: URL) throws {
+        let directory = url.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: directory.path) {
+            do {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            } catch {
+                throw FileWriteError(path: url.path, reason: "cannot create its folder: \(error.localizedDescription)")
+            }
+        }
+        let temporary = temporaryURL(for: url)
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileWriteError(path: url.path, reason: "cannot create: \(errnoString())") }
+        var failure: String?
+        outer: for chunk in chunks where chunk.count > 0 {
+            var offset = 0
+            while offset < chunk.count {
+                let n = Foundation.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = "write failed: \(errnoString())"
+                    break outer
+                }
+                offset += n
+            }
+        }
+        if failure == nil, fsync(fd) != 0 { failure = "fsync failed: \(errnoString())" }
+        if close(fd) != 0, failure == nil { failure = "close failed: \(errnoString())" }
+        if failure == nil, rename(temporary.path, url.path) != 0 { failure = "cannot rename into place: \(errnoString())" }
+        if let failure {
+            unlink(temporary.path)
+            throw FileWriteError(path: url.path, reason: failure)
+        }
+        syncDirectory(directory)
+    }
+
+    /// Makes a rename in `directory` durable.
+    public static func syncDirectory(_ directory: URL) {
+        let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
+
+    /// Removes the temporary files a killed writer left in `directory`; returns their names.
+    @discardableResult
+    public static func removeTemporaryFiles(in directory: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") && name.contains(temporaryMarker) {
+            if unlink(directory.appendingPathComponent(name).path) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
+    private static func errnoString() -> String { String(cString: strerror(errno)) }
+}
