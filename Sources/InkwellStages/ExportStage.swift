@@ -11,7 +11,7 @@ import InkwellFiles
 /// content digest the train stage's cache record covers).
 public struct ExportStage: Stage {
     public static let kind = "export"
-    public static let version = 1
+    public static let version = 2
     public static let documentation = """
         Writes the run's HTML report (plots of losses, beta, KLD against its target, pixel error, \
         latent distances against chi, diversity; fakes at every evaluation; reconstructions; \
@@ -39,8 +39,10 @@ public struct ExportStage: Stage {
 
     public func run(_ context: StageContext) throws {
         let runURL = try context.input("run").url
+        // The videos first, so that the report shows them.
+        let videos = try reconstruct(context, run: runURL)
         let run = try RunDirectory(runURL)
-        let report = RunReport(run: run, images: context.parameters.bool("embed_images") ? .embed : .link)
+        let report = RunReport(run: run, images: context.parameters.bool("embed_images") ? .embed : .link, videos: videos)
         let html = report.html(outputDirectory: context.outputDirectory)
         try AtomicFile.write(Data(html.utf8), to: context.output("report"))
         context.logger.info("report: \(context.output("report").path)")
@@ -61,15 +63,14 @@ public struct ExportStage: Stage {
             }
         }
         context.logger.info("copied \(copied) sample grids to \(images.path)")
-        try reconstruct(context, run: runURL)
     }
 
-    /// Encode-decode videos of the first `clips` videos of the `videos` input.
-    func reconstruct(_ context: StageContext, run: URL) throws {
+    /// Encode-decode videos of the first `clips` videos of the `videos` input; returns their files.
+    func reconstruct(_ context: StageContext, run: URL) throws -> [URL] {
         let folder = context.output("reconstructions")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let count = context.parameters.int("clips")
-        guard count > 0, let videos = context.inputs["videos"]?.url else { return }
+        guard count > 0, let videos = context.inputs["videos"]?.url else { return [] }
         let extensions: Set<String> = ["mp4", "mkv", "mov", "webm", "avi", "m4v"]
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: videos.path)) ?? [])
             .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
@@ -77,14 +78,17 @@ public struct ExportStage: Stage {
         var options = ClipReconstruction.Options()
         options.scale = context.parameters.int("scale")
         if context.parameters.double("clip_seconds") > 0 { options.end = context.parameters.double("clip_seconds") }
+        var written: [URL] = []
         for name in names.prefix(count) {
             try context.checkCancellation()
             let output = folder.appendingPathComponent("reconstruction-" + (name as NSString).deletingPathExtension + ".mp4")
-            let result = try reconstruction.run(video: videos.appendingPathComponent(name), output: output) { frames in
+            let result = try reconstruction.run(video: videos.appendingPathComponent(name), output: output, options: options) { frames in
                 context.progress.update(nil, "\(name): \(frames) frames reconstructed")
             }
             context.logger.info(String(format: "%@: %d frames, mean PSNR %.2f dB, %d audio packets copied, %.1f s", output.lastPathComponent,
                                        result.frames, result.meanPSNR, result.audioPackets, result.seconds))
+            written.append(output)
         }
+        return written
     }
 }
