@@ -53,6 +53,7 @@ extension Tensor {
     @discardableResult
     func recorded(_ op: String, _ inputs: [Tensor], saving saved: [Tensor]? = nil,
                   _ backward: @escaping (Tensor, [Bool]) -> [Tensor?]) -> Tensor {
+        if Profiler.isEnabled { Profiler.markForward(op) }
         guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return self }
         requiresGrad = true
         node = GradNode(op: op, inputs: inputs, saved: saved ?? inputs, backward: backward)
@@ -92,7 +93,7 @@ extension Tensor {
             seed = Tensor(repeating: 1, shape: shape)
         }
 
-        let order = topologicalOrder()
+        var order = topologicalOrder()
         let targetSet = targets.map { Set($0.map(ObjectIdentifier.init)) }
         var needs = [ObjectIdentifier: Bool](minimumCapacity: order.count)
         for t in order {
@@ -105,8 +106,16 @@ extension Tensor {
         }
 
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        // Each node is released as soon as it has been visited (its backward run, or skipped as
+        // not needed), and the walk drops its own reference to the tensor, so activations and
+        // saved inputs that nothing else holds are freed while the backward is still running.
+        var pending: [Tensor?] = order
+        order = []
         GradMode.withoutGrad {
-            for t in order.reversed() {
+            for index in pending.indices.reversed() {
+                guard let t = pending[index] else { continue }
+                if !keepGraphUntilEnd { pending[index] = nil }
+                defer { if !keepGraphUntilEnd { t.node?.release() } }
                 let id = ObjectIdentifier(t)
                 guard let g = grads.removeValue(forKey: id), needs[id] == true else { continue }
                 guard let node = t.node else {
@@ -118,6 +127,8 @@ extension Tensor {
                 }
                 let mask = node.inputs.map { needs[ObjectIdentifier($0)] ?? false }
                 guard let backward = node.backward else { continue }
+                let profileStart = Profiler.isEnabled ? Profiler.now() : 0
+                defer { if Profiler.isEnabled { Profiler.addBackward(node.op, since: profileStart) } }
                 let inputGrads = backward(g, mask)
                 precondition(inputGrads.count == node.inputs.count, "\(node.op): backward returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
                 for (index, input) in node.inputs.enumerated() where mask[index] {
@@ -130,8 +141,13 @@ extension Tensor {
                 }
             }
         }
-        for t in order { t.node?.release() }
+        if keepGraphUntilEnd { for t in pending { t?.node?.release() } }
     }
+
+    /// Diagnostic for memory measurements: with `INKWELL_KEEP_GRAPH_UNTIL_END` set, the graph is
+    /// released only after the whole backward (the engine's earlier behaviour), not node by node.
+    private var keepGraphUntilEnd: Bool { Tensor.keepGraphUntilEnd }
+    private static let keepGraphUntilEnd = ProcessInfo.processInfo.environment["INKWELL_KEEP_GRAPH_UNTIL_END"] != nil
 
     /// Tensors of this graph, inputs before the ops that use them (post-order DFS).
     private func topologicalOrder() -> [Tensor] {

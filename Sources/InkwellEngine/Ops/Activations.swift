@@ -23,12 +23,27 @@ extension Tensor {
 
     /// max(x, 0). The gradient at 0 is 0, as in PyTorch.
     public func relu() -> Tensor {
-        pointwise("relu", { max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
+        let out = Tensor.empty(shape)
+        Kernels.map(pointer, out.pointer, count) { max($0, 0) }
+        let input = self
+        return out.recorded("relu", [self]) { g, _ in
+            // Written out (not through `pointwise`) so the derivative is inlined and vectorised.
+            let gx = Tensor.empty(g.shape)
+            Kernels.zip(g.pointer, input.pointer, gx.pointer, gx.count) { gi, x in x > 0 ? gi : 0 }
+            return [gx]
+        }
     }
 
     /// x for x > 0, slope * x otherwise (PyTorch's default slope is 0.01).
     public func leakyRelu(slope: Float = 0.01) -> Tensor {
-        pointwise("leaky_relu", { $0 > 0 ? $0 : $0 * slope }, derivative: { x, _ in x > 0 ? 1 : slope })
+        let out = Tensor.empty(shape)
+        Kernels.map(pointer, out.pointer, count) { $0 > 0 ? $0 : $0 * slope }
+        let input = self
+        return out.recorded("leaky_relu", [self]) { g, _ in
+            let gx = Tensor.empty(g.shape)
+            Kernels.zip(g.pointer, input.pointer, gx.pointer, gx.count) { gi, x in x > 0 ? gi : gi * slope }
+            return [gx]
+        }
     }
 
     public func tanh() -> Tensor {

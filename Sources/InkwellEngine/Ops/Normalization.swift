@@ -24,15 +24,11 @@ private struct Groups {
                 Parallel.forRanges(count, grain: 1) { range in
                     for g in range {
                         var s = 0.0
-                        for seg in 0..<segments {
-                            let p = x + offset(g, seg)
-                            for i in 0..<length { s += Double(p[i]) }
-                        }
+                        for seg in 0..<segments { s += VectorSums.sum(x + offset(g, seg), length) }
                         let m = s / Double(size)
                         var ss = 0.0
                         for seg in 0..<segments {
-                            let p = x + offset(g, seg)
-                            for i in 0..<length { let d = Double(p[i]) - m; ss += d * d }
+                            ss += VectorSums.squaredDeviations(x + offset(g, seg), length, mean: Float(m))
                         }
                         mp[g] = m
                         vp[g] = ss / Double(size)
@@ -76,11 +72,9 @@ private struct Groups {
                         var s1 = 0.0, s2 = 0.0
                         for seg in 0..<segments {
                             let o = offset(grp, seg)
-                            for i in 0..<length {
-                                let gi = Double(g[o + i])
-                                s1 += gi
-                                s2 += gi * Double((x[o + i] - m) * inv)
-                            }
+                            let (a, b) = VectorSums.gradientSums(g + o, x + o, length, mean: m, invstd: inv)
+                            s1 += a
+                            s2 += b
                         }
                         sg[grp] = s1
                         sgx[grp] = s2
@@ -91,10 +85,8 @@ private struct Groups {
                         let a = gamma * inv
                         for seg in 0..<segments {
                             let o = offset(grp, seg)
-                            for i in 0..<length {
-                                let xhat = (x[o + i] - m) * inv
-                                gx[o + i] = a * (g[o + i] - mg - xhat * mgx)
-                            }
+                            VectorSums.normalizationGradient(g + o, x + o, gx + o, length, a: a, mg: mg, mgx: mgx,
+                                                             mean: m, invstd: inv)
                         }
                     }
                 }

@@ -27,13 +27,16 @@ public func reflectionPad2d(_ x: Tensor, _ padding: Padding2D) -> Tensor {
     let out = Tensor.empty(Array(x.shape.dropLast(2)) + [oh, ow])
     let rows = (0..<oh).map { reflect($0 - padding.top, h) }
     let cols = (0..<ow).map { reflect($0 - padding.left, w) }
-    let xp = x.pointer, yp = out.pointer
+    let xp = x.pointer, yp = out.pointer, left = padding.left
     Parallel.forRanges(planes, grain: 8) { range in
         for p in range {
             let src = xp + p * h * w, dst = yp + p * oh * ow
             for y in 0..<oh {
                 let s = src + rows[y] * w, d = dst + y * ow
-                for c in 0..<ow { d[c] = s[cols[c]] }
+                // The interior is a straight copy; only the mirrored edges gather.
+                (d + left).update(from: s, count: w)
+                for c in 0..<left { d[c] = s[cols[c]] }
+                for c in (left + w)..<ow { d[c] = s[cols[c]] }
             }
         }
     }
@@ -46,7 +49,10 @@ public func reflectionPad2d(_ x: Tensor, _ padding: Padding2D) -> Tensor {
                 let src = gp + p * oh * ow, dst = xp + p * h * w
                 for y in 0..<oh {
                     let s = src + y * ow, d = dst + rows[y] * w
-                    for c in 0..<ow { d[cols[c]] += s[c] }
+                    let interior = s + left
+                    for c in 0..<w { d[c] += interior[c] }
+                    for c in 0..<left { d[cols[c]] += s[c] }
+                    for c in (left + w)..<ow { d[cols[c]] += s[c] }
                 }
             }
         }
