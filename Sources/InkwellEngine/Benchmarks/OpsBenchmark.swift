@@ -166,7 +166,7 @@ public enum OpsBenchmark {
     }
 
     /// The first three fields of /proc/loadavg, or "unknown".
-    static func loadAverage() -> String {
+    public static func loadAverage() -> String {
         guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
         return text.split(separator: " ").prefix(3).joined(separator: " ")
     }

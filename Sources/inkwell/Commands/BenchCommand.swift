@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchOpsCommand.self,
             BenchTrainCommand.self,
+            BenchInferCommand.self,
             BenchIngestCommand.self,
             BenchLoaderCommand.self,
         ]
