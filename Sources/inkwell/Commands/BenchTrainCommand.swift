@@ -24,6 +24,9 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Model widths: reference (default) or narrow.")
     var preset: String = "reference"
 
+    @Option(help: "Size of the square sgemm yardstick (M = N = K) measured in the same run; 0 skips it.")
+    var gemmSize: Int = 2048
+
     @Option(help: "Path of torch_reference.py (default: ../shared/bench/torch_reference.py beside the package).")
     var torchReference: String?
 
@@ -38,6 +41,7 @@ struct BenchTrainCommand: ParsableCommand {
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard gemmSize == 0 || gemmSize >= 64 else { throw ValidationError("--gemm-size must be 0 or at least 64") }
         guard ["reference", "narrow"].contains(preset) else { throw ValidationError("--preset must be reference or narrow") }
         if let torchReference, !FileManager.default.fileExists(atPath: torchReference) {
             throw ValidationError("--torch-reference \(torchReference): no such file")
@@ -45,6 +49,7 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        BLAS.reexecWithAVX512KernelsIfBeneficial()
         BLAS.threads = threads
         Parallel.workers = threads
         let widths = try ModelWidths.preset(preset)
@@ -60,6 +65,12 @@ struct BenchTrainCommand: ParsableCommand {
         let flops = cost.seedStepFLOPs(batch: batch)
         print("inkwell bench train: \(preset) widths (\(model.parameterCount) parameters), batch \(batch), \(frame[1]) x \(frame[0]), threads \(threads), OpenBLAS \(BLAS.coreType)")
         print(String(format: "FLOPs per step (convolutions and linear layers, backward = 2x forward): %.1f GFLOP", flops / 1e9))
+        var yardstick: Double?
+        if gemmSize > 0 {
+            let g = OpsBenchmark.measureGemm(size: gemmSize, repeats: 3)
+            yardstick = g.gflops
+            print(String(format: "sgemm %d^3: %.1f GFLOP/s (the yardstick, same run)", gemmSize, g.gflops))
+        }
 
         var start = Date()
         _ = try schedule.step(context, images: x, noise: noise)
@@ -72,10 +83,14 @@ struct BenchTrainCommand: ParsableCommand {
             times.append(Date().timeIntervalSince(start))
             print(String(format: "step %d: %.2f s (kld %.4g, pixel %.4g)", i + 1, times.last!, r.losses["kld"] ?? .nan, r.losses["pixel"] ?? .nan))
         }
-        let seconds = times.reduce(0, +) / Double(times.count)
+        let sorted = times.sorted()
+        let seconds = sorted[sorted.count / 2]
         let cpuPerStep = (cpuSeconds() - cpuBefore) / Double(steps)
         let peak = peakRSSMiB()
-        print(String(format: "inkwell: %.2f s/step, %.2f images/s, %.1f GFLOP/s, peak RSS %.0f MiB", seconds, Double(batch) / seconds, flops / seconds / 1e9, peak))
+        let rate = flops / seconds / 1e9
+        print(String(format: "inkwell: %.2f s/step (median of %d, spread %.2f-%.2f), %.2f images/s, %.1f GFLOP/s%@, peak RSS %.0f MiB",
+                     seconds, times.count, sorted.first!, sorted.last!, Double(batch) / seconds, rate,
+                     yardstick.map { String(format: " (%.0f%% of sgemm)", 100 * rate / $0) } ?? "", peak))
         print(String(format: "CPU time %.1f s/step (%.1f s per thread of %d); load average %@ (other processes on these cores inflate the wall time)",
                      cpuPerStep, cpuPerStep / Double(threads), threads, loadAverage()))
 
