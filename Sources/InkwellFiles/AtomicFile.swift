@@ -27,7 +27,8 @@ public enum AtomicFile {
         return url.deletingLastPathComponent().appendingPathComponent(name)
     }
 
-    /// Writes `data` to `url` atomically, creating the folder when it is missing.
+    /// Writes `data` to `url` atomically. The folder must exist (a missing one is an error, not
+    /// created: a mistyped path should not grow folders).
     public static func write(_ data: Data, to url: URL) throws {
         try data.withUnsafeBytes { try write([$0], to: url) }
     }
@@ -35,13 +36,6 @@ public enum AtomicFile {
     /// Writes the concatenation of `chunks` to `url` atomically (no copy into one buffer).
     public static func write(_ chunks: [UnsafeRawBufferPointer], to url: URL) throws {
         let directory = url.deletingLastPathComponent()
-        if !FileManager.default.fileExists(atPath: directory.path) {
-            do {
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            } catch {
-                throw FileWriteError(path: url.path, reason: "cannot create its folder: \(error.localizedDescription)")
-            }
-        }
         let temporary = temporaryURL(for: url)
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileWriteError(path: url.path, reason: "cannot create: \(errnoString())") }
@@ -60,7 +54,7 @@ public enum AtomicFile {
         }
         if failure == nil, fsync(fd) != 0 { failure = "fsync failed: \(errnoString())" }
         if close(fd) != 0, failure == nil { failure = "close failed: \(errnoString())" }
-        if failure == nil, rename(temporary.path, url.path) != 0 { failure = "cannot rename into place: \(errnoString())" }
+        if failure == nil, rename(temporary.path, url.path) != 0 { failure = "rename failed: \(errnoString())" }
         if let failure {
             unlink(temporary.path)
             throw FileWriteError(path: url.path, reason: failure)

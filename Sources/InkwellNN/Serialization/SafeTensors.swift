@@ -308,10 +308,16 @@ public enum SafeTensors {
         try writeAtomically(data, to: url)
     }
 
-    /// Writes `data` atomically (`AtomicFile`); a failure names the file.
+    /// Writes `data` atomically (`AtomicFile`), creating the folder when it is missing; a failure
+    /// names the file.
     static func writeAtomically(_ data: Data, to url: URL) throws {
-        do { try AtomicFile.write(data, to: url) } catch let error as FileWriteError {
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try AtomicFile.write(data, to: url)
+        } catch let error as FileWriteError {
             throw SafeTensorsError(file: error.path, reason: error.reason)
+        } catch {
+            throw SafeTensorsError(file: url.path, reason: "cannot create its folder: \(error.localizedDescription)")
         }
     }
 }
