@@ -85,7 +85,7 @@ struct BenchInferCommand: ParsableCommand {
         let sorted = times.sorted()
         let seconds = sorted[sorted.count / 2]
         let rate = flops / seconds / 1e9
-        let peak = peakRSSMiB()
+        let peak = ProcessUsage.peakRSSMiB()
         print(String(format: "inkwell: %.3f s per batch (median of %d, spread %.3f-%.3f), %.1f images/s, %.1f GFLOP/s%@, peak RSS %.0f MiB, load average %@",
                      seconds, steps, sorted.first!, sorted.last!, Double(batch) / seconds, rate,
                      yardstick.map { String(format: " (%.0f%% of sgemm)", 100 * rate / $0) } ?? "", peak, OpsBenchmark.loadAverage()))
@@ -101,54 +101,13 @@ struct BenchInferCommand: ParsableCommand {
         }
     }
 
-    /// Peak resident memory of this process so far, in MiB.
-    func peakRSSMiB() -> Double {
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_maxrss) / 1024
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        return Double(usage.ru_maxrss) / 1_048_576
-        #endif
-    }
-
     /// PyTorch's reconstruction seconds per batch from torch_reference.py, or nil (with a printed
     /// reason) where python3 with torch, the script, or a reconstruction figure in its output is
     /// missing.
     func torchReconstructionSeconds() -> Double? {
-        guard Self.shell(["python3", "-c", "import torch"]).status == 0 else {
-            print("PyTorch: not available here (python3 -c \"import torch\" failed), comparison with the recorded figure only")
-            return nil
-        }
-        guard let script = torchReference ?? BenchTrainCommand.findTorchReference() else {
-            print("PyTorch: torch_reference.py not found (pass --torch-reference PATH)")
-            return nil
-        }
-        print("running \(script) --batch \(batch) --steps \(steps) --threads \(threads) ...")
-        let result = Self.shell(["python3", script, "--batch", "\(batch)", "--steps", "\(steps)", "--threads", "\(threads)"])
-        guard result.status == 0, let line = result.output.split(separator: "\n").last,
-              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            print("PyTorch: torch_reference.py failed (exit \(result.status)): \(result.output.suffix(300))")
-            return nil
-        }
-        for key in ["recon_fwd_s"] {
-            if let v = json[key] as? Double { return v }
-        }
+        guard let json = TorchReference.run(script: torchReference, batch: batch, steps: steps, threads: threads) else { return nil }
+        if let v = json["recon_fwd_s"] as? Double { return v }
         print("PyTorch: torch_reference.py printed no reconstruction time (keys: \(json.keys.sorted().joined(separator: ", ")))")
         return nil
-    }
-
-    static func shell(_ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -76,7 +76,7 @@ struct BenchTrainCommand: ParsableCommand {
         _ = try schedule.step(context, images: x, noise: noise)
         print(String(format: "warm-up step: %.2f s", Date().timeIntervalSince(start)))
         var times: [Double] = []
-        let cpuBefore = cpuSeconds()
+        let cpuBefore = ProcessUsage.cpuSeconds()
         for i in 0..<steps {
             start = Date()
             let r = try schedule.step(context, images: x, noise: noise)
@@ -85,17 +85,17 @@ struct BenchTrainCommand: ParsableCommand {
         }
         let sorted = times.sorted()
         let seconds = sorted[sorted.count / 2]
-        let cpuPerStep = (cpuSeconds() - cpuBefore) / Double(steps)
-        let peak = peakRSSMiB()
+        let cpuPerStep = (ProcessUsage.cpuSeconds() - cpuBefore) / Double(steps)
+        let peak = ProcessUsage.peakRSSMiB()
         let rate = flops / seconds / 1e9
         print(String(format: "inkwell: %.2f s/step (median of %d, spread %.2f-%.2f), %.2f images/s, %.1f GFLOP/s%@, peak RSS %.0f MiB",
                      seconds, times.count, sorted.first!, sorted.last!, Double(batch) / seconds, rate,
                      yardstick.map { String(format: " (%.0f%% of sgemm)", 100 * rate / $0) } ?? "", peak))
         print(String(format: "CPU time %.1f s/step (%.1f s per thread of %d); load average %@ (other processes on these cores inflate the wall time)",
-                     cpuPerStep, cpuPerStep / Double(threads), threads, loadAverage()))
+                     cpuPerStep, cpuPerStep / Double(threads), threads, OpsBenchmark.loadAverage()))
 
         guard !noTorch else { return }
-        if let torch = runTorchReference() {
+        if let torch = TorchReference.run(script: torchReference, batch: batch, steps: steps, threads: threads) {
             guard let torchSeconds = torch["train_step_s"] as? Double else {
                 print("PyTorch: unexpected output (no train_step_s)"); return
             }
@@ -106,87 +106,5 @@ struct BenchTrainCommand: ParsableCommand {
             print(String(format: "versus the figure recorded in issue 4 for PyTorch on the 2-core machine (22.0 s/step, 4.4 GB): time %.2fx, memory %.2fx (not measured here)",
                          seconds / Self.recordedTorchSeconds, peak / Self.recordedTorchPeakMiB))
         }
-    }
-
-    /// User plus system CPU seconds of this process so far.
-    func cpuSeconds() -> Double {
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        #endif
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
-
-    /// The 1-minute load average, or "?" where it cannot be read.
-    func loadAverage() -> String {
-        var loads = [Double](repeating: 0, count: 3)
-        return getloadavg(&loads, 3) > 0 ? String(format: "%.1f", loads[0]) : "?"
-    }
-
-    /// Peak resident memory of this process so far, in MiB (Linux reports ru_maxrss in KiB).
-    func peakRSSMiB() -> Double {
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_maxrss) / 1024
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        return Double(usage.ru_maxrss) / 1_048_576
-        #endif
-    }
-
-    /// torch_reference.py's JSON, or nil (with a printed reason) when Python with torch or the
-    /// script is not available.
-    func runTorchReference() -> [String: Any]? {
-        guard shell(["python3", "-c", "import torch"]).status == 0 else {
-            print("PyTorch: not available here (python3 -c \"import torch\" failed; no CPU wheel can be installed offline), comparison skipped")
-            return nil
-        }
-        guard let script = torchReference ?? Self.findTorchReference() else {
-            print("PyTorch: torch_reference.py not found (pass --torch-reference PATH), comparison skipped")
-            return nil
-        }
-        print("running \(script) --batch \(batch) --steps \(steps) --threads \(threads) ...")
-        let result = shell(["python3", script, "--batch", "\(batch)", "--steps", "\(steps)", "--threads", "\(threads)"])
-        guard result.status == 0, let line = result.output.split(separator: "\n").last,
-              let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            print("PyTorch: torch_reference.py failed (exit \(result.status)): \(result.output.suffix(300))")
-            return nil
-        }
-        return json
-    }
-
-    /// ../shared/bench/torch_reference.py beside the package (found from this source file, the
-    /// working directory, or INKWELL_SHARED).
-    static func findTorchReference() -> String? {
-        var candidates: [URL] = []
-        if let shared = ProcessInfo.processInfo.environment["INKWELL_SHARED"] { candidates.append(URL(fileURLWithPath: shared)) }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-                candidates.append(dir.deletingLastPathComponent().appendingPathComponent("shared"))
-                break
-            }
-            dir = dir.deletingLastPathComponent()
-        }
-        candidates.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).deletingLastPathComponent().appendingPathComponent("shared"))
-        return candidates.map { $0.appendingPathComponent("bench/torch_reference.py").path }
-            .first { FileManager.default.fileExists(atPath: $0) }
-    }
-
-    func shell(_ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
