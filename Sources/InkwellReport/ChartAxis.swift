@@ -155,3 +155,20 @@ struct ChartAxis {
         return m == 1 ? "1e\(exponent)" : "\(NumberFormat.compact(m))e\(exponent)"
     }
 }
+
+extension SVGBuilder {
+    /// Draws `yAxis`'s ticks as grid lines across `frame` with labels on its left, and `xAxis`'s
+    /// as tick marks below it with labels underneath.
+    mutating func ticks(x xAxis: ChartAxis, y yAxis: ChartAxis, in frame: PlotFrame) {
+        for tick in yAxis.ticks {
+            let y = frame.y1 - yAxis.fraction(tick.value) * frame.height
+            line(x1: frame.x0, y1: y, x2: frame.x1, y2: y, cssClass: "grid")
+            text(tick.label, x: frame.x0 - 5, y: y + 3.5, anchor: "end", cssClass: "tick")
+        }
+        for tick in xAxis.ticks {
+            let x = frame.x0 + xAxis.fraction(tick.value) * frame.width
+            line(x1: x, y1: frame.y1, x2: x, y2: frame.y1 + 4, cssClass: "axis")
+            text(tick.label, x: x, y: frame.y1 + 16, anchor: "middle", cssClass: "tick")
+        }
+    }
+}

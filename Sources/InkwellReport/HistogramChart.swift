@@ -77,16 +77,7 @@ public struct HistogramChart: Sendable {
         let yAxis = ChartAxis(covering: [0] + fractions + referenceValues, scale: .linear, niceBounds: true)
         func px(_ x: Double) -> Double { frame.x0 + xAxis.fraction(x) * frame.width }
         func py(_ y: Double) -> Double { frame.y1 - yAxis.fraction(y) * frame.height }
-        for tick in yAxis.ticks {
-            let y = py(tick.value)
-            svg.line(x1: frame.x0, y1: y, x2: frame.x1, y2: y, cssClass: "grid")
-            svg.text(tick.label, x: frame.x0 - 5, y: y + 3.5, anchor: "end", cssClass: "tick")
-        }
-        for tick in xAxis.ticks {
-            let x = px(tick.value)
-            svg.line(x1: x, y1: frame.y1, x2: x, y2: frame.y1 + 4, cssClass: "axis")
-            svg.text(tick.label, x: x, y: frame.y1 + 16, anchor: "middle", cssClass: "tick")
-        }
+        svg.ticks(x: xAxis, y: yAxis, in: frame)
         for (i, fraction) in fractions.enumerated() where fraction > 0 {
             let x0 = px(edges[i]), x1 = px(edges[i + 1])
             svg.rect(x: x0 + 0.5, y: py(fraction), width: x1 - x0 - 1, height: frame.y1 - py(fraction), cssClass: "bar",

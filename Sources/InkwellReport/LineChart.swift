@@ -146,16 +146,7 @@ public struct LineChart: Sendable {
         func py(_ y: Double) -> Double { frame.y1 - yAxis.fraction(y) * frame.height }
 
         svg.rect(x: frame.x0, y: frame.y0, width: frame.width, height: frame.height, cssClass: "plot-area")
-        for tick in yAxis.ticks {
-            let y = py(tick.value)
-            svg.line(x1: frame.x0, y1: y, x2: frame.x1, y2: y, cssClass: "grid")
-            svg.text(tick.label, x: frame.x0 - 5, y: y + 3.5, anchor: "end", cssClass: "tick")
-        }
-        for tick in xAxis.ticks {
-            let x = px(tick.value)
-            svg.line(x1: x, y1: frame.y1, x2: x, y2: frame.y1 + 4, cssClass: "axis")
-            svg.text(tick.label, x: x, y: frame.y1 + 16, anchor: "middle", cssClass: "tick")
-        }
+        svg.ticks(x: xAxis, y: yAxis, in: frame)
         svg.line(x1: frame.x0, y1: frame.y1, x2: frame.x1, y2: frame.y1, cssClass: "axis")
         svg.line(x1: frame.x0, y1: frame.y0, x2: frame.x0, y2: frame.y1, cssClass: "axis")
         svg.text(xLabel, x: frame.midX, y: frame.y1 + 31, anchor: "middle", cssClass: "axis-label")
