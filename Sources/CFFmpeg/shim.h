@@ -13,6 +13,7 @@
 #include <libavutil/error.h>
 #include <libavutil/log.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/cpu.h>
 
 // Function-like and cast macros that Swift cannot import, as inline functions.
 static inline int inkwell_averror_eagain(void) { return AVERROR(EAGAIN); }
