@@ -57,6 +57,9 @@ public enum Profiler {
         for (name, v) in rows.sorted(by: { $0.1.seconds > $1.1.seconds }) {
             lines.append(String(format: "  %-28@ %9.3f s %7d calls %5.1f%%", name as NSString, v.seconds, v.calls, 100 * v.seconds / total))
         }
+        let cache = BufferCache.statistics
+        lines.append(String(format: "  buffer cache: %d reuses, %d fresh allocations (%.1f GB) of buffers >= 1 MiB, limit %d MiB",
+                            cache.hits, cache.misses, Double(cache.missedBytes) / 1e9, BufferCache.limitBytes >> 20))
         FileHandle.standardError.write((lines.joined(separator: "\n") + "\n").data(using: .utf8)!)
     }
 }

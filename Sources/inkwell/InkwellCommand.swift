@@ -23,4 +23,10 @@ struct InkwellCommand: ParsableCommand {
             ReconstructCommand.self,
         ]
     )
+
+    static func main() {
+        // OpenBLAS's settings must be in the environment before it initialises.
+        BLAS.reexecWithTunedEnvironmentIfNeeded()
+        main(nil)
+    }
 }

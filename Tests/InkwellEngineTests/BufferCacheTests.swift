@@ -26,6 +26,26 @@ final class BufferCacheTests: XCTestCase {
         XCTAssertEqual(Int(bitPattern: reused.pointer) % 64, 0, "64-byte alignment")
     }
 
+    func testSmallerRequestReusesALargerFreedBufferButNotAFarLargerOne() {
+        BufferCache.purge() // nothing kept from earlier tests competes for the best fit
+        let big = 1_500_000 // 6 MB
+        var address: Int
+        do {
+            let t = Tensor(repeating: 1, shape: [big])
+            address = Int(bitPattern: t.pointer)
+            XCTAssertEqual(address % (2 << 20), 0, "buffers of 2 MiB or more are huge-page aligned")
+        }
+        let smaller = Tensor(zeros: [1_000_000]) // 4 MB: the 6 MB buffer fits within twice that
+        XCTAssertEqual(Int(bitPattern: smaller.pointer), address, "the freed 6 MB buffer should be reused")
+        XCTAssertTrue(smaller.buffer.allSatisfy { $0 == 0 })
+        do {
+            let t = Tensor(repeating: 1, shape: [big])
+            address = Int(bitPattern: t.pointer)
+        }
+        let tiny = Tensor(zeros: [300_000]) // 1.2 MB: a 6 MB buffer is more than twice that
+        XCTAssertNotEqual(Int(bitPattern: tiny.pointer), address)
+    }
+
     func testBackwardGivesTheSameGradientsWithEarlyRelease() {
         // Two paths through shared intermediates: releasing nodes as they are visited must not
         // free anything a later node still needs.

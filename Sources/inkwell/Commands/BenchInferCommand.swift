@@ -49,7 +49,6 @@ struct BenchInferCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.reexecWithAVX512KernelsIfBeneficial()
         BLAS.threads = threads
         Parallel.workers = threads
         let widths = try ModelWidths.preset(preset)

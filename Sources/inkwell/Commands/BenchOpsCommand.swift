@@ -37,7 +37,6 @@ struct BenchOpsCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.reexecWithAVX512KernelsIfBeneficial()
         if let threads {
             BLAS.threads = threads
             Parallel.workers = threads
