@@ -1,5 +1,6 @@
 import XCTest
 @testable import InkwellEngine
+import CInkwellKernels
 
 /// Every op's backward against central differences, on small random shapes, including strides,
 /// paddings and kernel shapes the golden set does not have.
@@ -264,6 +265,39 @@ final class DirectConvolutionTests: XCTestCase {
                 let direct = convAll(n, c, o, h, w, kh, kw, stride: stride)
                 for (index, (a, b)) in zip(lowered, direct).enumerated() {
                     XCTAssertLessThanOrEqual(relativeL2(b, a), 1e-6, "shape \((n, c, o, h, w, kh, kw, stride)) avx512 \(avx512) tensor \(index)")
+                }
+            }
+        }
+    }
+}
+
+/// The stride-2 row moves of im2col and col2im: both versions (AVX-512 where the CPU has it, and
+/// the portable one) must match the definition and touch nothing past the last element.
+final class StridedRowsTests: XCTestCase {
+    func testGatherAndScatterAddMatchTheDefinitionAndStayInBounds() {
+        let saved = ConvolutionLowering.avx512Kernels
+        defer { ConvolutionLowering.avx512Kernels = saved }
+        var generator = RandomGenerator(seed: 21)
+        for avx512 in [true, false] {
+            ConvolutionLowering.avx512Kernels = avx512
+            for n in [0, 1, 7, 15, 16, 17, 31, 32, 33, 61, 100] {
+                let wide = Tensor.uniform([2 * n + 40], low: -1, high: 1, using: &generator).values
+                let narrow = Tensor.uniform([n + 40], low: -1, high: 1, using: &generator).values
+                // Gather: dst[i] = src[2i]; the slot after the last output keeps its sentinel.
+                var src = wide, dst = narrow
+                src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
+                    inkwell_gather_stride2(s.baseAddress!, d.baseAddress!, n)
+                } }
+                for i in 0..<n { XCTAssertEqual(dst[i], src[2 * i], "gather n \(n) i \(i) avx512 \(avx512)") }
+                XCTAssertEqual(Array(dst[n...]), Array(narrow[n...]), "gather wrote past n = \(n)")
+                // Scatter-add: dst[2i] += src[i]; odd places and everything past 2n - 2 unchanged.
+                src = narrow; dst = wide
+                src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
+                    inkwell_scatter_add_stride2(s.baseAddress!, d.baseAddress!, n)
+                } }
+                for j in 0..<dst.count {
+                    let expected = j % 2 == 0 && j / 2 < n ? wide[j] + src[j / 2] : wide[j]
+                    XCTAssertEqual(dst[j], expected, "scatter-add n \(n) j \(j) avx512 \(avx512)")
                 }
             }
         }

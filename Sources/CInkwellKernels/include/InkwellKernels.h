@@ -26,10 +26,16 @@ void inkwell_direct_conv_s1(const float *in, int C, int H, int W,
                             const float *packed, int O, int KH, int KW,
                             float *out, int accumulate);
 
-#endif
-
 /// Adds one image's weight gradient of a stride-1 valid convolution to gw (O, C, KH, KW):
 ///   gw[o][c][i][j] += sum_{y,x} gy[o][y][x] * in[c][y+i][x+j]
 /// in: (C, H, W); gy: (O, H-KH+1, W-KW+1). Any O, C; KW at most 8 for the AVX-512 version.
 void inkwell_direct_conv_weight_grad(const float *in, int C, int H, int W,
                                      const float *gy, int O, int KH, int KW, float *gw);
+
+/// dst[i] = src[2 i] for i < n: a stride-2 row of im2col. Reads src[0 ... 2n - 2] only.
+void inkwell_gather_stride2(const float *src, float *dst, long n);
+
+/// dst[2 i] += src[i] for i < n: a stride-2 row of col2im. Touches dst[0 ... 2n - 2] only.
+void inkwell_scatter_add_stride2(const float *src, float *dst, long n);
+
+#endif

@@ -59,6 +59,8 @@ public struct ConvGeometry: Sendable {
                         if x0 > 0 { dst.update(repeating: 0, count: x0) }
                         if s == 1 {
                             (dst + x0).update(from: src + x0, count: x1 - x0)
+                        } else if s == 2 {
+                            if x1 > x0 { inkwell_gather_stride2(src + 2 * x0, dst + x0, x1 - x0) }
                         } else {
                             for x in x0..<x1 { dst[x] = src[x * s] }
                         }
@@ -87,6 +89,8 @@ public struct ConvGeometry: Sendable {
                         let (x0, x1) = validColumns(kj)
                         if s == 1 {
                             for x in x0..<x1 { dst[x] += src[x] }
+                        } else if s == 2 {
+                            if x1 > x0 { inkwell_scatter_add_stride2(src + x0, dst + 2 * x0, x1 - x0) }
                         } else {
                             for x in x0..<x1 { dst[x * s] += src[x] }
                         }
