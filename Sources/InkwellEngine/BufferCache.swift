@@ -130,9 +130,9 @@ public enum BufferCache {
     }
 
     /// Reuses and fresh allocations of large buffers so far (and the bytes of the fresh ones),
-    /// and the bytes kept now.
-    public static var statistics: (hits: Int, misses: Int, missedBytes: Int, cachedBytes: Int) {
+    /// the bytes kept now, and the most bytes of large buffers that were ever in use at once.
+    public static var statistics: (hits: Int, misses: Int, missedBytes: Int, cachedBytes: Int, highWaterBytes: Int) {
         lock.lock(); defer { lock.unlock() }
-        return (hits, misses, missedBytes, keptBytes)
+        return (hits, misses, missedBytes, keptBytes, highWater)
     }
 }

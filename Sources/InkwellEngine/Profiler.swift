@@ -58,8 +58,8 @@ public enum Profiler {
             lines.append(String(format: "  %-28@ %9.3f s %7d calls %5.1f%%", name as NSString, v.seconds, v.calls, 100 * v.seconds / total))
         }
         let cache = BufferCache.statistics
-        lines.append(String(format: "  buffer cache: %d reuses, %d fresh allocations (%.1f GB) of buffers >= 1 MiB, limit %d MiB",
-                            cache.hits, cache.misses, Double(cache.missedBytes) / 1e9, BufferCache.limitBytes >> 20))
+        lines.append(String(format: "  buffer cache: %d reuses, %d fresh allocations (%.1f GB) of buffers >= 1 MiB; at most %d MiB of them in use at once",
+                            cache.hits, cache.misses, Double(cache.missedBytes) / 1e9, cache.highWaterBytes >> 20))
         FileHandle.standardError.write((lines.joined(separator: "\n") + "\n").data(using: .utf8)!)
     }
 }
