@@ -69,7 +69,8 @@ extension BLAS {
     ///   them to sleep at once; waking them costs microseconds per product of milliseconds.
     ///   Measured (`inkwell bench train`, 2 cores): 44.8 s -> 35.2 s of system time over 3 steps.
     /// - `OPENBLAS_CORETYPE=SkylakeX`, only when OpenBLAS picked its AVX2 "Haswell" (or "Zen")
-    ///   kernels on a CPU with AVX-512F: its AVX-512 kernels are faster there.
+    ///   kernels on a CPU with AVX-512F, where its AVX-512 kernels are meant to be faster (on
+    ///   the 2-core AMD EPYC of docs/PERFORMANCE.md every kernel family measured the same).
     public static func reexecWithTunedEnvironmentIfNeeded() {
         #if os(Linux)
         let environment = ProcessInfo.processInfo.environment

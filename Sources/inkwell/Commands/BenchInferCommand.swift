@@ -65,7 +65,7 @@ struct BenchInferCommand: ParsableCommand {
         print("load average before: \(OpsBenchmark.loadAverage())")
         var yardstick: Double?
         if gemmSize > 0 {
-            let g = OpsBenchmark.measureGemm(size: gemmSize, repeats: 3)
+            let g = OpsBenchmark.measureGemm(size: gemmSize, repeats: 7)
             yardstick = g.gflops
             print(String(format: "sgemm %d^3: %.1f GFLOP/s (the yardstick, same run)", gemmSize, g.gflops))
         }

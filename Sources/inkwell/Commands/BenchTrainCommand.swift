@@ -66,7 +66,7 @@ struct BenchTrainCommand: ParsableCommand {
         print(String(format: "FLOPs per step (convolutions and linear layers, backward = 2x forward): %.1f GFLOP", flops / 1e9))
         var yardstick: Double?
         if gemmSize > 0 {
-            let g = OpsBenchmark.measureGemm(size: gemmSize, repeats: 3)
+            let g = OpsBenchmark.measureGemm(size: gemmSize, repeats: 7)
             yardstick = g.gflops
             print(String(format: "sgemm %d^3: %.1f GFLOP/s (the yardstick, same run)", gemmSize, g.gflops))
         }
