@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+@testable import InkwellEngine
+
+/// `BLAS.reexecWithTunedEnvironmentIfNeeded()` re-executes the process with OpenBLAS's settings in
+/// its environment; it runs here in a child copy of the test binary, which prints what OpenBLAS
+/// saw after the re-execution.
+final class BLASEnvironmentTests: XCTestCase {
+    /// Entry point for the child process; does nothing in a normal test run.
+    func testReexecScenarioEntryPoint() {
+        guard ProcessInfo.processInfo.environment["INKWELL_REEXEC_SCENARIO"] != nil else { return }
+        BLAS.reexecWithTunedEnvironmentIfNeeded()
+        let value = ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] ?? "unset"
+        let marker = ProcessInfo.processInfo.environment["INKWELL_REEXEC_MARKER"] ?? ""
+        print("REEXEC OPENBLAS_THREAD_TIMEOUT=\(value) marker=\(marker) pid=\(getpid())")
+    }
+
+    private func child(timeout: String?) throws -> String {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0])
+        guard FileManager.default.isExecutableFile(atPath: binary.path), binary.path.hasSuffix(".xctest") else {
+            throw XCTSkip("cannot re-run the test binary (\(binary.path)) on this platform")
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["InkwellEngineTests.BLASEnvironmentTests/testReexecScenarioEntryPoint"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["INKWELL_REEXEC_SCENARIO"] = "1"
+        environment["INKWELL_REEXEC_MARKER"] = "kept"
+        environment["OPENBLAS_THREAD_TIMEOUT"] = timeout
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testMissingThreadTimeoutIsSetByReexecutingWithTheSameArgumentsAndEnvironment() throws {
+        let text = try child(timeout: nil)
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("REEXEC ") }
+        // One line: the first process re-executed itself before printing; the second printed.
+        XCTAssertEqual(lines.count, 1, text)
+        XCTAssertTrue(lines.first?.contains("OPENBLAS_THREAD_TIMEOUT=4 marker=kept") == true, text)
+    }
+
+    func testAUsersOwnValueWins() throws {
+        let text = try child(timeout: "9")
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("REEXEC ") }
+        XCTAssertEqual(lines.count, 1, text)
+        XCTAssertTrue(lines.first?.contains("OPENBLAS_THREAD_TIMEOUT=9 marker=kept") == true, text)
+    }
+}
