@@ -99,16 +99,7 @@ enum DatasetFixtures {
         check.standardError = FileHandle.nullDevice
         do { try check.run(); check.waitUntilExit() } catch { return nil }
         guard check.terminationStatus == 0 else { return nil }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", script] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script] + args)
     }
 
     /// Files under `dir` (relative paths), sorted.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import InkwellTestSupport
 @testable import InkwellEngine
 
 /// The autograd semantics the training step relies on (SPEC.md section 3).
@@ -113,24 +114,9 @@ enum CrashScenario {
     }
 
     static func expect(_ name: String, messageContains expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0])
-        guard FileManager.default.isExecutableFile(atPath: binary.path), binary.path.hasSuffix(".xctest") else {
-            throw XCTSkip("cannot re-run the test binary (\(binary.path)) on this platform")
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["InkwellEngineTests.AutogradTests/testCrashScenarioEntryPoint"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["INKWELL_CRASH_SCENARIO"] = name
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        XCTAssertNotEqual(process.terminationStatus, 0, "scenario \(name) should stop the process; output:\n\(text)", file: file, line: line)
+        let (status, text) = try ChildProcess.runTest("InkwellEngineTests.AutogradTests/testCrashScenarioEntryPoint",
+                                                      environment: ["INKWELL_CRASH_SCENARIO": name])
+        XCTAssertNotEqual(status, 0, "scenario \(name) should stop the process; output:\n\(text)", file: file, line: line)
         XCTAssertTrue(text.contains(expected), "scenario \(name): expected '\(expected)' in:\n\(text.suffix(2000))", file: file, line: line)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import InkwellTestSupport
 @testable import InkwellEngine
 
 /// `BLAS.reexecWithTunedEnvironmentIfNeeded()` re-executes the process with OpenBLAS's settings in
@@ -16,26 +17,11 @@ final class BLASEnvironmentTests: XCTestCase {
     }
 
     private func child(timeout: String?) throws -> String {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0])
-        guard FileManager.default.isExecutableFile(atPath: binary.path), binary.path.hasSuffix(".xctest") else {
-            throw XCTSkip("cannot re-run the test binary (\(binary.path)) on this platform")
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["InkwellEngineTests.BLASEnvironmentTests/testReexecScenarioEntryPoint"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["INKWELL_REEXEC_SCENARIO"] = "1"
-        environment["INKWELL_REEXEC_MARKER"] = "kept"
-        environment["OPENBLAS_THREAD_TIMEOUT"] = timeout
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
-        return String(decoding: data, as: UTF8.self)
+        let (status, text) = try ChildProcess.runTest(
+            "InkwellEngineTests.BLASEnvironmentTests/testReexecScenarioEntryPoint",
+            environment: ["INKWELL_REEXEC_SCENARIO": "1", "INKWELL_REEXEC_MARKER": "kept", "OPENBLAS_THREAD_TIMEOUT": timeout])
+        XCTAssertEqual(status, 0, text)
+        return text
     }
 
     func testMissingThreadTimeoutIsSetByReexecutingWithTheSameArgumentsAndEnvironment() throws {

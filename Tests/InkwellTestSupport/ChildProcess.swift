@@ -1,0 +1,35 @@
+import Foundation
+import XCTest
+
+/// Runs programs, or this test binary itself, in a child process for tests that need a fresh
+/// process (a crash, a re-execution) or another program.
+public enum ChildProcess {
+    /// Runs `executable` with `arguments`; `environment` changes the inherited environment (a nil
+    /// value removes the variable). Returns the exit status and standard output and error together.
+    public static func run(_ executable: URL, _ arguments: [String],
+                           environment changes: [String: String?] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in changes { environment[key] = value }
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Runs one test of the running test binary (`Module.Class/testName`) in a child process, or
+    /// skips where the binary cannot be re-run.
+    public static func runTest(_ test: String, environment changes: [String: String?]) throws -> (status: Int32, output: String) {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0])
+        guard FileManager.default.isExecutableFile(atPath: binary.path), binary.path.hasSuffix(".xctest") else {
+            throw XCTSkip("cannot re-run the test binary (\(binary.path)) on this platform")
+        }
+        return try run(binary, [test], environment: changes)
+    }
+}
