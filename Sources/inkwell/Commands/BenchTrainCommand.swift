@@ -12,64 +12,29 @@ struct BenchTrainCommand: ParsableCommand {
         abstract: "Time full training steps at the reference widths (and PyTorch's, where available)."
     )
 
-    @Option(help: "Images per step.")
-    var batch: Int = 64
-
-    @Option(help: "Timed steps (after one warm-up step).")
-    var steps: Int = 3
-
-    @Option(help: "Threads for OpenBLAS and the engine's loops.")
-    var threads: Int = 2
-
-    @Option(help: "Model widths: reference (default) or narrow.")
-    var preset: String = "reference"
-
-    @Option(help: "Size of the square sgemm yardstick (M = N = K) measured in the same run; 0 skips it.")
-    var gemmSize: Int = 2048
-
-    @Option(help: "Path of torch_reference.py (default: ../shared/bench/torch_reference.py beside the package).")
-    var torchReference: String?
-
-    @Flag(help: "Skip the PyTorch comparison.")
-    var noTorch = false
+    @OptionGroup var options: ModelBenchOptions
 
     /// PyTorch's figure on the project's 2-core machine, from issue 4 (used when torch is absent).
     static let recordedTorchSeconds = 22.0
     static let recordedTorchPeakMiB = 4.4 * 1000 * 1000 * 1000 / 1_048_576
 
     func validate() throws {
-        guard batch >= 2 else { throw ValidationError("--batch must be at least 2") }
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard gemmSize == 0 || gemmSize >= 64 else { throw ValidationError("--gemm-size must be 0 or at least 64") }
-        guard ["reference", "narrow"].contains(preset) else { throw ValidationError("--preset must be reference or narrow") }
-        if let torchReference, !FileManager.default.fileExists(atPath: torchReference) {
-            throw ValidationError("--torch-reference \(torchReference): no such file")
-        }
+        // Batch statistics (batch norm, the batch KLD) need two images.
+        guard options.batch >= 2 else { throw ValidationError("--batch must be at least 2") }
     }
 
     func run() throws {
-        BLAS.threads = threads
-        Parallel.workers = threads
-        let widths = try ModelWidths.preset(preset)
+        let (batch, steps, threads, preset) = (options.batch, options.steps, options.threads, options.preset)
+        let (widths, model, x) = try options.prepare()
         let frame = widths.frameSize
-        Initialization.seed(0)
-        let model = try VAEGAN(widths: widths)
         let context = StepContext(model: model, optimizers: VAEGANOptimizers(model: model), kld: MovingBatchKLD(), beta: DualGradientBeta())
-        var generator = RandomGenerator(seed: 1)
-        let x = Tensor.uniform([batch, widths.channels, frame[0], frame[1]], low: -1, high: 1, using: &generator)
         let noise = SeededNoise(seed: 2)
         let schedule = SeedSchedule()
         let cost = StepCost(widths: widths)
         let flops = cost.seedStepFLOPs(batch: batch)
         print("inkwell bench train: \(preset) widths (\(model.parameterCount) parameters), batch \(batch), \(frame[1]) x \(frame[0]), threads \(threads), OpenBLAS \(BLAS.coreType)")
         print(String(format: "FLOPs per step (convolutions and linear layers, backward = 2x forward): %.1f GFLOP", flops / 1e9))
-        var yardstick: Double?
-        if gemmSize > 0 {
-            let g = OpsBenchmark.measureGemm(size: gemmSize, repeats: 7)
-            yardstick = g.gflops
-            print(String(format: "sgemm %d^3: %.1f GFLOP/s (the yardstick, same run)", gemmSize, g.gflops))
-        }
+        let yardstick = options.measureYardstick()
 
         var start = Date()
         _ = try schedule.step(context, images: x, noise: noise)
@@ -89,12 +54,12 @@ struct BenchTrainCommand: ParsableCommand {
         let rate = flops / seconds / 1e9
         print(String(format: "inkwell: %.2f s/step (median of %d, spread %.2f-%.2f), %.2f images/s, %.1f GFLOP/s%@, peak RSS %.0f MiB",
                      seconds, times.count, sorted.first!, sorted.last!, Double(batch) / seconds, rate,
-                     yardstick.map { String(format: " (%.0f%% of sgemm)", 100 * rate / $0) } ?? "", peak))
+                     ModelBenchOptions.shareOfYardstick(rate, yardstick), peak))
         print(String(format: "CPU time %.1f s/step (%.1f s per thread of %d); load average %@ (other processes on these cores inflate the wall time)",
                      cpuPerStep, cpuPerStep / Double(threads), threads, OpsBenchmark.loadAverage()))
 
-        guard !noTorch else { return }
-        if let torch = TorchReference.run(script: torchReference, batch: batch, steps: steps, threads: threads) {
+        guard !options.noTorch else { return }
+        if let torch = TorchReference.run(script: options.torchReference, batch: batch, steps: steps, threads: threads) {
             guard let torchSeconds = torch["train_step_s"] as? Double else {
                 print("PyTorch: unexpected output (no train_step_s)"); return
             }
