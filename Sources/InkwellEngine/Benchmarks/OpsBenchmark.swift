@@ -78,7 +78,8 @@ public enum OpsBenchmark {
         once()
         let times = (0..<repeats).map { _ in timed(once) }
         let flops = 2 * Double(n) * Double(n) * Double(n)
-        return (median(times.map(\.wall)), flops / median(times.map(\.wall)) / 1e9, flops / median(times.map(\.cpu)) / 1e9)
+        let seconds = median(times.map(\.wall))
+        return (seconds, flops / seconds / 1e9, flops / median(times.map(\.cpu)) / 1e9)
     }
 
     /// Median forward and backward seconds (input, weight and bias gradients) after one warm-up.

@@ -60,7 +60,7 @@ public struct ConvGeometry: Sendable {
                         if s == 1 {
                             (dst + x0).update(from: src + x0, count: x1 - x0)
                         } else if s == 2 {
-                            if x1 > x0 { inkwell_gather_stride2(src + 2 * x0, dst + x0, x1 - x0) }
+                            inkwell_gather_stride2(src + 2 * x0, dst + x0, x1 - x0)
                         } else {
                             for x in x0..<x1 { dst[x] = src[x * s] }
                         }
@@ -90,7 +90,7 @@ public struct ConvGeometry: Sendable {
                         if s == 1 {
                             for x in x0..<x1 { dst[x] += src[x] }
                         } else if s == 2 {
-                            if x1 > x0 { inkwell_scatter_add_stride2(src + x0, dst + 2 * x0, x1 - x0) }
+                            inkwell_scatter_add_stride2(src + x0, dst + 2 * x0, x1 - x0)
                         } else {
                             for x in x0..<x1 { dst[x * s] += src[x] }
                         }
