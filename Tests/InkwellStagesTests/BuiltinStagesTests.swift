@@ -26,8 +26,9 @@ final class BuiltinStagesTests: XCTestCase {
         return try PipelineLoader(registry: registry(), overrides: overrides).load(url)
     }
 
-    static let pipeline = """
-        name: tiny
+    /// `stages:` with the two stages every pipeline here starts with: four short synthetic
+    /// clips, ingested half for test. The pipelines add their stages after it.
+    static let stagesSynthAndIngest = """
         stages:
           synth:
             kind: synth
@@ -36,6 +37,11 @@ final class BuiltinStagesTests: XCTestCase {
             kind: ingest
             inputs: {videos: synth.videos}
             params: {test_fraction: 0.5, seed: 1}
+        """
+
+    static let pipeline = """
+        name: tiny
+        \(stagesSynthAndIngest)
           preprocess:
             kind: preprocess
             inputs: {data: ingest.dataset}
@@ -133,14 +139,7 @@ final class BuiltinStagesTests: XCTestCase {
 
     func testCompareOverlaysTwoRunsLabelledByStage() throws {
         let pipeline = try load("""
-            stages:
-              synth:
-                kind: synth
-                params: {clips: 4, seconds: 1, fps: 10, width: 96, height: 54, gop: 2, audio: false}
-              ingest:
-                kind: ingest
-                inputs: {videos: synth.videos}
-                params: {test_fraction: 0.5, seed: 1}
+            \(Self.stagesSynthAndIngest)
               train-constant:
                 kind: train
                 inputs: {data: ingest.dataset}
