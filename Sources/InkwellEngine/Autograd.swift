@@ -1,28 +1,53 @@
 import Foundation
 
-/// The record of one op in the graph: its differentiable inputs and its backward function.
+/// Where one input's gradient goes: the op that produced the input, or the leaf itself.
+///
+/// A node points at the *producing node* of each input, not at the input tensor, so an
+/// intermediate tensor's values are freed as soon as nothing else holds them: an op whose
+/// backward needs only its output (ReLU, tanh, instance norm) does not keep its input alive.
+enum GradEdge {
+    case node(GradNode)
+    case leaf(Tensor)
+
+    var id: ObjectIdentifier {
+        switch self {
+        case .node(let node): return ObjectIdentifier(node)
+        case .leaf(let tensor): return ObjectIdentifier(tensor)
+        }
+    }
+}
+
+/// The record of one op in the graph: where its inputs' gradients go and its backward function.
 ///
 /// `backward(gradOutput, needsInputGrad)` returns one gradient per input (nil where
-/// `needsInputGrad` is false), each with that input's shape. It runs with recording off.
+/// `needsInputGrad` is false), each with that input's shape. It runs with recording off. The
+/// backward closure holds exactly the values it reads (registered in `saved`); the node itself
+/// holds no tensor values.
 final class GradNode {
     let op: String
-    var inputs: [Tensor]
+    /// One per input: nil where the input needs no gradient.
+    var edges: [GradEdge?]
+    let inputShapes: [[Int]]
     var backward: ((Tensor, [Bool]) -> [Tensor?])?
     /// Storages the backward reads, with their version at forward time.
     var saved: [(storage: TensorStorage, version: Int)]
     var released = false
 
-    init(op: String, inputs: [Tensor], saved: [Tensor], backward: @escaping (Tensor, [Bool]) -> [Tensor?]) {
+    init(op: String, inputs: [Tensor], saved: [TensorStorage], backward: @escaping (Tensor, [Bool]) -> [Tensor?]) {
         self.op = op
-        self.inputs = inputs
+        self.edges = inputs.map { input in
+            if let node = input.node { return .node(node) }
+            return input.requiresGrad ? .leaf(input) : nil
+        }
+        self.inputShapes = inputs.map(\.shape)
         self.backward = backward
-        self.saved = saved.map { ($0.storage, $0.storage.version) }
+        self.saved = saved.map { ($0, $0.version) }
     }
 
     func release() {
         released = true
         backward = nil
-        inputs = []
+        edges = []
         saved = []
     }
 }
@@ -48,15 +73,24 @@ public func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
 
 extension Tensor {
     /// Records this freshly computed output of `op` in the graph when recording is on and any
-    /// input requires grad. `saved` are the tensors the backward reads (default: the inputs);
-    /// modifying one in place before the backward is reported as an error.
+    /// input requires grad. `saved` are the tensors the backward closure reads (default: the
+    /// inputs); modifying one in place before the backward is reported as an error. The closure
+    /// must capture only these (an output it reads is captured as its storage, never as the
+    /// output tensor itself, which would hold its own node).
     @discardableResult
     func recorded(_ op: String, _ inputs: [Tensor], saving saved: [Tensor]? = nil,
+                  _ backward: @escaping (Tensor, [Bool]) -> [Tensor?]) -> Tensor {
+        recorded(op, inputs, savingStorages: (saved ?? inputs).map(\.storage), backward)
+    }
+
+    /// `recorded` with the saved values given as storages (for ops that save their output).
+    @discardableResult
+    func recorded(_ op: String, _ inputs: [Tensor], savingStorages saved: [TensorStorage],
                   _ backward: @escaping (Tensor, [Bool]) -> [Tensor?]) -> Tensor {
         if Profiler.isEnabled { Profiler.markForward(op) }
         guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return self }
         requiresGrad = true
-        node = GradNode(op: op, inputs: inputs, saved: saved ?? inputs, backward: backward)
+        node = GradNode(op: op, inputs: inputs, saved: saved, backward: backward)
         return self
     }
 
@@ -93,55 +127,67 @@ extension Tensor {
             seed = Tensor(repeating: 1, shape: shape)
         }
 
-        var order = topologicalOrder()
+        guard let root = node else {
+            // A leaf: its gradient is the seed.
+            if targets.map({ $0.contains { $0 === self } }) ?? true { grad = grad.map { accumulate($0, seed) } ?? seed }
+            return
+        }
+        let order = topologicalOrder(root)
         let targetSet = targets.map { Set($0.map(ObjectIdentifier.init)) }
-        var needs = [ObjectIdentifier: Bool](minimumCapacity: order.count)
-        for t in order {
-            let id = ObjectIdentifier(t)
-            if let node = t.node {
-                needs[id] = node.inputs.contains { needs[ObjectIdentifier($0)] ?? false }
-            } else {
-                needs[id] = t.requiresGrad && (targetSet?.contains(id) ?? true)
+        func leafNeeded(_ leaf: Tensor) -> Bool {
+            leaf.requiresGrad && (targetSet?.contains(ObjectIdentifier(leaf)) ?? true)
+        }
+        var needs = Set<ObjectIdentifier>(minimumCapacity: order.count)
+        for node in order {
+            let needed = node.edges.contains { edge in
+                switch edge {
+                case .node(let input): return needs.contains(ObjectIdentifier(input))
+                case .leaf(let leaf): return leafNeeded(leaf)
+                case nil: return false
+                }
             }
+            if needed { needs.insert(ObjectIdentifier(node)) }
         }
 
-        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
         // Each node is released as soon as it has been visited (its backward run, or skipped as
-        // not needed), and the walk drops its own reference to the tensor, so activations and
-        // saved inputs that nothing else holds are freed while the backward is still running.
-        var pending: [Tensor?] = order
-        order = []
+        // not needed), so the values its backward saved are freed while the backward is still
+        // running, unless something else holds them.
         GradMode.withoutGrad {
-            for index in pending.indices.reversed() {
-                guard let t = pending[index] else { continue }
-                if !keepGraphUntilEnd { pending[index] = nil }
-                defer { if !keepGraphUntilEnd { t.node?.release() } }
-                let id = ObjectIdentifier(t)
-                guard let g = grads.removeValue(forKey: id), needs[id] == true else { continue }
-                guard let node = t.node else {
-                    t.grad = t.grad.map { accumulate($0, g) } ?? g
-                    continue
-                }
+            for node in order.reversed() {
+                defer { if !keepGraphUntilEnd { node.release() } }
+                let id = ObjectIdentifier(node)
+                guard let g = grads.removeValue(forKey: id), needs.contains(id) else { continue }
                 for entry in node.saved where entry.storage.version != entry.version {
                     fatalError("backward: a tensor that \(node.op) saved for its gradient was modified in place after the forward pass")
                 }
-                let mask = node.inputs.map { needs[ObjectIdentifier($0)] ?? false }
+                let mask = node.edges.map { edge -> Bool in
+                    switch edge {
+                    case .node(let input): return needs.contains(ObjectIdentifier(input))
+                    case .leaf(let leaf): return leafNeeded(leaf)
+                    case nil: return false
+                    }
+                }
                 guard let backward = node.backward else { continue }
                 let profileStart = Profiler.isEnabled ? Profiler.now() : 0
                 defer { if Profiler.isEnabled { Profiler.addBackward(node.op, since: profileStart) } }
                 let inputGrads = backward(g, mask)
-                precondition(inputGrads.count == node.inputs.count, "\(node.op): backward returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
-                for (index, input) in node.inputs.enumerated() where mask[index] {
-                    guard let ig = inputGrads[index] else { continue }
-                    guard ig.shape == input.shape else {
-                        shapeMismatch("\(node.op) backward", input.shape, ig.shape, "input \(index) vs its gradient")
+                precondition(inputGrads.count == node.edges.count, "\(node.op): backward returned \(inputGrads.count) gradients for \(node.edges.count) inputs")
+                for (index, edge) in node.edges.enumerated() where mask[index] {
+                    guard let edge, let ig = inputGrads[index] else { continue }
+                    guard ig.shape == node.inputShapes[index] else {
+                        shapeMismatch("\(node.op) backward", node.inputShapes[index], ig.shape, "input \(index) vs its gradient")
                     }
-                    let key = ObjectIdentifier(input)
-                    grads[key] = grads[key].map { accumulate($0, ig) } ?? ig
+                    switch edge {
+                    case .leaf(let leaf):
+                        leaf.grad = leaf.grad.map { accumulate($0, ig) } ?? ig
+                    case .node:
+                        grads[edge.id] = grads[edge.id].map { accumulate($0, ig) } ?? ig
+                    }
                 }
             }
         }
-        if keepGraphUntilEnd { for t in pending { t?.node?.release() } }
+        if keepGraphUntilEnd { for node in order { node.release() } }
     }
 
     /// Diagnostic for memory measurements: with `INKWELL_KEEP_GRAPH_UNTIL_END` set, the graph is
@@ -149,25 +195,24 @@ extension Tensor {
     private var keepGraphUntilEnd: Bool { Tensor.keepGraphUntilEnd }
     private static let keepGraphUntilEnd = ProcessInfo.processInfo.environment["INKWELL_KEEP_GRAPH_UNTIL_END"] != nil
 
-    /// Tensors of this graph, inputs before the ops that use them (post-order DFS).
-    private func topologicalOrder() -> [Tensor] {
-        var order: [Tensor] = []
+    /// The nodes of the graph below `root`, each after the nodes of its inputs (post-order DFS).
+    private func topologicalOrder(_ root: GradNode) -> [GradNode] {
+        var order: [GradNode] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Int)] = [(self, 0)]
-        while let (t, next) = stack.popLast() {
+        var stack: [(GradNode, Int)] = [(root, 0)]
+        while let (node, next) = stack.popLast() {
             if next == 0 {
-                guard visited.insert(ObjectIdentifier(t)).inserted else { continue }
-                if let node = t.node, node.released {
+                guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
+                if node.released {
                     fatalError("backward: the graph through \(node.op) was already back-propagated and released; run the forward pass again")
                 }
             }
-            guard let node = t.node, next < node.inputs.count else {
-                order.append(t)
+            guard next < node.edges.count else {
+                order.append(node)
                 continue
             }
-            stack.append((t, next + 1))
-            let input = node.inputs[next]
-            if input.requiresGrad, !visited.contains(ObjectIdentifier(input)) { stack.append((input, 0)) }
+            stack.append((node, next + 1))
+            if case .node(let input) = node.edges[next], !visited.contains(ObjectIdentifier(input)) { stack.append((input, 0)) }
         }
         return order
     }

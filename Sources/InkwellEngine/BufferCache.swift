@@ -13,7 +13,7 @@ import Foundation
 /// - A freed buffer is kept. A request takes the smallest kept buffer that holds it, if that is
 ///   at most twice the request (the rest of the buffer goes unused until it is freed again).
 /// - Kept bytes are bounded so that live plus kept bytes stay under the process's high-water
-///   mark of live bytes, or under live bytes plus `limitBytes` (default 256 MiB;
+///   mark of live bytes, or under live bytes plus `limitBytes` (default 64 MiB;
 ///   `INKWELL_BUFFER_CACHE_MIB` overrides, 0 turns caching off) where that is more: the cache
 ///   never raises peak memory by more than `limitBytes`. The oldest kept buffers go first.
 ///
@@ -30,7 +30,7 @@ public enum BufferCache {
         if let text = ProcessInfo.processInfo.environment["INKWELL_BUFFER_CACHE_MIB"], let mib = Int(text), mib >= 0 {
             return mib << 20
         }
-        return 256 << 20
+        return 64 << 20
     }()
 
     /// Kept buffers, oldest first.

@@ -15,6 +15,10 @@ public final class Tensor: @unchecked Sendable {
     public var grad: Tensor?
     /// The op that produced this tensor, while its graph is alive.
     internal var node: GradNode?
+    /// For a recorded tensor that is a cheap function of another (a padded copy): how to make
+    /// its values again. An op that saves such a tensor for its backward keeps this recipe (and
+    /// the source's values) instead of the tensor's own, larger, values.
+    internal var recomputation: Recomputation?
 
     /// Wraps `storage` (shared, not copied) with `shape`.
     public init(shape: [Int], storage: TensorStorage, requiresGrad: Bool = false) {

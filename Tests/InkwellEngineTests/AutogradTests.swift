@@ -62,6 +62,58 @@ final class AutogradTests: XCTestCase {
         for (g, e) in zip(x.grad!.values, expected) { XCTAssertEqual(g, e, accuracy: 1e-6) }
     }
 
+    // MARK: What the graph keeps between the forward and the backward
+
+    /// A node keeps only the values its backward reads: an intermediate that no backward reads
+    /// is freed as soon as the caller drops it, while the graph is still alive.
+    func testValuesNoBackwardReadsAreFreedBeforeTheBackward() {
+        let x = Tensor(shape: [4], values: [-1, 2, -3, 4], requiresGrad: true)
+        weak var scaledStorage: TensorStorage?
+        weak var activatedStorage: TensorStorage?
+        var loss: Tensor
+        do {
+            let scaled = x * 2               // its backward reads nothing
+            let activated = scaled.relu()    // its backward reads its own output
+            scaledStorage = scaled.storage
+            activatedStorage = activated.storage
+            loss = activated.sum()
+        }
+        XCTAssertNil(scaledStorage, "the scaled values are read by no backward and were dropped")
+        XCTAssertNotNil(activatedStorage, "ReLU's backward reads its output")
+        loss.backward()
+        XCTAssertEqual(x.grad?.values, [0, 2, 0, 2])
+        XCTAssertNil(activatedStorage, "the graph is released after the backward")
+    }
+
+    /// A convolution of a reflection-padded input keeps the unpadded input (and the padding's
+    /// recipe), not the padded copy; its weight gradient, from values padded again, is the one
+    /// a stored padded input gives.
+    func testConvolutionKeepsThePaddingRecipeNotThePaddedCopy() {
+        var generator = RandomGenerator(seed: 5)
+        // Five channels: the im2col path, whose weight gradient reads the padded input.
+        let x = Tensor.uniform([2, 5, 6, 7], low: -1, high: 1, using: &generator)
+        x.requiresGrad = true
+        let weight = Tensor.uniform([4, 5, 3, 3], low: -1, high: 1, using: &generator)
+        weight.requiresGrad = true
+        weak var paddedStorage: TensorStorage?
+        var out: Tensor
+        do {
+            let padded = reflectionPad2d(x, Padding2D(2))
+            paddedStorage = padded.storage
+            out = conv2d(padded, weight: weight, stride: 2)
+        }
+        XCTAssertNil(paddedStorage, "the padded copy is not kept for the backward")
+        let upstream = Tensor.uniform(out.shape, low: -1, high: 1, using: &generator)
+        out.backward(upstream)
+
+        let storedPadded = withoutGrad { reflectionPad2d(x.detached(), Padding2D(2)) }
+        storedPadded.requiresGrad = true
+        let reference = Tensor(shape: weight.shape, storage: weight.storage, requiresGrad: true)
+        conv2d(storedPadded, weight: reference, stride: 2).backward(upstream)
+        XCTAssertEqual(weight.grad?.values, reference.grad?.values)
+        XCTAssertNotNil(x.grad)
+    }
+
     // MARK: Programmer errors stop the process with a clear message (checked in a child process)
 
     func testBackwardTwiceStopsWithClearMessage() throws {
@@ -76,6 +128,7 @@ final class AutogradTests: XCTestCase {
 
     func testModifiedSavedTensorIsReported() throws {
         try CrashScenario.expect("inPlaceAfterForward", messageContains: "modified in place after the forward pass")
+        try CrashScenario.expect("inPlaceUnderPaddingRecipe", messageContains: "conv2d saved for its gradient was modified in place")
     }
 
     /// Entry point of the child processes: runs one scenario when INKWELL_CRASH_SCENARIO names it.
@@ -105,6 +158,13 @@ enum CrashScenario {
             let w = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
             let loss = (w * w).sum()
             w.copy(from: Tensor(shape: [2], values: [5, 6]))
+            loss.backward()
+        case "inPlaceUnderPaddingRecipe":
+            // The convolution keeps x to pad again: modifying x is caught as well.
+            let x = Tensor(zeros: [1, 1, 4, 4], requiresGrad: true)
+            let weight = Tensor(zeros: [1, 1, 3, 3], requiresGrad: true)
+            let loss = conv2d(reflectionPad2d(x, Padding2D(1)), weight: weight).sum()
+            x.copy(from: Tensor(repeating: 1, shape: [1, 1, 4, 4]))
             loss.backward()
         default:
             return

@@ -55,6 +55,20 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    /// A convolution of a padded input keeps the padding's recipe, not the padded values, and
+    /// pads again in its backward (direct, space-to-depth and im2col paths).
+    func testConvolutionOfReflectionPaddedInput() {
+        // (input channels, output channels, stride): direct stride 1, space-to-depth, im2col.
+        for (index, (c, o, stride)) in [(3, 4, 1), (3, 4, 2), (5, 3, 2), (6, 2, 1)].enumerated() {
+            let seed = UInt64(300 + 10 * index)
+            let x = GC.leaf([2, c, 6, 7], seed: seed + 1)
+            let weight = GC.leaf([o, c, 5, 5], seed: seed + 2), bias = GC.leaf([o], seed: seed + 3)
+            GC.check([x, weight, bias]) { t in
+                conv2d(reflectionPad2d(t[0], Padding2D(2)), weight: t[1], bias: t[2], stride: stride)
+            }
+        }
+    }
+
     func testReflectionPadSymmetricAndAsymmetric() {
         GC.check([GC.leaf([2, 2, 4, 5], seed: 1)]) { reflectionPad2d($0[0], Padding2D(2)) }
         GC.check([GC.leaf([1, 2, 5, 4], seed: 2)]) {
@@ -114,6 +128,13 @@ final class GradientCheckTests: XCTestCase {
     func testInstanceNorm() {
         GC.check([GC.leaf([2, 3, 4, 5], -2, 2, seed: 1)]) { instanceNorm2d($0[0]) }
         GC.check([GC.leaf([1, 2, 3, 2], -2, 2, seed: 2)]) { instanceNorm2d($0[0], eps: 1e-3) }
+        // Fused with the leaky ReLU that follows it in the decoder (its backward reads only the
+        // fused output). Central differences across the ReLU's kink are wrong, so the check
+        // uses planes of eight distinct levels (i - 3.5, scaled): none normalises to near 0.
+        let x = Tensor(shape: [2, 2, 2, 4], values: (0..<32).map { (Float(($0 * 3) % 8) - 3.5) * (1 + Float($0 / 8) * 0.3) },
+                       requiresGrad: true)
+        GC.check([x]) { instanceNorm2dLeakyRelu($0[0], slope: 0.2) }
+        GC.check([x]) { instanceNorm2dLeakyRelu($0[0], eps: 1e-3, slope: 0.01) }
     }
 
     // MARK: Losses

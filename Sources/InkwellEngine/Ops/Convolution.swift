@@ -278,9 +278,11 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
                       bias: bias?.pointer, out.pointer)
     }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-    return out.recorded("conv2d", inputs, saving: [x, weight]) { g, needs in
+    // Only the weight gradient reads the input: a padded input is kept as its recipe.
+    let savedX = SavedTensor(x), inputShape = x.shape
+    return out.recorded("conv2d", inputs, savingStorages: [savedX.storage, weight.storage]) { g, needs in
         let needX = needs[0], needW = needs[1], needB = needs.count > 2 && needs[2]
-        let gx = needX ? Tensor(zeros: x.shape) : nil
+        let gx = needX ? Tensor(zeros: inputShape) : nil
         let gw = needW ? Tensor(zeros: weight.shape) : nil
         let gb = needB ? Tensor(zeros: [o]) : nil
         // Direct path: the input gradient is the valid convolution of the zero-padded output
@@ -306,6 +308,7 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
             // Per-worker partial sums over the images, then added.
             let chunks = min(n, Parallel.workers)
             let partials = TensorStorage(count: chunks * gw.count)
+            let x = savedX.value()
             let (xp, gp, pp, size) = (x.pointer, g.pointer, partials.pointer, gw.count)
             Parallel.forEach(chunks) { chunk in
                 for i in Swift.stride(from: chunk, to: n, by: chunks) {
@@ -319,12 +322,13 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
         let lowerWeightGradient = direct ? nil : gw
         if lowerInputGradient != nil || lowerWeightGradient != nil {
             let gx = lowerInputGradient, gw = lowerWeightGradient
+            let x = gw == nil ? nil : savedX.value()
             let columns = TensorStorage(count: k * group * positions, zeroed: false)
             let gy = TensorStorage(count: o * group * positions, zeroed: false)
             for first in Swift.stride(from: 0, to: n, by: group) {
                 let count = min(group, n - first), ld = count * positions
                 gatherImages(g.pointer, first: first, count: count, channels: o, positions: positions, gy.pointer)
-                if let gw {
+                if let gw, let x {
                     Parallel.forEach(count) { j in
                         geo.im2col(x.pointer + (first + j) * imageSize, columns.pointer + j * positions, rowStride: ld)
                     }
@@ -341,7 +345,7 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
             }
         }
         if let gb { addChannelSums(g.pointer, n: n, channels: o, positions: positions, gb.pointer) }
-        return [gx, gw, gb].prefix(inputs.count).map { $0 }
+        return [gx, gw, gb].prefix(needs.count).map { $0 }
     }
 }
 
@@ -409,6 +413,6 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
             }
         }
         if let gb { addChannelSums(g.pointer, n: n, channels: cout, positions: oh * ow, gb.pointer) }
-        return [gx, gw, gb].prefix(inputs.count).map { $0 }
+        return [gx, gw, gb].prefix(needs.count).map { $0 }
     }
 }

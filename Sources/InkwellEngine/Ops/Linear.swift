@@ -59,6 +59,6 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
             for row in 0..<n { for o in 0..<outFeatures { bp[o] += gp[row * outFeatures + o] } }
             gb = t
         }
-        return [gx, gw, gb].prefix(inputs.count).map { $0 }
+        return [gx, gw, gb].prefix(needs.count).map { $0 }
     }
 }

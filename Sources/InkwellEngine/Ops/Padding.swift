@@ -14,7 +14,8 @@ public struct Padding2D: Sendable, Equatable {
 }
 
 /// Pads (N, C, H, W) by mirroring across the edges (the edge itself is not repeated).
-/// Each pad must be smaller than the dimension it pads.
+/// Each pad must be smaller than the dimension it pads. A recorded result can be recomputed from
+/// `x`, so an op that saves it for its backward (a convolution) keeps `x` instead.
 public func reflectionPad2d(_ x: Tensor, _ padding: Padding2D) -> Tensor {
     guard x.rank >= 2 else { badShape("reflection_pad2d", x.shape, expected: "at least 2 axes") }
     let (h, w) = (x.shape[x.rank - 2], x.shape[x.rank - 1])
@@ -41,6 +42,12 @@ public func reflectionPad2d(_ x: Tensor, _ padding: Padding2D) -> Tensor {
         }
     }
     let inputShape = x.shape
+    defer {
+        if out.node != nil {
+            let source = x.detached()
+            out.recomputation = Recomputation(source: source.storage) { reflectionPad2d(source, padding) }
+        }
+    }
     return out.recorded("reflection_pad2d", [x], saving: []) { g, _ in
         let gx = Tensor(zeros: inputShape)
         let gp = g.pointer, xp = gx.pointer

@@ -40,10 +40,18 @@ public final class BatchNorm2d: Module, UnaryLayer {
 
 /// Instance normalisation of (N, C, H, W) inputs: each image's channel to zero mean, unit variance
 /// (no affine parameters, no running statistics: PyTorch's InstanceNorm2d defaults).
-public final class InstanceNorm2d: Module, UnaryLayer {
+///
+/// Followed by a `LeakyReLU` in a `Sequential`, both run as one op (`instanceNorm2dLeakyRelu`),
+/// which keeps half the values for the backward.
+public final class InstanceNorm2d: Module, FusibleLayer {
     public let eps: Float
 
     public init(eps: Float = 1e-5) { self.eps = eps }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { instanceNorm2d(x, eps: eps) }
+
+    public func fused(with next: any UnaryLayer, _ x: Tensor) -> Tensor? {
+        guard let activation = next as? LeakyReLU, activation.negativeSlope > 0 else { return nil }
+        return instanceNorm2dLeakyRelu(x, eps: eps, slope: activation.negativeSlope)
+    }
 }

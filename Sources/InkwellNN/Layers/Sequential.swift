@@ -13,9 +13,29 @@ public final class Sequential: Module, UnaryLayer {
 
     public subscript(index: Int) -> any UnaryLayer { layers[index] }
 
+    /// Applies the layers in order. A layer that can run fused with the next one
+    /// (`FusibleLayer`) does so, with the same values and less memory kept for the backward.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        layers.reduce(x) { $1($0) }
+        var value = x
+        var index = 0
+        while index < layers.count {
+            if index + 1 < layers.count, let first = layers[index] as? any FusibleLayer,
+               let fused = first.fused(with: layers[index + 1], value) {
+                value = fused
+                index += 2
+            } else {
+                value = layers[index](value)
+                index += 1
+            }
+        }
+        return value
     }
+}
+
+/// A layer that, followed by certain layers, runs both as one op.
+public protocol FusibleLayer: UnaryLayer {
+    /// `next(self(x))` computed as one op, or nil where `next` is not a layer it fuses with.
+    func fused(with next: any UnaryLayer, _ x: Tensor) -> Tensor?
 }
 
 /// (N, d1, d2, ...) -> (N, d1 * d2 * ...).

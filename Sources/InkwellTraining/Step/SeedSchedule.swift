@@ -36,6 +36,9 @@ public final class SeedSchedule: TrainingSchedule {
             model.zeroGrad()
             loss.backward(to: targets)
             for o in stepped { o.step() }
+            // Applied gradients are dropped now, not at the next clearing: the next sub-update's
+            // forward pass then runs without them in memory.
+            for p in targets { p.zeroGrad() }
         }
         var losses: [String: Float] = [:]
 
