@@ -278,7 +278,8 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
                       bias: bias?.pointer, out.pointer)
     }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-    // Only the weight gradient reads the input: a padded input is kept as its recipe.
+    // Only the weight gradient reads the input, image by image: a padded input is kept as its
+    // recipe and each image padded again when it is read.
     let savedX = SavedTensor(x), inputShape = x.shape
     return out.recorded("conv2d", inputs, savingStorages: [savedX.storage, weight.storage]) { g, needs in
         let needX = needs[0], needW = needs[1], needB = needs.count > 2 && needs[2]
@@ -308,13 +309,14 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
             // Per-worker partial sums over the images, then added.
             let chunks = min(n, Parallel.workers)
             let partials = TensorStorage(count: chunks * gw.count)
-            let x = savedX.value()
-            let (xp, gp, pp, size) = (x.pointer, g.pointer, partials.pointer, gw.count)
+            let (gp, pp, size) = (g.pointer, partials.pointer, gw.count)
             Parallel.forEach(chunks) { chunk in
                 for i in Swift.stride(from: chunk, to: n, by: chunks) {
-                    inkwell_direct_conv_weight_grad(xp + i * imageSize, Int32(geo.channels), Int32(geo.height), Int32(geo.width),
-                                                    gp + i * o * positions, Int32(o), Int32(geo.kernelHeight), Int32(geo.kernelWidth),
-                                                    pp + chunk * size)
+                    savedX.withImage(i, size: imageSize) { xi in
+                        inkwell_direct_conv_weight_grad(xi, Int32(geo.channels), Int32(geo.height), Int32(geo.width),
+                                                        gp + i * o * positions, Int32(o), Int32(geo.kernelHeight), Int32(geo.kernelWidth),
+                                                        pp + chunk * size)
+                    }
                 }
             }
             for chunk in 0..<chunks { Kernels.add(gw.pointer, pp + chunk * size, gw.pointer, size) }
@@ -322,15 +324,14 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
         let lowerWeightGradient = direct ? nil : gw
         if lowerInputGradient != nil || lowerWeightGradient != nil {
             let gx = lowerInputGradient, gw = lowerWeightGradient
-            let x = gw == nil ? nil : savedX.value()
             let columns = TensorStorage(count: k * group * positions, zeroed: false)
             let gy = TensorStorage(count: o * group * positions, zeroed: false)
             for first in Swift.stride(from: 0, to: n, by: group) {
                 let count = min(group, n - first), ld = count * positions
                 gatherImages(g.pointer, first: first, count: count, channels: o, positions: positions, gy.pointer)
-                if let gw, let x {
+                if let gw {
                     Parallel.forEach(count) { j in
-                        geo.im2col(x.pointer + (first + j) * imageSize, columns.pointer + j * positions, rowStride: ld)
+                        savedX.withImage(first + j, size: imageSize) { geo.im2col($0, columns.pointer + j * positions, rowStride: ld) }
                     }
                     BLAS.gemm(transB: true, m: o, n: k, k: ld, a: gy.pointer, lda: ld, b: columns.pointer, ldb: ld,
                               beta: 1, c: gw.pointer, ldc: k)

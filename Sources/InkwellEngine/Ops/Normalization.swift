@@ -198,19 +198,33 @@ public func instanceNorm2d(_ x: Tensor, eps: Float = 1e-5) -> Tensor {
 /// its output for the backward: half the memory of the two ops. Same values as the two ops.
 public func instanceNorm2dLeakyRelu(_ x: Tensor, eps: Float = 1e-5, slope: Float = 0.01) -> Tensor {
     guard slope > 0 else { return instanceNorm2d(x, eps: eps).leakyRelu(slope: slope) }
-    let (out, groups, invstd) = instanceNormalized(x, eps: eps, op: "instance_norm2d_leaky_relu")
+    let (out, _, invstd) = instanceNormalized(x, eps: eps, op: "instance_norm2d_leaky_relu")
     Kernels.map(out.pointer, out.pointer, out.count) { $0 > 0 ? $0 : $0 * slope }
     let r = out.storage
+    let planes = x.shape[0] * x.shape[1], hw = x.shape[2] * x.shape[3]
     return out.recorded("instance_norm2d_leaky_relu", [x], savingStorages: [r]) { g, _ in
-        // The normalised value is r where r > 0 and r / slope elsewhere; the gradient reaching
-        // it is g scaled by the leaky ReLU's derivative.
-        // (The normalisation's gradient is computed in place over that scaled gradient: each
-        // group's sums are taken before any of its elements is written.)
-        let gx = Tensor.empty(g.shape), y = Tensor.empty(g.shape)
+        // Plane by plane: the normalised value is r where r > 0 and r / slope elsewhere (into a
+        // one-plane scratch), the gradient reaching it is g scaled by the leaky ReLU's
+        // derivative (into gx), and the normalisation's gradient is then computed in place in
+        // gx, after the plane's sums. The arithmetic of `Groups.backward` on the normalised
+        // values, without a full-size temporary.
+        let gx = Tensor.empty(g.shape)
+        let (gp, rp, op) = (g.pointer, r.pointer, gx.pointer)
         let inverse = 1 / slope
-        Kernels.zip(g.pointer, r.pointer, gx.pointer, gx.count) { gi, v in v > 0 ? gi : gi * slope }
-        Kernels.map(r.pointer, y.pointer, y.count) { v in v > 0 ? v : v * inverse }
-        _ = groups.backward(gx.pointer, y.pointer, gx.pointer, mean: [], invstd: invstd, scale: nil, normalized: true) { $0 }
+        Parallel.forRanges(planes, grain: 1) { range in
+            let y = UnsafeMutablePointer<Float>.allocate(capacity: hw)
+            defer { y.deallocate() }
+            for plane in range {
+                let o = plane * hw
+                for i in 0..<hw {
+                    let v = rp[o + i]
+                    if v > 0 { y[i] = v; op[o + i] = gp[o + i] } else { y[i] = v * inverse; op[o + i] = gp[o + i] * slope }
+                }
+                let (s1, s2) = VectorSums.gradientSums(op + o, y, hw, mean: 0, invstd: 1)
+                let mg = Float(s1 / Double(hw)), mgx = Float(s2 / Double(hw))
+                VectorSums.normalizationGradient(op + o, y, op + o, hw, a: invstd[plane], mg: mg, mgx: mgx, mean: 0, invstd: 1)
+            }
+        }
         return [gx]
     }
 }

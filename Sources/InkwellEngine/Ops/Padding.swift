@@ -28,12 +28,13 @@ public func reflectionPad2d(_ x: Tensor, _ padding: Padding2D) -> Tensor {
     let out = Tensor.empty(Array(x.shape.dropLast(2)) + [oh, ow])
     let rows = (0..<oh).map { reflect($0 - padding.top, h) }
     let cols = (0..<ow).map { reflect($0 - padding.left, w) }
-    let xp = x.pointer, yp = out.pointer, left = padding.left
-    Parallel.forRanges(planes, grain: 8) { range in
+    let left = padding.left
+    /// Pads planes `range` of the source into `dst` (which starts at plane `range.lowerBound`).
+    let padPlanes = { (xp: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, range: Range<Int>) in
         for p in range {
-            let src = xp + p * h * w, dst = yp + p * oh * ow
+            let src = xp + p * h * w, plane = dst + (p - range.lowerBound) * oh * ow
             for y in 0..<oh {
-                let s = src + rows[y] * w, d = dst + y * ow
+                let s = src + rows[y] * w, d = plane + y * ow
                 // The interior is a straight copy; only the mirrored edges gather.
                 (d + left).update(from: s, count: w)
                 for c in 0..<left { d[c] = s[cols[c]] }
@@ -41,11 +42,16 @@ public func reflectionPad2d(_ x: Tensor, _ padding: Padding2D) -> Tensor {
             }
         }
     }
+    let xp = x.pointer, yp = out.pointer
+    Parallel.forRanges(planes, grain: 8) { range in padPlanes(xp, yp + range.lowerBound * oh * ow, range) }
     let inputShape = x.shape
     defer {
         if out.node != nil {
-            let source = x.detached()
-            out.recomputation = Recomputation(source: source.storage) { reflectionPad2d(source, padding) }
+            // Image by image (the leading axis): the planes of image i.
+            let source = x.detached(), planesPerImage = planes / max(x.shape[0], 1)
+            out.recomputation = Recomputation(source: source.storage) { i, dst in
+                padPlanes(source.pointer, dst, (i * planesPerImage)..<((i + 1) * planesPerImage))
+            }
         }
     }
     return out.recorded("reflection_pad2d", [x], saving: []) { g, _ in

@@ -66,10 +66,11 @@ public final class SeedSchedule: TrainingSchedule {
         update(fakeReal, decParams, [optimizers.decoder])
 
         // 6. Feature matching.
-        let recon6 = decoder(encoder(x, eps: try noise.normal(.feats, shape: latentShape)).z)
         // The real images' features are constants for the encoder and decoder: no graph needed.
-        // (The linear head, whose output sub-step 6 does not use, is skipped.)
+        // (The linear head, whose output sub-step 6 does not use, is skipped.) Computed first,
+        // while the reconstruction's graph does not yet hold memory.
         let realFeatures = withoutGrad { discriminator.features(x) }
+        let recon6 = decoder(encoder(x, eps: try noise.normal(.feats, shape: latentShape)).z)
         let feats = mseLoss(discriminator.features(recon6), realFeatures)
         losses["feats"] = feats.item
         update(feats, encParams + decParams, [optimizers.encoder, optimizers.decoder])
