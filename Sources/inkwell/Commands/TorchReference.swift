@@ -26,7 +26,7 @@ enum TorchReference {
     /// python3 with torch, the script, or its output is missing.
     static func run(script explicit: String?, batch: Int, steps: Int, threads: Int) -> [String: Any]? {
         guard shell(["python3", "-c", "import torch"]).status == 0 else {
-            print("PyTorch: not available here (python3 -c \"import torch\" failed; no CPU wheel can be installed offline), comparison skipped")
+            print("PyTorch: not available here (python3 -c \"import torch\" failed; `pip install torch` into the python3 on PATH enables the comparison), comparison skipped")
             return nil
         }
         guard let script = explicit ?? find() else {
