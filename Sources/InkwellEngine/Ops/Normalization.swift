@@ -57,11 +57,9 @@ private struct Groups {
     }
 
     /// The input gradient of training-mode normalisation, and the per-group sums
-    /// sum(g) and sum(g * xhat) the affine parameters' gradients need. With `normalized`, `x`
-    /// holds xhat itself (the output of a normalisation without affine parameters).
+    /// sum(g) and sum(g * xhat) the affine parameters' gradients need.
     func backward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>?,
-                  mean: [Float], invstd: [Float], scale: UnsafePointer<Float>?, normalized: Bool = false,
-                  parameterIndex: (Int) -> Int)
+                  mean: [Float], invstd: [Float], scale: UnsafePointer<Float>?, parameterIndex: (Int) -> Int)
         -> (sumG: [Double], sumGXhat: [Double]) {
         var sumG = [Double](repeating: 0, count: count)
         var sumGX = [Double](repeating: 0, count: count)
@@ -70,13 +68,11 @@ private struct Groups {
                 let sg = sg.baseAddress!, sgx = sgx.baseAddress!
                 Parallel.forRanges(count, grain: 1) { range in
                     for grp in range {
-                        // xhat = (x - m) * invstdX; the gradient's scale uses the true invstd.
-                        let m = normalized ? 0 : mean[grp], invstdX = normalized ? 1 : invstd[grp]
-                        let inv = invstd[grp]
+                        let m = mean[grp], inv = invstd[grp]
                         var s1 = 0.0, s2 = 0.0
                         for seg in 0..<segments {
                             let o = offset(grp, seg)
-                            let (a, b) = VectorSums.gradientSums(g + o, x + o, length, mean: m, invstd: invstdX)
+                            let (a, b) = VectorSums.gradientSums(g + o, x + o, length, mean: m, invstd: inv)
                             s1 += a
                             s2 += b
                         }
@@ -90,7 +86,7 @@ private struct Groups {
                         for seg in 0..<segments {
                             let o = offset(grp, seg)
                             VectorSums.normalizationGradient(g + o, x + o, gx + o, length, a: a, mg: mg, mgx: mgx,
-                                                             mean: m, invstd: invstdX)
+                                                             mean: m, invstd: inv)
                         }
                     }
                 }
@@ -185,11 +181,15 @@ public func batchNorm2d(_ x: Tensor, weight: Tensor?, bias: Tensor?, running: Ru
 /// unit biased variance (PyTorch's InstanceNorm2d without affine parameters or running stats).
 /// The backward reads the output (the normalised values), not the input.
 public func instanceNorm2d(_ x: Tensor, eps: Float = 1e-5) -> Tensor {
-    let (out, groups, invstd) = instanceNormalized(x, eps: eps, op: "instance_norm2d")
+    let (out, invstd) = instanceNormalized(x, eps: eps, op: "instance_norm2d")
     let y = out.storage
+    let hw = x.shape[2] * x.shape[3]
     return out.recorded("instance_norm2d", [x], savingStorages: [y]) { g, _ in
         let gx = Tensor.empty(g.shape)
-        _ = groups.backward(g.pointer, y.pointer, gx.pointer, mean: [], invstd: invstd, scale: nil, normalized: true) { $0 }
+        let (gp, yp) = (g.pointer, y.pointer)
+        instanceNormBackward(invstd: invstd, planeSize: hw, into: gx.pointer) { plane, _ in
+            (normalized: UnsafePointer(yp + plane * hw), gradient: UnsafePointer(gp + plane * hw))
+        }
         return [gx]
     }
 }
@@ -198,39 +198,51 @@ public func instanceNorm2d(_ x: Tensor, eps: Float = 1e-5) -> Tensor {
 /// its output for the backward: half the memory of the two ops. Same values as the two ops.
 public func instanceNorm2dLeakyRelu(_ x: Tensor, eps: Float = 1e-5, slope: Float = 0.01) -> Tensor {
     guard slope > 0 else { return instanceNorm2d(x, eps: eps).leakyRelu(slope: slope) }
-    let (out, _, invstd) = instanceNormalized(x, eps: eps, op: "instance_norm2d_leaky_relu")
+    let (out, invstd) = instanceNormalized(x, eps: eps, op: "instance_norm2d_leaky_relu")
     Kernels.map(out.pointer, out.pointer, out.count) { $0 > 0 ? $0 : $0 * slope }
     let r = out.storage
-    let planes = x.shape[0] * x.shape[1], hw = x.shape[2] * x.shape[3]
+    let hw = x.shape[2] * x.shape[3]
     return out.recorded("instance_norm2d_leaky_relu", [x], savingStorages: [r]) { g, _ in
-        // Plane by plane: the normalised value is r where r > 0 and r / slope elsewhere (into a
-        // one-plane scratch), the gradient reaching it is g scaled by the leaky ReLU's
-        // derivative (into gx), and the normalisation's gradient is then computed in place in
-        // gx, after the plane's sums. The arithmetic of `Groups.backward` on the normalised
-        // values, without a full-size temporary.
+        // The normalised value is r where r > 0 and r / slope elsewhere (into the one-plane
+        // scratch); the gradient reaching it is g scaled by the leaky ReLU's derivative (into
+        // gx, where the normalisation's gradient then replaces it).
         let gx = Tensor.empty(g.shape)
         let (gp, rp, op) = (g.pointer, r.pointer, gx.pointer)
         let inverse = 1 / slope
-        Parallel.forRanges(planes, grain: 1) { range in
-            let y = UnsafeMutablePointer<Float>.allocate(capacity: hw)
-            defer { y.deallocate() }
-            for plane in range {
-                let o = plane * hw
-                for i in 0..<hw {
-                    let v = rp[o + i]
-                    if v > 0 { y[i] = v; op[o + i] = gp[o + i] } else { y[i] = v * inverse; op[o + i] = gp[o + i] * slope }
-                }
-                let (s1, s2) = VectorSums.gradientSums(op + o, y, hw, mean: 0, invstd: 1)
-                let mg = Float(s1 / Double(hw)), mgx = Float(s2 / Double(hw))
-                VectorSums.normalizationGradient(op + o, y, op + o, hw, a: invstd[plane], mg: mg, mgx: mgx, mean: 0, invstd: 1)
+        instanceNormBackward(invstd: invstd, planeSize: hw, into: op) { plane, y in
+            let o = plane * hw
+            for i in 0..<hw {
+                let v = rp[o + i]
+                if v > 0 { y[i] = v; op[o + i] = gp[o + i] } else { y[i] = v * inverse; op[o + i] = gp[o + i] * slope }
             }
+            return (UnsafePointer(y), UnsafePointer(op + o))
         }
         return [gx]
     }
 }
 
-/// The instance-normalised values of `x`, unrecorded, with the groups and per-plane 1/std.
-private func instanceNormalized(_ x: Tensor, eps: Float, op: String) -> (Tensor, Groups, [Float]) {
+/// The input gradient of instance normalisation from its output, plane by plane, into `gx`:
+/// `plane(p, scratch)` gives plane p's normalised values and the gradient reaching them (either
+/// may be written into `scratch`, one plane's worth, or, for the gradient, into gx's own plane,
+/// which is read in full before it is written). `Groups.backward`'s arithmetic with xhat given.
+private func instanceNormBackward(
+    invstd: [Float], planeSize hw: Int, into gx: UnsafeMutablePointer<Float>,
+    plane: (_ p: Int, _ scratch: UnsafeMutablePointer<Float>) -> (normalized: UnsafePointer<Float>, gradient: UnsafePointer<Float>)
+) {
+    Parallel.forRanges(invstd.count, grain: 1) { range in
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: hw)
+        defer { scratch.deallocate() }
+        for p in range {
+            let (y, g) = plane(p, scratch)
+            let (s1, s2) = VectorSums.gradientSums(g, y, hw, mean: 0, invstd: 1)
+            let mg = Float(s1 / Double(hw)), mgx = Float(s2 / Double(hw))
+            VectorSums.normalizationGradient(g, y, gx + p * hw, hw, a: invstd[p], mg: mg, mgx: mgx, mean: 0, invstd: 1)
+        }
+    }
+}
+
+/// The instance-normalised values of `x`, unrecorded, with the per-plane 1/std.
+private func instanceNormalized(_ x: Tensor, eps: Float, op: String) -> (Tensor, [Float]) {
     guard x.rank == 4 else { badShape(op, x.shape, expected: "(N, C, H, W)") }
     let hw = x.shape[2] * x.shape[3]
     guard hw > 1 else { badShape(op, x.shape, expected: "more than one spatial element") }
@@ -240,5 +252,5 @@ private func instanceNormalized(_ x: Tensor, eps: Float, op: String) -> (Tensor,
     let invstd = v.map { Float(1 / ($0 + Double(eps)).squareRoot()) }
     let out = Tensor.empty(x.shape)
     groups.normalize(x.pointer, out.pointer, mean: mean, invstd: invstd, scale: nil, shift: nil) { $0 }
-    return (out, groups, invstd)
+    return (out, invstd)
 }
