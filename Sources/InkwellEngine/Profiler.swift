@@ -57,9 +57,9 @@ public enum Profiler {
         for (name, v) in rows.sorted(by: { $0.1.seconds > $1.1.seconds }) {
             lines.append(String(format: "  %-28@ %9.3f s %7d calls %5.1f%%", name as NSString, v.seconds, v.calls, 100 * v.seconds / total))
         }
-        let cache = BufferCache.statistics
-        lines.append(String(format: "  buffer cache: %d reuses, %d fresh allocations (%.1f GB) of buffers >= 1 MiB; at most %d MiB of them in use at once",
-                            cache.hits, cache.misses, Double(cache.missedBytes) / 1e9, cache.highWaterBytes >> 20))
+        let arena = BufferArena.statistics
+        lines.append(String(format: "  buffer arena: %d reuses of freed blocks, %d growths (%.1f GB of fresh pages) for buffers >= 1 MiB; %d MiB touched, at most %d MiB in use at once",
+                            arena.reuses, arena.growths, Double(arena.grownBytes) / 1e9, arena.touchedBytes >> 20, arena.highWaterBytes >> 20))
         FileHandle.standardError.write((lines.joined(separator: "\n") + "\n").data(using: .utf8)!)
     }
 }
