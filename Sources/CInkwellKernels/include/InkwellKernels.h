@@ -38,4 +38,17 @@ void inkwell_gather_stride2(const float *src, float *dst, long n);
 /// dst[2 i] += src[i] for i < n: a stride-2 row of col2im. Touches dst[0 ... 2n - 2] only.
 void inkwell_scatter_add_stride2(const float *src, float *dst, long n);
 
+/// Winograd F(2x2, 3x3) input transform of one (H, W) plane for the sub-pixel form of a stride-2
+/// transposed convolution: for the 4 x 4 tile d at rows 2i - 1 ... 2i + 2 and columns 2j - 1 ...
+/// 2j + 2 (zero outside), v[xi * xi_stride + i * ceil(W/2) + j] = (B^T d B)[xi], xi < 16.
+/// padded: scratch of (2 ceil(H/2) + 2) * (2 ceil(W/2) + 2) floats.
+void inkwell_winograd_f2x3_input(const float *plane, long h, long w, float *padded, float *v, long xi_stride);
+
+/// Winograd F(2x2, 3x3) output transform of one output channel and row phase phase_y: for the
+/// tile (i, j) of column phase px, (A^T q A) + bias, q[xi] = m_px[xi * xi_stride + i * ceil(W/2) + j],
+/// goes to the output plane (2H - 1, 2W - 1) at rows 2(2i + r) + phase_y and columns
+/// 2(2j + c) + px (inside only). scratch: 8 * ceil(W/2) floats.
+void inkwell_winograd_f2x3_output(const float *m0, const float *m1, long xi_stride, long h, long w, float *plane,
+                                  long phase_y, float bias, float *scratch);
+
 #endif

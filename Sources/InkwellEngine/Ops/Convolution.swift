@@ -7,7 +7,9 @@ import CInkwellKernels
 //
 // A transposed convolution is the gradient of a convolution with respect to its input: its
 // forward is the convolution's input-gradient (gemm then col2im) and its backward reuses the
-// convolution's forward lowering (im2col then gemm).
+// convolution's forward lowering (im2col then gemm). The decoder's transposed convolutions
+// (stride 2, 5 x 5, padding 2) run their forward with Winograd's F(2x2, 3x3) instead
+// (WinogradTransposedConvolution.swift).
 
 /// The lowering of one image: a (C, H, W) input seen through (kh, kw) windows at `stride`, with
 /// `padding` zeros around it, giving an (outHeight, outWidth) map.
@@ -369,11 +371,16 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
     let geo = ConvGeometry(channels: cout, height: oh, width: ow, kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     precondition(geo.outHeight == h && geo.outWidth == w, "conv_transpose2d: geometry does not invert")
     let (k, positions, outSize) = (geo.patchSize, h * w, cout * oh * ow)
-    let out = Tensor(zeros: [n, cout, oh, ow])
+    let winograd = ConvolutionLowering.usesWinograd(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
+    let out = winograd ? Tensor.empty([n, cout, oh, ow]) : Tensor(zeros: [n, cout, oh, ow])
+    if winograd {
+        winogradTransposedConvolution(x.pointer, n: n, inChannels: cin, height: h, width: w, weight: weight.pointer,
+                                      outChannels: cout, bias: bias?.pointer, out.pointer)
+    }
     let group = imagesPerGroup(n, rows: k, positions: positions)
-    let columns = TensorStorage(count: k * group * positions, zeroed: false)
-    let xs = TensorStorage(count: cin * group * positions, zeroed: false)
-    for first in Swift.stride(from: 0, to: n, by: group) {
+    let columns = TensorStorage(count: winograd ? 0 : k * group * positions, zeroed: false)
+    let xs = TensorStorage(count: winograd ? 0 : cin * group * positions, zeroed: false)
+    for first in Swift.stride(from: 0, to: winograd ? 0 : n, by: group) {
         let count = min(group, n - first), ld = count * positions
         gatherImages(x.pointer, first: first, count: count, channels: cin, positions: positions, xs.pointer)
         BLAS.gemm(transA: true, m: k, n: ld, k: cin, a: weight.pointer, lda: k, b: xs.pointer, ldb: ld,
