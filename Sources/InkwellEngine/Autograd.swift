@@ -134,20 +134,17 @@ extension Tensor {
         }
         let order = topologicalOrder(root)
         let targetSet = targets.map { Set($0.map(ObjectIdentifier.init)) }
-        func leafNeeded(_ leaf: Tensor) -> Bool {
-            leaf.requiresGrad && (targetSet?.contains(ObjectIdentifier(leaf)) ?? true)
-        }
         var needs = Set<ObjectIdentifier>(minimumCapacity: order.count)
-        for node in order {
-            let needed = node.edges.contains { edge in
-                switch edge {
-                case .node(let input): return needs.contains(ObjectIdentifier(input))
-                case .leaf(let leaf): return leafNeeded(leaf)
-                case nil: return false
-                }
+        /// Whether a gradient must flow along `edge`: to a needed node, or to a leaf that is
+        /// requested (all leaves when no targets are given).
+        func needed(_ edge: GradEdge?) -> Bool {
+            switch edge {
+            case .node(let input): return needs.contains(ObjectIdentifier(input))
+            case .leaf(let leaf): return leaf.requiresGrad && (targetSet?.contains(ObjectIdentifier(leaf)) ?? true)
+            case nil: return false
             }
-            if needed { needs.insert(ObjectIdentifier(node)) }
         }
+        for node in order where node.edges.contains(where: needed) { needs.insert(ObjectIdentifier(node)) }
 
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
         // Each node is released as soon as it has been visited (its backward run, or skipped as
@@ -161,13 +158,7 @@ extension Tensor {
                 for entry in node.saved where entry.storage.version != entry.version {
                     fatalError("backward: a tensor that \(node.op) saved for its gradient was modified in place after the forward pass")
                 }
-                let mask = node.edges.map { edge -> Bool in
-                    switch edge {
-                    case .node(let input): return needs.contains(ObjectIdentifier(input))
-                    case .leaf(let leaf): return leafNeeded(leaf)
-                    case nil: return false
-                    }
-                }
+                let mask = node.edges.map(needed)
                 guard let backward = node.backward else { continue }
                 let profileStart = Profiler.isEnabled ? Profiler.now() : 0
                 defer { if Profiler.isEnabled { Profiler.addBackward(node.op, since: profileStart) } }

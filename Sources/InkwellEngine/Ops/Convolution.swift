@@ -371,25 +371,27 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
     let geo = ConvGeometry(channels: cout, height: oh, width: ow, kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     precondition(geo.outHeight == h && geo.outWidth == w, "conv_transpose2d: geometry does not invert")
     let (k, positions, outSize) = (geo.patchSize, h * w, cout * oh * ow)
-    let winograd = ConvolutionLowering.usesWinograd(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
-    let out = winograd ? Tensor.empty([n, cout, oh, ow]) : Tensor(zeros: [n, cout, oh, ow])
-    if winograd {
+    let group = imagesPerGroup(n, rows: k, positions: positions)
+    let out: Tensor
+    if ConvolutionLowering.usesWinograd(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding) {
+        out = Tensor.empty([n, cout, oh, ow])
         winogradTransposedConvolution(x.pointer, n: n, inChannels: cin, height: h, width: w, weight: weight.pointer,
                                       outChannels: cout, bias: bias?.pointer, out.pointer)
-    }
-    let group = imagesPerGroup(n, rows: k, positions: positions)
-    let columns = TensorStorage(count: winograd ? 0 : k * group * positions, zeroed: false)
-    let xs = TensorStorage(count: winograd ? 0 : cin * group * positions, zeroed: false)
-    for first in Swift.stride(from: 0, to: winograd ? 0 : n, by: group) {
-        let count = min(group, n - first), ld = count * positions
-        gatherImages(x.pointer, first: first, count: count, channels: cin, positions: positions, xs.pointer)
-        BLAS.gemm(transA: true, m: k, n: ld, k: cin, a: weight.pointer, lda: k, b: xs.pointer, ldb: ld,
-                  c: columns.pointer, ldc: ld)
-        Parallel.forEach(count) { j in
-            let y = out.pointer + (first + j) * outSize
-            geo.col2im(columns.pointer + j * positions, y, rowStride: ld)
-            if let bias {
-                for c in 0..<cout { let b = bias.pointer[c], plane = y + c * oh * ow; for i in 0..<(oh * ow) { plane[i] += b } }
+    } else {
+        out = Tensor(zeros: [n, cout, oh, ow])
+        let columns = TensorStorage(count: k * group * positions, zeroed: false)
+        let xs = TensorStorage(count: cin * group * positions, zeroed: false)
+        for first in Swift.stride(from: 0, to: n, by: group) {
+            let count = min(group, n - first), ld = count * positions
+            gatherImages(x.pointer, first: first, count: count, channels: cin, positions: positions, xs.pointer)
+            BLAS.gemm(transA: true, m: k, n: ld, k: cin, a: weight.pointer, lda: k, b: xs.pointer, ldb: ld,
+                      c: columns.pointer, ldc: ld)
+            Parallel.forEach(count) { j in
+                let y = out.pointer + (first + j) * outSize
+                geo.col2im(columns.pointer + j * positions, y, rowStride: ld)
+                if let bias {
+                    for c in 0..<cout { let b = bias.pointer[c], plane = y + c * oh * ow; for i in 0..<(oh * ow) { plane[i] += b } }
+                }
             }
         }
     }

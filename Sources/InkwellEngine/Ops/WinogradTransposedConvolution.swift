@@ -48,7 +48,7 @@ func winogradTransposedConvolution(_ x: UnsafePointer<Float>, n: Int, inChannels
                         g[r * 3 + c] = ky <= 4 && kx <= 4 ? taps[ky * 5 + kx] : 0
                     }
                 }
-                // t = G g (4 x 3), then G t^T... : U = G g G^T (4 x 4).
+                // t = G g (4 x 3), then U = t G^T (4 x 4), i.e. G applied to each row of t.
                 for c in 0..<3 {
                     let (g0, g1, g2) = (g[c], g[3 + c], g[6 + c])
                     t[c] = g0
