@@ -1,8 +1,8 @@
 import XCTest
 @testable import InkwellEngine
 
-/// The Winograd forward of stride-2, 5 x 5, padding-2 transposed convolutions against plain loops
-/// and against the gemm + col2im path.
+/// The Winograd forwards (F(2x2, 3x3) and F(4x4, 3x3)) of stride-2, 5 x 5, padding-2 transposed
+/// convolutions against plain loops and against the gemm + col2im path.
 final class WinogradTransposedConvolutionTests: XCTestCase {
     /// out[n, co, oy, ox] = sum of x[n, ci, iy, ix] * w[ci, co, ky, kx] over oy = 2 iy - 2 + ky,
     /// ox = 2 ix - 2 + kx (the definition, in Double).
@@ -33,21 +33,50 @@ final class WinogradTransposedConvolutionTests: XCTestCase {
     func testMatchesTheDefinitionAndTheGemmPathOnOddAndEvenSizes() {
         var generator = RandomGenerator(seed: 11)
         // (images, in channels, out channels, height, width, bias): odd and even sizes, one-pixel maps.
-        let cases = [(1, 1, 1, 1, 1, false), (2, 3, 2, 4, 5, true), (3, 5, 4, 9, 16, true), (2, 8, 6, 7, 6, false), (1, 2, 3, 2, 3, true)]
+        let cases = [(1, 1, 1, 1, 1, false), (2, 3, 2, 4, 5, true), (3, 5, 4, 9, 16, true), (2, 8, 6, 7, 6, false), (1, 2, 3, 2, 3, true),
+                     (2, 32, 16, 17, 31, false), (1, 16, 8, 33, 61, true)]
         for (n, cin, cout, h, w, hasBias) in cases {
             let x = Tensor.uniform([n, cin, h, w], low: -1, high: 1, using: &generator)
             let weight = Tensor.uniform([cin, cout, 5, 5], low: -1, high: 1, using: &generator)
             let bias = hasBias ? Tensor.uniform([cout], low: -1, high: 1, using: &generator) : nil
-            let fast = transposed(x, weight, bias, winograd: true)
             let gemm = transposed(x, weight, bias, winograd: false)
-            XCTAssertEqual(fast.shape, [n, cout, 2 * h - 1, 2 * w - 1])
+            XCTAssertEqual(gemm.shape, [n, cout, 2 * h - 1, 2 * w - 1])
             let expected = reference(x, weight, bias)
             let scale = Double(cin * 25).squareRoot()
+            for tile in [WinogradTile.f2x3, .f4x3] {
+                let fast = Tensor.empty(gemm.shape)
+                winogradTransposedConvolution(x.pointer, n: n, inChannels: cin, height: h, width: w, weight: weight.pointer,
+                                              outChannels: cout, bias: bias?.pointer, tile: tile, fast.pointer)
+                for (i, e) in expected.enumerated() {
+                    XCTAssertEqual(Double(fast.pointer[i]), e, accuracy: 1e-5 * scale, "\(tile), case \((n, cin, cout, h, w)), element \(i)")
+                }
+            }
             for (i, e) in expected.enumerated() {
-                XCTAssertEqual(Double(fast.pointer[i]), e, accuracy: 1e-5 * scale, "winograd, case \((n, cin, cout, h, w)), element \(i)")
                 XCTAssertEqual(Double(gemm.pointer[i]), e, accuracy: 1e-5 * scale, "gemm, case \((n, cin, cout, h, w)), element \(i)")
             }
         }
+    }
+
+    /// A forward that autograd records runs F(2x2, 3x3); one that nothing differentiates runs
+    /// F(4x4, 3x3).
+    func testRecordedForwardsRunTheSmallTileAndOthersTheLargeOne() {
+        var generator = RandomGenerator(seed: 13)
+        let (n, cin, cout, h, w) = (2, 6, 5, 9, 16)
+        let x = Tensor.uniform([n, cin, h, w], low: -1, high: 1, using: &generator)
+        let weight = Tensor.uniform([cin, cout, 5, 5], low: -1, high: 1, using: &generator)
+        func direct(_ tile: WinogradTile) -> [Float] {
+            let out = Tensor.empty([n, cout, 2 * h - 1, 2 * w - 1])
+            winogradTransposedConvolution(x.pointer, n: n, inChannels: cin, height: h, width: w, weight: weight.pointer,
+                                          outChannels: cout, bias: nil, tile: tile, out.pointer)
+            return out.values
+        }
+        let (small, large) = (direct(.f2x3), direct(.f4x3))
+        XCTAssertNotEqual(small, large)
+        let trained = weight.detached()
+        trained.requiresGrad = true
+        XCTAssertEqual(transposed(x, trained, nil, winograd: true).values, small)
+        XCTAssertEqual(withoutGrad { transposed(x, trained, nil, winograd: true) }.values, large)
+        XCTAssertEqual(transposed(x, weight, nil, winograd: true).values, large)
     }
 
     func testGradientsThroughAWinogradForwardMatchTheGemmPath() {

@@ -7,9 +7,11 @@ import CInkwellKernels
 //
 // A transposed convolution is the gradient of a convolution with respect to its input: its
 // forward is the convolution's input-gradient (gemm then col2im) and its backward reuses the
-// convolution's forward lowering (im2col then gemm). The decoder's transposed convolutions
-// (stride 2, 5 x 5, padding 2) run their forward with Winograd's F(2x2, 3x3) instead
-// (WinogradTransposedConvolution.swift).
+// convolution's forward lowering (im2col then gemm). Stride-2, 5 x 5 shapes (all the model's
+// convolutions but its first and last) run with Winograd's algorithm instead: the forward of a
+// convolution, and the input gradient of a transposed convolution, on the phase form
+// (WinogradStridedConvolution.swift); the forward of a transposed convolution on the sub-pixel
+// form (WinogradTransposedConvolution.swift).
 
 /// The lowering of one image: a (C, H, W) input seen through (kh, kw) windows at `stride`, with
 /// `padding` zeros around it, giving an (outHeight, outWidth) map.
@@ -267,17 +269,22 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
                 for oc in 0..<o { let plane = yp + (i * o + oc) * positions, b = bp[oc]; for j in 0..<positions { plane[j] += b } }
             }
         }
-    }
-    let columns = TensorStorage(count: direct ? 0 : k * group * positions, zeroed: false)
-    let products = TensorStorage(count: direct ? 0 : o * group * positions, zeroed: false)
-    for first in Swift.stride(from: 0, to: direct ? 0 : n, by: group) {
-        let count = min(group, n - first), ld = count * positions
-        Parallel.forEach(count) { j in
-            geo.im2col(x.pointer + (first + j) * imageSize, columns.pointer + j * positions, rowStride: ld)
+    } else if ConvolutionLowering.usesWinogradStrided(channels: geo.channels, kernelHeight: geo.kernelHeight,
+                                                      kernelWidth: geo.kernelWidth, stride: stride, padding: padding) {
+        winogradStridedConvolution(x.pointer, n: n, inChannels: geo.channels, height: geo.height, width: geo.width,
+                                   weight: weight.pointer, outChannels: o, padding: padding, bias: bias?.pointer, out.pointer)
+    } else {
+        let columns = TensorStorage(count: k * group * positions, zeroed: false)
+        let products = TensorStorage(count: o * group * positions, zeroed: false)
+        for first in Swift.stride(from: 0, to: n, by: group) {
+            let count = min(group, n - first), ld = count * positions
+            Parallel.forEach(count) { j in
+                geo.im2col(x.pointer + (first + j) * imageSize, columns.pointer + j * positions, rowStride: ld)
+            }
+            BLAS.gemm(m: o, n: ld, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: ld, c: products.pointer, ldc: ld)
+            scatterImages(products.pointer, first: first, count: count, channels: o, positions: positions,
+                          bias: bias?.pointer, out.pointer)
         }
-        BLAS.gemm(m: o, n: ld, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: ld, c: products.pointer, ldc: ld)
-        scatterImages(products.pointer, first: first, count: count, channels: o, positions: positions,
-                      bias: bias?.pointer, out.pointer)
     }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     // Only the weight gradient reads the input, image by image: a padded input is kept as its
@@ -375,8 +382,11 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
     let out: Tensor
     if ConvolutionLowering.usesWinograd(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding) {
         out = Tensor.empty([n, cout, oh, ow])
+        // F(4x4, 3x3) where no gradient will flow back through this forward (see
+        // WinogradTransposedConvolution.swift).
+        let recorded = GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad == true)
         winogradTransposedConvolution(x.pointer, n: n, inChannels: cin, height: h, width: w, weight: weight.pointer,
-                                      outChannels: cout, bias: bias?.pointer, out.pointer)
+                                      outChannels: cout, bias: bias?.pointer, tile: recorded ? .f2x3 : .f4x3, out.pointer)
     } else {
         out = Tensor(zeros: [n, cout, oh, ow])
         let columns = TensorStorage(count: k * group * positions, zeroed: false)
@@ -401,7 +411,15 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
         let gx = needs[0] ? Tensor.empty(x.shape) : nil
         let gw = needs[1] ? Tensor(zeros: weight.shape) : nil
         let gb = needB ? Tensor(zeros: [cout]) : nil
-        if gx != nil || gw != nil {
+        // The input gradient is the convolution of g with the weight, at this stride and padding.
+        let winogradX = ConvolutionLowering.usesWinogradStrided(channels: cout, kernelHeight: kh, kernelWidth: kw,
+                                                                stride: stride, padding: padding)
+        if winogradX, let gx {
+            winogradStridedConvolution(g.pointer, n: n, inChannels: cout, height: oh, width: ow, weight: weight.pointer,
+                                       outChannels: cin, padding: padding, bias: nil, gx.pointer)
+        }
+        let loweredX = winogradX ? nil : gx
+        if loweredX != nil || gw != nil {
             let columns = TensorStorage(count: k * group * positions, zeroed: false)
             let small = TensorStorage(count: cin * group * positions, zeroed: false)
             for first in Swift.stride(from: 0, to: n, by: group) {
@@ -414,7 +432,7 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
                     BLAS.gemm(transB: true, m: cin, n: k, k: ld, a: small.pointer, lda: ld, b: columns.pointer, ldb: ld,
                               beta: 1, c: gw.pointer, ldc: k)
                 }
-                if let gx {
+                if let gx = loweredX {
                     BLAS.gemm(m: cin, n: ld, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: ld,
                               c: small.pointer, ldc: ld)
                     scatterImages(small.pointer, first: first, count: count, channels: cin, positions: positions,

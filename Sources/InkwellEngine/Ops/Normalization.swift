@@ -198,8 +198,7 @@ public func instanceNorm2d(_ x: Tensor, eps: Float = 1e-5) -> Tensor {
 /// its output for the backward: half the memory of the two ops. Same values as the two ops.
 public func instanceNorm2dLeakyRelu(_ x: Tensor, eps: Float = 1e-5, slope: Float = 0.01) -> Tensor {
     guard slope > 0 else { return instanceNorm2d(x, eps: eps).leakyRelu(slope: slope) }
-    let (out, invstd) = instanceNormalized(x, eps: eps, op: "instance_norm2d_leaky_relu")
-    Kernels.map(out.pointer, out.pointer, out.count) { $0 > 0 ? $0 : $0 * slope }
+    let (out, invstd) = instanceNormalized(x, eps: eps, leakyReluSlope: slope, op: "instance_norm2d_leaky_relu")
     let r = out.storage
     let hw = x.shape[2] * x.shape[3]
     return out.recorded("instance_norm2d_leaky_relu", [x], savingStorages: [r]) { g, _ in
@@ -242,15 +241,32 @@ private func instanceNormBackward(
 }
 
 /// The instance-normalised values of `x`, unrecorded, with the per-plane 1/std.
-private func instanceNormalized(_ x: Tensor, eps: Float, op: String) -> (Tensor, [Float]) {
+private func instanceNormalized(_ x: Tensor, eps: Float, leakyReluSlope slope: Float? = nil, op: String) -> (Tensor, [Float]) {
     guard x.rank == 4 else { badShape(op, x.shape, expected: "(N, C, H, W)") }
     let hw = x.shape[2] * x.shape[3]
     guard hw > 1 else { badShape(op, x.shape, expected: "more than one spatial element") }
-    let groups = Groups(count: x.shape[0] * x.shape[1], segments: 1, length: hw) { plane, _ in plane * hw }
-    let (m, v) = groups.moments(x.pointer)
-    let mean = m.map(Float.init)
-    let invstd = v.map { Float(1 / ($0 + Double(eps)).squareRoot()) }
+    // Plane by plane, so that the statistics' second pass and the normalisation (and the leaky
+    // ReLU) read a plane that is still in cache: one pass over memory in, one out.
+    let planes = x.shape[0] * x.shape[1]
+    var invstd = [Float](repeating: 0, count: planes)
     let out = Tensor.empty(x.shape)
-    groups.normalize(x.pointer, out.pointer, mean: mean, invstd: invstd, scale: nil, shift: nil) { $0 }
+    let (xp, yp) = (x.pointer, out.pointer)
+    invstd.withUnsafeMutableBufferPointer { invstd in
+        let ip = invstd.baseAddress!
+        Parallel.forRanges(planes, grain: 1) { range in
+            for p in range {
+                let (src, dst) = (xp + p * hw, yp + p * hw)
+                let mean = Float(VectorSums.sum(src, hw) / Double(hw))
+                let variance = VectorSums.squaredDeviations(src, hw, mean: mean) / Double(hw)
+                let a = Float(1 / (variance + Double(eps)).squareRoot()), b = 0 - mean * a
+                ip[p] = a
+                if let slope {
+                    for i in 0..<hw { let v = src[i] * a + b; dst[i] = v > 0 ? v : v * slope }
+                } else {
+                    for i in 0..<hw { dst[i] = src[i] * a + b }
+                }
+            }
+        }
+    }
     return (out, invstd)
 }
