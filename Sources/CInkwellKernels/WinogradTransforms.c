@@ -305,26 +305,23 @@ void inkwell_winograd_f2x3_input(const float *plane, long h, long w, float *padd
     f2_input_transform(plane, h, w, th, tw, padded, v, xi_stride);
 }
 
-void inkwell_winograd_f2x3_output(const float *m0, const float *m1, long xi_stride, long h, long w, float *plane,
-                                  long phase_y, float bias, float *scratch) {
-    const long th = (h + 1) / 2, tw = (w + 1) / 2;
-#ifdef INKWELL_AVX512_DISPATCH
-    if (inkwell_kernels_use_avx512()) {
-        f2_output_transform_avx512(m0, m1, xi_stride, th, tw, plane, 2 * h - 1, 2 * w - 1, phase_y, bias, scratch);
-        return;
-    }
-#endif
-    f2_output_transform(m0, m1, xi_stride, th, tw, plane, 2 * h - 1, 2 * w - 1, phase_y, bias, scratch);
+long inkwell_winograd_scratch(long m, long th, long tw) {
+    const long n = th * tw;
+    if (m == 2) return (2 * th + 2) * 2 * (tw + 1); // the input transform's copy; the output needs 8 tw
+    const long input = (4 * th + 2) * 4 * (tw + 1) + 36 * n, output = 56 * n; // output: the sub-pixel one's
+    return input > output ? input : output;
 }
 
-void inkwell_winograd_f4x3_output_subpixel(const float *m0, const float *m1, long xi_stride, long h, long w, float *plane,
-                                           long phase_y, float bias, float *scratch) {
-    const long th = (h + 3) / 4, tw = (w + 3) / 4;
+void inkwell_winograd_output_subpixel(long m, const float *m0, const float *m1, long xi_stride, long h, long w, float *plane,
+                                      long phase_y, float bias, float *scratch) {
+    const long th = (h + m - 1) / m, tw = (w + m - 1) / m, oh = 2 * h - 1, ow = 2 * w - 1;
 #ifdef INKWELL_AVX512_DISPATCH
     if (inkwell_kernels_use_avx512()) {
-        output_transform_subpixel_avx512(m0, m1, xi_stride, th, tw, plane, 2 * h - 1, 2 * w - 1, phase_y, bias, scratch);
+        if (m == 2) f2_output_transform_avx512(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
+        else output_transform_subpixel_avx512(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
         return;
     }
 #endif
-    output_transform_subpixel(m0, m1, xi_stride, th, tw, plane, 2 * h - 1, 2 * w - 1, phase_y, bias, scratch);
+    if (m == 2) f2_output_transform(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
+    else output_transform_subpixel(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
 }

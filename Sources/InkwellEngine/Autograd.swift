@@ -57,6 +57,11 @@ final class GradNode {
 public enum GradMode {
     nonisolated(unsafe) public private(set) static var isEnabled = true
 
+    /// Whether an op with these inputs is recorded: recording is on and an input requires grad.
+    static func records(_ inputs: [Tensor]) -> Bool {
+        isEnabled && inputs.contains(where: { $0.requiresGrad })
+    }
+
     /// Runs `body` with recording off (PyTorch's `torch.no_grad()`), restoring the previous mode.
     public static func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
         let previous = isEnabled
@@ -88,7 +93,7 @@ extension Tensor {
     func recorded(_ op: String, _ inputs: [Tensor], savingStorages saved: [TensorStorage],
                   _ backward: @escaping (Tensor, [Bool]) -> [Tensor?]) -> Tensor {
         if Profiler.isEnabled { Profiler.markForward(op) }
-        guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return self }
+        guard GradMode.records(inputs) else { return self }
         requiresGrad = true
         node = GradNode(op: op, inputs: inputs, saved: saved, backward: backward)
         return self

@@ -38,41 +38,38 @@ void inkwell_gather_stride2(const float *src, float *dst, long n);
 /// dst[2 i] += src[i] for i < n: a stride-2 row of col2im. Touches dst[0 ... 2n - 2] only.
 void inkwell_scatter_add_stride2(const float *src, float *dst, long n);
 
+/// Floats of scratch that any transform below needs for one plane of th x tw tiles of
+/// F(m x m, 3 x 3), m = 2 or 4 (the tile grid: of the output for the plain transforms, of the
+/// input for the sub-pixel ones).
+long inkwell_winograd_scratch(long m, long th, long tw);
+
 /// Winograd F(4x4, 3x3) input transform of one plane: for the 6 x 6 tile d at rows 4i ... 4i + 5
 /// and columns 4j ... 4j + 5 of P, v[xi * xi_stride + i * tw + j] = (B^T d B)[xi] (xi < 36, i < th,
 /// j < tw), where P[r][c] = plane[step (r - pad) + offset_y][step (c - pad) + offset_x] inside the
 /// (H, W) plane and zero outside: step 2 and offsets (a, b) read the plane's phase (a, b); step 1
-/// reads the plane itself.
-/// padded: scratch of (4 th + 2) * 4 (tw + 1) + 36 th tw floats.
+/// reads the plane itself. padded: inkwell_winograd_scratch(4, th, tw) floats.
 void inkwell_winograd_f4x3_input(const float *plane, long h, long w, long step, long offset_y, long offset_x, long pad,
                                  long th, long tw, float *padded, float *v, long xi_stride);
 
 /// Winograd F(4x4, 3x3) output transform of one output channel: for tile (i, j), i < ceil(OH/4),
 /// j < ceil(OW/4), (A^T q A) + bias, q[xi] = m[xi * xi_stride + i * ceil(OW/4) + j], goes to the
-/// (OH, OW) plane at rows 4i + r and columns 4j + c (inside only). scratch: 40 * ceil(OH/4) * ceil(OW/4)
-/// floats.
+/// (OH, OW) plane at rows 4i + r and columns 4j + c (inside only).
+/// scratch: inkwell_winograd_scratch(4, ceil(OH/4), ceil(OW/4)) floats.
 void inkwell_winograd_f4x3_output(const float *m, long xi_stride, long oh, long ow, float *plane, float bias,
                                   float *scratch);
-
-/// Winograd F(4x4, 3x3) output transform of one output channel and row phase phase_y of the
-/// sub-pixel form of a stride-2 transposed convolution: for the tile (i, j) of column phase px,
-/// (A^T q A) + bias, q[xi] = m_px[xi * xi_stride + i * ceil(W/4) + j], goes to the output plane
-/// (2H - 1, 2W - 1) at rows 2(4i + r) + phase_y and columns 2(4j + c) + px (inside only).
-/// scratch: 56 * ceil(H/4) * ceil(W/4) floats.
-void inkwell_winograd_f4x3_output_subpixel(const float *m0, const float *m1, long xi_stride, long h, long w, float *plane,
-                                           long phase_y, float bias, float *scratch);
 
 /// Winograd F(2x2, 3x3) input transform of one (H, W) plane for the sub-pixel form of a stride-2
 /// transposed convolution: for the 4 x 4 tile d at rows 2i - 1 ... 2i + 2 and columns 2j - 1 ...
 /// 2j + 2 (zero outside), v[xi * xi_stride + i * ceil(W/2) + j] = (B^T d B)[xi], xi < 16.
-/// padded: scratch of (2 ceil(H/2) + 2) * (2 ceil(W/2) + 2) floats.
+/// padded: inkwell_winograd_scratch(2, ceil(H/2), ceil(W/2)) floats.
 void inkwell_winograd_f2x3_input(const float *plane, long h, long w, float *padded, float *v, long xi_stride);
 
-/// Winograd F(2x2, 3x3) output transform of one output channel and row phase phase_y: for the
-/// tile (i, j) of column phase px, (A^T q A) + bias, q[xi] = m_px[xi * xi_stride + i * ceil(W/2) + j],
-/// goes to the output plane (2H - 1, 2W - 1) at rows 2(2i + r) + phase_y and columns
-/// 2(2j + c) + px (inside only). scratch: 8 * ceil(W/2) floats.
-void inkwell_winograd_f2x3_output(const float *m0, const float *m1, long xi_stride, long h, long w, float *plane,
-                                  long phase_y, float bias, float *scratch);
+/// Winograd F(m x m, 3x3) output transform (m = 2 or 4) of one output channel and row phase
+/// phase_y of the sub-pixel form of a stride-2 transposed convolution: for the tile (i, j) of
+/// column phase px, (A^T q A) + bias, q[xi] = m_px[xi * xi_stride + i * ceil(W/m) + j], goes to
+/// the output plane (2H - 1, 2W - 1) at rows 2(m i + r) + phase_y and columns 2(m j + c) + px
+/// (inside only). scratch: inkwell_winograd_scratch(m, ceil(H/m), ceil(W/m)) floats.
+void inkwell_winograd_output_subpixel(long m, const float *m0, const float *m1, long xi_stride, long h, long w, float *plane,
+                                      long phase_y, float bias, float *scratch);
 
 #endif

@@ -379,14 +379,15 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
     precondition(geo.outHeight == h && geo.outWidth == w, "conv_transpose2d: geometry does not invert")
     let (k, positions, outSize) = (geo.patchSize, h * w, cout * oh * ow)
     let group = imagesPerGroup(n, rows: k, positions: positions)
+    let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     let out: Tensor
     if ConvolutionLowering.usesWinograd(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding) {
         out = Tensor.empty([n, cout, oh, ow])
         // F(4x4, 3x3) where no gradient will flow back through this forward (see
         // WinogradTransposedConvolution.swift).
-        let recorded = GradMode.isEnabled && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad == true)
         winogradTransposedConvolution(x.pointer, n: n, inChannels: cin, height: h, width: w, weight: weight.pointer,
-                                      outChannels: cout, bias: bias?.pointer, tile: recorded ? .f2x3 : .f4x3, out.pointer)
+                                      outChannels: cout, bias: bias?.pointer,
+                                      tile: GradMode.records(inputs) ? .f2x3 : .f4x3, out.pointer)
     } else {
         out = Tensor(zeros: [n, cout, oh, ow])
         let columns = TensorStorage(count: k * group * positions, zeroed: false)
@@ -405,7 +406,6 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
             }
         }
     }
-    let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     return out.recorded("conv_transpose2d", inputs, saving: [x, weight]) { g, needs in
         let needB = needs.count > 2 && needs[2]
         let gx = needs[0] ? Tensor.empty(x.shape) : nil

@@ -22,21 +22,22 @@ private struct Groups {
             variances.withUnsafeMutableBufferPointer { vp in
                 let mp = mp.baseAddress!, vp = vp.baseAddress!
                 Parallel.forRanges(count, grain: 1) { range in
-                    for g in range {
-                        var s = 0.0
-                        for seg in 0..<segments { s += VectorSums.sum(x + offset(g, seg), length) }
-                        let m = s / Double(size)
-                        var ss = 0.0
-                        for seg in 0..<segments {
-                            ss += VectorSums.squaredDeviations(x + offset(g, seg), length, mean: Float(m))
-                        }
-                        mp[g] = m
-                        vp[g] = ss / Double(size)
-                    }
+                    for g in range { (mp[g], vp[g]) = moments(x, group: g) }
                 }
             }
         }
         return (means, variances)
+    }
+
+    /// Group g's mean and biased variance, in double precision (two passes: the sum, then the
+    /// squared deviations from the mean).
+    func moments(_ x: UnsafePointer<Float>, group g: Int) -> (mean: Double, variance: Double) {
+        var s = 0.0
+        for seg in 0..<segments { s += VectorSums.sum(x + offset(g, seg), length) }
+        let m = s / Double(size)
+        var ss = 0.0
+        for seg in 0..<segments { ss += VectorSums.squaredDeviations(x + offset(g, seg), length, mean: Float(m)) }
+        return (m, ss / Double(size))
     }
 
     /// y = (x - mean) * invstd * scale + shift, per group.
@@ -248,6 +249,7 @@ private func instanceNormalized(_ x: Tensor, eps: Float, leakyReluSlope slope: F
     // Plane by plane, so that the statistics' second pass and the normalisation (and the leaky
     // ReLU) read a plane that is still in cache: one pass over memory in, one out.
     let planes = x.shape[0] * x.shape[1]
+    let groups = Groups(count: planes, segments: 1, length: hw) { plane, _ in plane * hw }
     var invstd = [Float](repeating: 0, count: planes)
     let out = Tensor.empty(x.shape)
     let (xp, yp) = (x.pointer, out.pointer)
@@ -256,9 +258,8 @@ private func instanceNormalized(_ x: Tensor, eps: Float, leakyReluSlope slope: F
         Parallel.forRanges(planes, grain: 1) { range in
             for p in range {
                 let (src, dst) = (xp + p * hw, yp + p * hw)
-                let mean = Float(VectorSums.sum(src, hw) / Double(hw))
-                let variance = VectorSums.squaredDeviations(src, hw, mean: mean) / Double(hw)
-                let a = Float(1 / (variance + Double(eps)).squareRoot()), b = 0 - mean * a
+                let (mean, variance) = groups.moments(xp, group: p)
+                let a = Float(1 / (variance + Double(eps)).squareRoot()), b = 0 - Float(mean) * a
                 ip[p] = a
                 if let slope {
                     for i in 0..<hw { let v = src[i] * a + b; dst[i] = v > 0 ? v : v * slope }

@@ -58,7 +58,7 @@ func winogradStridedConvolution(_ x: UnsafePointer<Float>, n: Int, inChannels ci
     let group = imagesPerGroup(n, rows: 36 * max(depth, cout), positions: tilesPerImage)
     let v = TensorStorage(count: 36 * depth * group * tilesPerImage, zeroed: false)
     let m = TensorStorage(count: 36 * cout * group * tilesPerImage, zeroed: false)
-    let paddedSize = (4 * th + 2) * 4 * (tw + 1) + 36 * tilesPerImage
+    let scratchSize = inkwell_winograd_scratch(4, th, tw)
     for first in stride(from: 0, to: n, by: group) {
         let count = min(group, n - first), tiles = count * tilesPerImage
         let (vp, mp) = (v.pointer, m.pointer)
@@ -67,7 +67,7 @@ func winogradStridedConvolution(_ x: UnsafePointer<Float>, n: Int, inChannels ci
         // x - padding / 2) of the input's phase (a, b).
         Parallel.forEach(count * cin) { item in
             let (j, ci) = (item / cin, item % cin)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: paddedSize) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchSize) { scratch in
                 for p in 0..<4 {
                     inkwell_winograd_f4x3_input(x + ((first + j) * cin + ci) * h * w, h, w, 2, p >> 1, p & 1, padding / 2,
                                                 th, tw, scratch.baseAddress!,
@@ -78,7 +78,7 @@ func winogradStridedConvolution(_ x: UnsafePointer<Float>, n: Int, inChannels ci
         winogradProducts(points: 36, u: up, v: vp, m: mp, rows: cout, depth: depth, tiles: tiles)
         Parallel.forEach(count * cout) { item in
             let (j, co) = (item / cout, item % cout)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 40 * tilesPerImage) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchSize) { scratch in
                 inkwell_winograd_f4x3_output(mp + co * tiles + j * tilesPerImage, cout * tiles, oh, ow,
                                                    out + ((first + j) * cout + co) * oh * ow, bias?[co] ?? 0,
                                                    scratch.baseAddress!)

@@ -81,7 +81,7 @@ func winogradTransposedConvolution(_ x: UnsafePointer<Float>, n: Int, inChannels
     let group = imagesPerGroup(n, rows: points * max(cin, rows), positions: tilesPerImage)
     let v = TensorStorage(count: points * cin * group * tilesPerImage, zeroed: false)
     let m = TensorStorage(count: points * rows * group * tilesPerImage, zeroed: false)
-    let paddedSize = (size * th + 2) * size * (tw + 1) + (tile == .f2x3 ? 0 : 36 * tilesPerImage)
+    let scratchSize = inkwell_winograd_scratch(size, th, tw)
     for first in stride(from: 0, to: n, by: group) {
         let count = min(group, n - first), tiles = count * tilesPerImage
         let (vp, mp) = (v.pointer, m.pointer)
@@ -90,7 +90,7 @@ func winogradTransposedConvolution(_ x: UnsafePointer<Float>, n: Int, inChannels
         Parallel.forEach(count * cin) { item in
             let (j, ci) = (item / cin, item % cin)
             let plane = x + ((first + j) * cin + ci) * h * w, to = vp + ci * tiles + j * tilesPerImage
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: paddedSize) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchSize) { scratch in
                 switch tile {
                 case .f2x3: inkwell_winograd_f2x3_input(plane, h, w, scratch.baseAddress!, to, cin * tiles)
                 case .f4x3: inkwell_winograd_f4x3_input(plane, h, w, 1, 0, 0, 1, th, tw, scratch.baseAddress!, to, cin * tiles)
@@ -102,16 +102,11 @@ func winogradTransposedConvolution(_ x: UnsafePointer<Float>, n: Int, inChannels
         Parallel.forEach(count * cout) { item in
             let (j, co) = (item / cout, item % cout)
             let plane = out + ((first + j) * cout + co) * oh * ow
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile == .f2x3 ? 8 * tw : 56 * tilesPerImage) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchSize) { scratch in
                 for py in 0..<2 {
-                    let m0 = mp + (2 * py * cout + co) * tiles + j * tilesPerImage, m1 = m0 + cout * tiles
-                    switch tile {
-                    case .f2x3:
-                        inkwell_winograd_f2x3_output(m0, m1, rows * tiles, h, w, plane, py, bias?[co] ?? 0, scratch.baseAddress!)
-                    case .f4x3:
-                        inkwell_winograd_f4x3_output_subpixel(m0, m1, rows * tiles, h, w, plane, py, bias?[co] ?? 0,
-                                                              scratch.baseAddress!)
-                    }
+                    let m0 = mp + (2 * py * cout + co) * tiles + j * tilesPerImage
+                    inkwell_winograd_output_subpixel(size, m0, m0 + cout * tiles, rows * tiles, h, w, plane, py, bias?[co] ?? 0,
+                                                     scratch.baseAddress!)
                 }
             }
         }
