@@ -78,7 +78,10 @@ let package = Package(
         .testTarget(name: "InkwellEngineTests", dependencies: ["InkwellEngine", "InkwellNN", "InkwellGolden", "InkwellTestSupport"]),
         .testTarget(name: "InkwellVideoTests", dependencies: ["InkwellVideo", "InkwellTestSupport"]),
         .testTarget(name: "InkwellDatasetTests", dependencies: ["InkwellDataset", "InkwellVideo", "InkwellEngine", "InkwellTestSupport"]),
-        .testTarget(name: "InkwellTrainingTests", dependencies: ["InkwellTraining", "InkwellGolden", "InkwellDataset", "InkwellTestSupport"]),
+        // Fixtures/: a train_step golden set written by scripts/golden-sweep (odd widths, batch 3,
+        // each sub-update's gradients), read from disk by GoldenTrainStepTests.
+        .testTarget(name: "InkwellTrainingTests", dependencies: ["InkwellTraining", "InkwellGolden", "InkwellDataset", "InkwellTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTestSupport"]),
         .testTarget(name: "InkwellPipelineTests", dependencies: ["InkwellPipeline", "InkwellTestSupport"]),
         .testTarget(name: "InkwellStagesTests", dependencies: ["InkwellStages", "InkwellTestSupport"]),

@@ -71,6 +71,19 @@ extension BLAS {
     /// - `OPENBLAS_CORETYPE=SkylakeX`, only when OpenBLAS picked its AVX2 "Haswell" (or "Zen")
     ///   kernels on a CPU with AVX-512F, where its AVX-512 kernels are meant to be faster (on
     ///   the 2-core AMD EPYC of docs/PERFORMANCE.md every kernel family measured the same).
+    /// Set beside OPENBLAS_CORETYPE when Inkwell chose it (not the user).
+    public static let chosenCoreTypeMarker = "INKWELL_CHOSE_OPENBLAS_CORETYPE"
+
+    /// The OpenBLAS variables that the user (or the workplace) set to force a kernel family,
+    /// as "NAME=value" pairs; empty when OpenBLAS (or Inkwell) chose.
+    public static var forcedKernelSettings: [String] {
+        let environment = ProcessInfo.processInfo.environment
+        var forced: [String] = []
+        if let core = environment["OPENBLAS_CORETYPE"], environment[chosenCoreTypeMarker] == nil { forced.append("OPENBLAS_CORETYPE=\(core)") }
+        if let l2 = environment["OPENBLAS_L2_SIZE"] { forced.append("OPENBLAS_L2_SIZE=\(l2)") }
+        return forced
+    }
+
     public static func reexecWithTunedEnvironmentIfNeeded() {
         #if os(Linux)
         let environment = ProcessInfo.processInfo.environment
@@ -82,6 +95,7 @@ extension BLAS {
         let core = coreType.lowercased()
         if environment["OPENBLAS_CORETYPE"] == nil, core == "haswell" || core == "zen", cpuHasAVX512 {
             setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+            setenv(chosenCoreTypeMarker, "1", 1)
             changed = true
         }
         guard changed else { return }

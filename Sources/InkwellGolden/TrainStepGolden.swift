@@ -11,10 +11,17 @@ import InkwellTraining
 /// dual-gradient beta with the JSON's hyperparameters. Compared: every `after.*` tensor's change
 /// (after - before) against the reference change (relative L2 at most 5e-3), and every loss,
 /// `beta_after`, `stats_mean_after`, `stats_var_after` (relative at most 1e-4).
+///
+/// Sets may also hold each sub-update's applied gradients, `grad.<k>.<name>` (k = 1 ... 7;
+/// scripts/golden-sweep writes them). Those are compared as a second case,
+/// `train_step_gradients`, at 1e-4: unlike the changes, which Adam's first step turns into
+/// about lr * sign(gradient) and so amplifies near-zero gradients' rounding, the gradients are
+/// well-conditioned (PyTorch float32 lands near 1e-5) and name the op an error comes from.
 public enum TrainStepGolden: GoldenSuite {
     public static let suiteName = "train_step"
     public static let changeTolerance = 5e-3
     public static let valueTolerance = 1e-4
+    public static let gradientTolerance = 1e-4
 
     public static func isPresent(in directory: URL) -> Bool {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent("train_step.json").path)
@@ -32,8 +39,12 @@ public enum TrainStepGolden: GoldenSuite {
             throw GoldenError("\(jsonURL.path): not a train_step description: \(error)")
         }
         let file = try SafeTensorsFile(contentsOf: tensorsURL)
+        let hasGradients = file.names.contains { $0.hasPrefix("grad.") }
         do {
-            return [GoldenCaseResult(name: "train_step", kind: "train_step", errors: try check(spec, file))]
+            let (errors, gradientErrors) = try check(spec, file)
+            let step = GoldenCaseResult(name: "train_step", kind: "train_step", errors: errors)
+            guard hasGradients else { return [step] }
+            return [step, GoldenCaseResult(name: "train_step_gradients", kind: "train_step", errors: gradientErrors)]
         } catch {
             return [GoldenCaseResult(name: "train_step", kind: "train_step", errors: [], failure: "\(error)")]
         }
@@ -56,7 +67,11 @@ public enum TrainStepGolden: GoldenSuite {
         let hyperparameters: Hyper
     }
 
-    static func check(_ spec: Spec, _ file: SafeTensorsFile) throws -> [(tensor: String, error: Double, tolerance: Double)] {
+    typealias Errors = [(tensor: String, error: Double, tolerance: Double)]
+
+    /// The step's errors (changes, losses, beta, statistics) and, where the set has them, each
+    /// sub-update's gradient errors.
+    static func check(_ spec: Spec, _ file: SafeTensorsFile) throws -> (step: Errors, gradients: Errors) {
         let w = spec.widths, h = spec.hyperparameters
         // Settings the model has fixed (the reference's) must be what the set used.
         for (name, value, fixed) in [("logvar_max", h.logvar_max, 20.0), ("bn_momentum", h.bn_momentum, 0.1),
@@ -87,11 +102,25 @@ public enum TrainStepGolden: GoldenSuite {
         betaParameters.min = h.beta_min
         let beta = DualGradientBeta(parameters: betaParameters)
         let context = StepContext(model: model, optimizers: optimizers, kld: kld, beta: beta)
-
+        var gradientErrors: Errors = []
+        let names = Dictionary(uniqueKeysWithValues: model.stateTensors().map { (ObjectIdentifier($0.1), $0.0) })
+        var observerFailure: Error?
         var draws: [NoiseDraw: Tensor] = [:]
         for draw in NoiseDraw.allCases { draws[draw] = try file.tensor("noise.\(draw.rawValue)", shape: [w.batch, w.latent]) }
         let input = try file.tensor("input", shape: [w.batch] + w.frame)
-        let result = try SeedSchedule().step(context, images: input, noise: SuppliedNoise(draws))
+        context.gradientObserver = { number, parameters in
+            for p in parameters {
+                guard let name = names[ObjectIdentifier(p)], file.contains("grad.\(number).\(name)") else { continue }
+                do {
+                    let reference = try file.tensor("grad.\(number).\(name)", shape: p.shape).values
+                    let mine = p.grad?.values ?? [Float](repeating: 0, count: p.count)
+                    gradientErrors.append(("grad.\(number).\(name)", relativeL2Error(mine, reference), gradientTolerance))
+                } catch { observerFailure = error }
+            }
+        }
+
+        let result = try SeedSchedule().run(context, images: input, noise: SuppliedNoise(draws))
+        if let observerFailure { throw observerFailure }
 
         var errors: [(tensor: String, error: Double, tolerance: Double)] = []
         for (name, old) in before {
@@ -115,7 +144,7 @@ public enum TrainStepGolden: GoldenSuite {
         guard let mean = kld.runningMean, let variance = kld.runningVariance else { throw GoldenError("the moving-batch KLD kept no statistics") }
         errors.append(("stats_mean_after", relativeL2Error(mean.values, try file.tensor("stats_mean_after", shape: [w.latent]).values), valueTolerance))
         errors.append(("stats_var_after", relativeL2Error(variance.values, try file.tensor("stats_var_after", shape: [w.latent]).values), valueTolerance))
-        return errors
+        return (errors, gradientErrors)
     }
 
     /// ||a - b|| / ||b|| in double precision (||a - b|| when b is all zeros; NaN propagates).

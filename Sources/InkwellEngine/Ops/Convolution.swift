@@ -11,7 +11,8 @@ import CInkwellKernels
 // convolutions but its first and last) run with Winograd's algorithm instead: the forward of a
 // convolution, and the input gradient of a transposed convolution, on the phase form
 // (WinogradStridedConvolution.swift); the forward of a transposed convolution on the sub-pixel
-// form (WinogradTransposedConvolution.swift).
+// form (WinogradTransposedConvolution.swift). Inside a training step
+// (`ConvolutionLowering.withReferenceRounding`) every shape lowers to sgemm, as PyTorch's do.
 
 /// The lowering of one image: a (C, H, W) input seen through (kh, kw) windows at `stride`, with
 /// `padding` zeros around it, giving an (outHeight, outWidth) map.
@@ -111,6 +112,25 @@ public enum ConvolutionLowering {
     /// grouped into one product up to this size (at least one image per group). 16 Mi floats
     /// (64 MiB) by default.
     nonisolated(unsafe) public static var columnBudget = 1 << 24
+
+    /// Whether the calling task (or thread, outside tasks) runs inside `withReferenceRounding`.
+    @TaskLocal public static var referenceRounding = false
+
+    /// Runs `body` with every convolution and transposed convolution lowered as PyTorch lowers
+    /// them on a CPU: im2col / col2im + sgemm, never Winograd, whether autograd records or not.
+    ///
+    /// Training steps run this way (`TrainingSchedule.run`). Winograd's transforms round
+    /// differently (F(4x4, 3x3): relative L2 1.4e-6 against 2e-7 for the gemm), and a training
+    /// step amplifies rounding: Adam's first update moves each weight by about lr * sign(g), so
+    /// near-zero gradients whose sign flips move by 2 lr, and a ReLU or leaky ReLU input near zero
+    /// that changes sign changes its gradient by 99-100%. Outside this scope (evaluation,
+    /// reconstruction, sampling, benchmarks of inference) the faster Winograd paths run.
+    ///
+    /// `withReferenceRounding(false) { ... }` lifts it for a part of a step that no parameter
+    /// depends on (the logged pixel error).
+    public static func withReferenceRounding<T>(_ enabled: Bool = true, _ body: () throws -> T) rethrows -> T {
+        try $referenceRounding.withValue(enabled) { try body() }
+    }
 }
 
 extension ConvolutionLowering {
@@ -269,7 +289,8 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
                 for oc in 0..<o { let plane = yp + (i * o + oc) * positions, b = bp[oc]; for j in 0..<positions { plane[j] += b } }
             }
         }
-    } else if ConvolutionLowering.usesWinogradStrided(channels: geo.channels, kernelHeight: geo.kernelHeight,
+    } else if !ConvolutionLowering.referenceRounding,
+              ConvolutionLowering.usesWinogradStrided(channels: geo.channels, kernelHeight: geo.kernelHeight,
                                                       kernelWidth: geo.kernelWidth, stride: stride, padding: padding) {
         winogradStridedConvolution(x.pointer, n: n, inChannels: geo.channels, height: geo.height, width: geo.width,
                                    weight: weight.pointer, outChannels: o, padding: padding, bias: bias?.pointer, out.pointer)
@@ -381,7 +402,9 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
     let group = imagesPerGroup(n, rows: k, positions: positions)
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     let out: Tensor
-    if ConvolutionLowering.usesWinograd(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding) {
+    // Read once: the backward lowers the input gradient as the forward was lowered.
+    let reference = ConvolutionLowering.referenceRounding
+    if !reference, ConvolutionLowering.usesWinograd(kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding) {
         out = Tensor.empty([n, cout, oh, ow])
         // F(4x4, 3x3) where no gradient will flow back through this forward (see
         // WinogradTransposedConvolution.swift).
@@ -412,8 +435,8 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
         let gw = needs[1] ? Tensor(zeros: weight.shape) : nil
         let gb = needB ? Tensor(zeros: [cout]) : nil
         // The input gradient is the convolution of g with the weight, at this stride and padding.
-        let winogradX = ConvolutionLowering.usesWinogradStrided(channels: cout, kernelHeight: kh, kernelWidth: kw,
-                                                                stride: stride, padding: padding)
+        let winogradX = !reference && ConvolutionLowering.usesWinogradStrided(channels: cout, kernelHeight: kh, kernelWidth: kw,
+                                                                                stride: stride, padding: padding)
         if winogradX, let gx {
             winogradStridedConvolution(g.pointer, n: n, inChannels: cout, height: oh, width: ow, weight: weight.pointer,
                                        outChannels: cin, padding: padding, bias: nil, gx.pointer)

@@ -10,6 +10,10 @@ import CInkwellKernels
 // F(4x4, 3x3) computes each 4 x 4 output tile from a 6 x 6 tile of the phases: 4 x 36 products
 // per channel pair where the 5 x 5 kernel takes 16 x 25 (2.8x as many). The phases are read in
 // place by the input transform (no copy); the 36 gemms are (Cout x 4 Cin) x (4 Cin x tiles).
+//
+// Never inside a training step (`ConvolutionLowering.withReferenceRounding`), whose convolutions
+// lower as PyTorch's do: F(4x4)'s 7x larger rounding flips the signs of near-zero gradients
+// (docs/PERFORMANCE.md, "Exactness at every width").
 
 extension ConvolutionLowering {
     /// Whether stride-2, 5 x 5 convolutions with padding 0 or 2 and more than 4 input channels run

@@ -12,11 +12,11 @@ import CInkwellKernels
 // (m + 2) x (m + 2) input tile: (m + 2)^2 products per channel pair where direct evaluation takes
 // 9 m^2, as (m + 2)^2 gemms (4 Cout x Cin) x (Cin x tiles), one per point of the transform.
 //
-// Which m: F(4x4) is 1.6x cheaper than F(2x2), with rounding errors about 6x larger (relative L2
-// 1.4e-6 against 2.2e-7 at the decoder's shapes). A forward that autograd records runs F(2x2): the
-// first Adam step moves each weight by about lr * sign(gradient), and F(4x4)'s rounding flips
-// enough near-zero gradients to fail the golden training step (see docs/PERFORMANCE.md). A forward
-// that nothing differentiates (evaluation, reconstruction, sampling) runs F(4x4).
+// Where: never inside a training step (`ConvolutionLowering.withReferenceRounding`: gemm + col2im
+// there, as PyTorch computes it). Outside, which m: F(4x4) is 1.6x cheaper than F(2x2), with
+// rounding errors about 6x larger (relative L2 1.4e-6 against 2.2e-7 at the decoder's shapes). A
+// forward that autograd records runs F(2x2); one that nothing differentiates (evaluation,
+// reconstruction, sampling) runs F(4x4). See docs/PERFORMANCE.md, "Exactness at every width".
 
 extension ConvolutionLowering {
     /// Whether stride-2, 5 x 5, padding-2 transposed convolutions run their forward pass with

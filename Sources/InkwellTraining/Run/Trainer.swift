@@ -212,7 +212,7 @@ public final class Trainer {
         while step < target {
             let began = Date()
             let (images, position) = try train.nextBatch()
-            let result = try schedule.step(context, images: images, noise: noise)
+            let result = try schedule.run(context, images: images, noise: noise)
             step += 1
             epoch = position.epoch
             try metrics.appendTrain(time: elapsed, step: step, epoch: epoch, result: result)

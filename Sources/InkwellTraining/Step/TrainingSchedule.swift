@@ -29,6 +29,10 @@ public final class StepContext {
     public let beta: any BetaStrategy
     /// Training steps completed before this one.
     public var stepsDone: Int
+    /// Called after each sub-update's backward pass, before its optimizers step, with the
+    /// sub-update's number (1 ... 7 in the seed schedule) and the parameters it steps (their
+    /// `grad` is what the step applies). The golden check compares these with PyTorch's.
+    public var gradientObserver: ((_ subUpdate: Int, _ parameters: [Tensor]) -> Void)?
 
     public init(model: VAEGAN, optimizers: VAEGANOptimizers, kld: any KLDStrategy, beta: any BetaStrategy, stepsDone: Int = 0) {
         self.model = model
@@ -89,10 +93,19 @@ public protocol TrainingSchedule: AnyObject {
     var parameters: Parameters { get }
 
     /// Runs one step on images x (N, C, H, W) in [-1, 1], drawing normals from `noise`; updates
-    /// the model, optimizers and strategies of `context` in place.
+    /// the model, optimizers and strategies of `context` in place. Callers use `run`, which
+    /// computes it with PyTorch's rounding.
     func step(_ context: StepContext, images x: Tensor, noise: NoiseSource) throws -> StepResult
 }
 
 extension TrainingSchedule {
     public var name: String { Self.name }
+
+    /// `step`, with every convolution lowered as PyTorch lowers it (im2col + gemm, no Winograd:
+    /// `ConvolutionLowering.withReferenceRounding`). A step must compute what PyTorch computes,
+    /// and its first Adam updates turn rounding differences into sign flips of near-zero
+    /// gradients (docs/PERFORMANCE.md, "Exactness at every width").
+    public func run(_ context: StepContext, images x: Tensor, noise: NoiseSource) throws -> StepResult {
+        try ConvolutionLowering.withReferenceRounding { try step(context, images: x, noise: noise) }
+    }
 }

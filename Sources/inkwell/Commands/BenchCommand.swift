@@ -12,6 +12,7 @@ struct BenchCommand: ParsableCommand {
             BenchInferCommand.self,
             BenchIngestCommand.self,
             BenchLoaderCommand.self,
+            BenchSgemmCommand.self,
         ]
     )
 }

@@ -37,13 +37,13 @@ struct BenchTrainCommand: ParsableCommand {
         let yardstick = options.measureYardstick()
 
         var start = Date()
-        _ = try schedule.step(context, images: x, noise: noise)
+        _ = try schedule.run(context, images: x, noise: noise)
         print(String(format: "warm-up step: %.2f s", Date().timeIntervalSince(start)))
         var times: [Double] = []
         let cpuBefore = ProcessUsage.cpuSeconds()
         for i in 0..<steps {
             start = Date()
-            let r = try schedule.step(context, images: x, noise: noise)
+            let r = try schedule.run(context, images: x, noise: noise)
             times.append(Date().timeIntervalSince(start))
             print(String(format: "step %d: %.2f s (kld %.4g, pixel %.4g)", i + 1, times.last!, r.losses["kld"] ?? .nan, r.losses["pixel"] ?? .nan))
         }

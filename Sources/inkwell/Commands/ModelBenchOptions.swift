@@ -55,8 +55,36 @@ struct ModelBenchOptions: ParsableArguments {
     func measureYardstick() -> Double? {
         guard gemmSize > 0 else { return nil }
         let g = OpsBenchmark.measureGemm(size: gemmSize, repeats: 7)
-        print(String(format: "sgemm %d^3: %.1f GFLOP/s (the yardstick, same run)", gemmSize, g.gflops))
+        print("sgemm \(gemmSize)^3: \(String(format: "%.1f", g.gflops)) GFLOP/s with OpenBLAS's \(BLAS.coreType) kernels (the yardstick, same run)")
+        reportForcedKernels(forced: g.gflops)
         return g.gflops
+    }
+
+    /// Where OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE force a kernel family, measures sgemm again in
+    /// a child process without them and prints both rates.
+    private func reportForcedKernels(forced: Double) {
+        let settings = BLAS.forcedKernelSettings
+        guard !settings.isEmpty else { return }
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", BLAS.chosenCoreTypeMarker] { environment[name] = nil }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        child.arguments = ["bench", "sgemm", "--size", "\(gemmSize)", "--threads", "\(threads)"]
+        child.environment = environment
+        let pipe = Pipe()
+        child.standardOutput = pipe
+        struct Rate: Decodable { let core: String, gflops: Double }
+        guard (try? child.run()) != nil else { return }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        child.waitUntilExit()
+        guard child.terminationStatus == 0, let rate = try? JSONDecoder().decode(Rate.self, from: data) else {
+            print("note: \(settings.joined(separator: " ")) forces OpenBLAS's kernels; the comparison run without them failed")
+            return
+        }
+        let f = { (v: Double) in String(format: "%.1f", v) }
+        print("note: \(settings.joined(separator: " ")) forces OpenBLAS's \(BLAS.coreType) kernels; left to choose, it runs "
+              + "\(rate.core): sgemm \(f(rate.gflops)) GFLOP/s, \(String(format: "%.2f", rate.gflops / forced))x the forced \(f(forced)). "
+              + "For figures, unset both in this command: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE inkwell bench ...")
     }
 
     /// " (NN% of sgemm)" for `rate` GFLOP/s, or "" without a yardstick.

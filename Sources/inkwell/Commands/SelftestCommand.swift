@@ -21,6 +21,9 @@ struct SelftestCommand: ParsableCommand {
     @Option(help: "Relative L2 tolerance of the op cases.")
     var tolerance: Double = GoldenOps.defaultTolerance
 
+    @Flag(name: .shortAndLong, help: "Also print every compared tensor's error, under its case.")
+    var verbose = false
+
     func validate() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: golden, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -50,6 +53,11 @@ struct SelftestCommand: ParsableCommand {
             }
             for result in results {
                 print(result.summaryLine)
+                if verbose {
+                    for e in result.errors {
+                        print("      \(e.error <= e.tolerance ? "ok  " : "OVER")  \(String(format: "%.3e", e.error))  \(e.tensor)")
+                    }
+                }
                 total += 1
                 if !result.passed { failed += 1 }
             }
