@@ -4,6 +4,12 @@ import InkwellFiles
 
 /// Low-level file operations for datasets: atomic writes (through `AtomicFile`), SHA-256 of
 /// files, memory maps, and the dataset lock.
+/// SHA-256 of files, for the other modules (checkpoint checksums).
+public enum FileDigest {
+    /// The SHA-256 (lowercase hex) of the file's content.
+    public static func sha256(ofFileAt url: URL) throws -> String { try FileIO.sha256(ofFileAt: url).digest }
+}
+
 enum FileIO {
     /// Writes the concatenation of `chunks` atomically (`AtomicFile`); a failure is a
     /// `.writeFailed` error naming `url`, with `url` untouched.

@@ -1,5 +1,7 @@
 import Foundation
+import InkwellDataset
 import InkwellEngine
+import InkwellFiles
 import InkwellNN
 
 /// A strategy's name and saved state inside a checkpoint.
@@ -33,9 +35,12 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     public var loader: BatchPosition
     /// The test pixel error of the evaluation at this step, when there was one.
     public var testPixel: Double?
+    /// The SHA-256 of each other file of the checkpoint (model, optimizer, config), verified on
+    /// load; absent in checkpoints written before checksums were recorded.
+    public var files: [String: String]?
 
     enum CodingKeys: String, CodingKey {
-        case format, step, epoch, elapsed, widths, batch, kld, beta, schedule, loader
+        case format, step, epoch, elapsed, widths, batch, kld, beta, schedule, loader, files
         case betaValue = "beta_value", noiseGenerator = "noise_generator", testPixel = "test_pixel"
     }
 }
@@ -51,11 +56,14 @@ public enum Checkpoint {
     public static let stateFile = "state.json"
     public static let configFile = "config.json"
 
-    /// Writes a checkpoint to `directory` atomically (replacing what is there).
+    /// Writes a checkpoint to `directory` atomically (replacing what is there), recording the
+    /// SHA-256 of its model, optimizer and config files in its state.json. Temporary folders
+    /// that an interrupted write of the same checkpoint left are removed first.
     public static func write(to directory: URL, model: VAEGAN, optimizers: VAEGANOptimizers,
                              state: CheckpointState, configuration: TrainingConfiguration) throws {
         let fm = FileManager.default
         let parent = directory.deletingLastPathComponent()
+        removeTemporaries(in: parent, prefixes: [".tmp-\(directory.lastPathComponent)-"])
         let temporary = parent.appendingPathComponent(".tmp-\(directory.lastPathComponent)-\(UUID().uuidString.prefix(8))")
         do {
             try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
@@ -65,8 +73,12 @@ public enum Checkpoint {
                 items += optimizer.stateTensors().map { ("\(name).\($0.0)", SafeTensors.Item.float($0.1)) }
             }
             try SafeTensors.write(items: items, to: temporary.appendingPathComponent(optimizerFile))
-            try encodeJSON(state).write(to: temporary.appendingPathComponent(stateFile))
-            try encodeJSON(configuration).write(to: temporary.appendingPathComponent(configFile))
+            try AtomicFile.write(encodeJSON(configuration), to: temporary.appendingPathComponent(configFile))
+            var state = state
+            state.files = try Dictionary(uniqueKeysWithValues: [modelFile, optimizerFile, configFile].map {
+                ($0, try FileDigest.sha256(ofFileAt: temporary.appendingPathComponent($0)))
+            })
+            try AtomicFile.write(encodeJSON(state), to: temporary.appendingPathComponent(stateFile))
             try replace(directory, with: temporary)
         } catch {
             try? fm.removeItem(at: temporary)
@@ -89,6 +101,33 @@ public enum Checkpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(value)
+    }
+
+    /// Removes the entries of `directory` whose names start with one of `prefixes` (what killed
+    /// checkpoint writes leave: `.tmp-latest-XXXXXXXX`, `.candidate-STEP`); returns their names.
+    @discardableResult
+    public static func removeTemporaries(in directory: URL, prefixes: [String]) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let stale = names.filter { name in prefixes.contains { name.hasPrefix($0) } }
+        for name in stale { try? FileManager.default.removeItem(at: directory.appendingPathComponent(name)) }
+        return stale
+    }
+
+    /// Checks the files of the checkpoint in `dir` against the SHA-256 its state.json recorded
+    /// (only `names` among them); a mismatch is a corrupt file, named.
+    static func verifyChecksums(_ dir: URL, _ state: CheckpointState, names: [String]) throws {
+        guard let files = state.files else { return }
+        for name in names {
+            guard let expected = files[name] else { continue }
+            let url = dir.appendingPathComponent(name)
+            let actual: String
+            do { actual = try FileDigest.sha256(ofFileAt: url) } catch {
+                throw TrainingError.checkpoint("\(url.path): cannot read (\(error))")
+            }
+            guard actual == expected else {
+                throw TrainingError.checkpoint("\(url.path): corrupt: its SHA-256 \(actual.prefix(16))... differs from the \(expected.prefix(16))... recorded in \(stateFile) when it was written")
+            }
+        }
     }
 
     /// The directory to read for `directory`: itself, or its `.old-` copy left by an interrupted
@@ -145,6 +184,7 @@ public enum Checkpoint {
         guard state.widths == model.widths else {
             throw TrainingError.checkpoint("\(dir.path): widths \(describeWidths(state.widths)) do not fit the configured model \(describeWidths(model.widths))")
         }
+        try verifyChecksums(dir, state, names: optimizers == nil ? [modelFile] : [modelFile, optimizerFile])
         do {
             let weights = try SafeTensorsFile(contentsOf: dir.appendingPathComponent(modelFile))
             var optimizerTensors: [String: Tensor] = [:]

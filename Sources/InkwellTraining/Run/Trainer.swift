@@ -145,6 +145,11 @@ public final class Trainer {
 
         let fm = FileManager.default
         let latest = runDirectory.appendingPathComponent("checkpoints/latest")
+        let checkpoints = runDirectory.appendingPathComponent("checkpoints")
+        let removed = Checkpoint.removeTemporaries(in: checkpoints, prefixes: [".tmp-", ".candidate-"])
+        if !Checkpoint.exists(at: latest), let history = Self.history(of: runDirectory) {
+            throw TrainingError.checkpoint("\(runDirectory.path) holds a run's history (\(history)) but no checkpoint to continue from (checkpoints/latest/state.json is missing); nothing was changed. Pass --restart to move it aside and start afresh, or choose another --out")
+        }
         var resumedStep: Int?
         if Checkpoint.exists(at: latest) {
             guard resume else {
@@ -178,7 +183,38 @@ public final class Trainer {
             throw TrainingError.io("\(runDirectory.path): \(error.localizedDescription)")
         }
         metrics = try MetricsLog(url: runDirectory.appendingPathComponent("metrics.csv"), keepThroughStep: resumedStep ?? 0)
+        for name in removed { log("removed \(name), left in \(checkpoints.path) by an interrupted checkpoint write") }
         if let resumedStep { log("resuming \(runDirectory.path) from step \(resumedStep)") }
+    }
+
+    /// What in `runDirectory` shows that a run already trained there (metric rows, checkpoint
+    /// folders), described for an error message; nil for a new or empty folder.
+    static func history(of runDirectory: URL) -> String? {
+        var found: [String] = []
+        let metrics = runDirectory.appendingPathComponent("metrics.csv")
+        if let text = try? String(contentsOf: metrics, encoding: .utf8) {
+            let rows = text.split(separator: "\n").count - 1
+            if rows > 0 { found.append("metrics.csv with \(rows) rows") }
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory.appendingPathComponent("checkpoints").path)) ?? []
+        let folders = names.filter { !$0.hasPrefix(".tmp-") && !$0.hasPrefix(".candidate-") }.sorted()
+        if !folders.isEmpty { found.append("checkpoints/" + folders.joined(separator: ", checkpoints/")) }
+        return found.isEmpty ? nil : found.joined(separator: "; ")
+    }
+
+    /// Moves a run directory aside to `RUN.old-YYYYMMDD-HHMMSS` (`--restart`); returns where.
+    public static func moveAside(_ runDirectory: URL) throws -> URL {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let base = runDirectory.standardizedFileURL
+        var target = URL(fileURLWithPath: base.path + ".old-" + formatter.string(from: Date()))
+        var n = 1
+        while FileManager.default.fileExists(atPath: target.path) { n += 1; target = URL(fileURLWithPath: base.path + ".old-\(formatter.string(from: Date()))-\(n)") }
+        do { try FileManager.default.moveItem(at: base, to: target) } catch {
+            throw TrainingError.io("\(base.path): cannot move it aside to \(target.path): \(error.localizedDescription)")
+        }
+        return target
     }
 
     /// The total steps a run goes to: `steps`, else `epochs` x batches per epoch, else 10,000.

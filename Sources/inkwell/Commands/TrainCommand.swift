@@ -36,6 +36,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run in --out from its latest checkpoint.")
     var resume = false
 
+    @Flag(help: "Move the run already in --out aside (to OUT.old-DATE-TIME) and start afresh.")
+    var restart = false
+
     @Option(help: "Model widths: reference (default) or narrow.")
     var preset: String?
 
@@ -50,6 +53,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
+        if resume && restart { throw ValidationError("give --resume or --restart, not both") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let batch, batch < 2 { throw ValidationError("--batch must be at least 2") }
@@ -88,6 +92,9 @@ struct TrainCommand: ParsableCommand {
         let stop = StopRequest()
         stop.install()
         do {
+            if restart, FileManager.default.fileExists(atPath: out) {
+                print("inkwell train: moved the previous run aside to \(try Trainer.moveAside(URL(fileURLWithPath: out)).path)")
+            }
             let trainer = try Trainer(configuration: try resolvedConfiguration(), runDirectory: URL(fileURLWithPath: out),
                                       dataset: URL(fileURLWithPath: data), resume: resume)
             let c = trainer.configuration
