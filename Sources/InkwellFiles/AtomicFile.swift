@@ -68,6 +68,27 @@ public enum AtomicFile {
         if fd >= 0 { _ = fsync(fd); close(fd) }
     }
 
+    /// The markers of temporary names: AtomicFile's own (`.NAME.tmp-PID-N`), and the partial
+    /// files that writers of large outputs rename into place (`.NAME.partial-PID-ID.mp4`, the
+    /// video writer's).
+    public static let temporaryMarkers = [temporaryMarker, ".partial-"]
+
+    /// Removes, in `root` and every folder below it, the hidden temporary files and folders that
+    /// killed writers left (names starting with "." and holding a `temporaryMarkers` marker);
+    /// returns their paths relative to `root`. Run when a stage starts over its earlier output.
+    @discardableResult
+    public static func removeTemporaries(under root: URL) -> [String] {
+        let fm = FileManager.default
+        guard let paths = fm.subpaths(atPath: root.path) else { return [] }
+        var removed: [String] = []
+        for path in paths.sorted() where !removed.contains(where: { path.hasPrefix($0 + "/") }) {
+            let name = (path as NSString).lastPathComponent
+            guard name.hasPrefix("."), temporaryMarkers.contains(where: { name.contains($0) }) else { continue }
+            if (try? fm.removeItem(at: root.appendingPathComponent(path))) != nil { removed.append(path) }
+        }
+        return removed
+    }
+
     /// Removes the temporary files a killed writer left in `directory`; returns their names.
     @discardableResult
     public static func removeTemporaryFiles(in directory: URL) -> [String] {

@@ -27,13 +27,13 @@ public struct PipelineLoader {
     /// Loads and validates the file; throws ``PipelineValidationError`` listing every problem, or
     /// a file-reading error naming the file.
     public func load(_ file: URL) throws -> Pipeline {
-        let text: String
+        let data: Data
         do {
-            text = try String(contentsOf: file, encoding: .utf8)
+            data = try Data(contentsOf: file)
         } catch {
             throw PipelineValidationError([PipelineDiagnostic(file: file.path, line: 1, column: 1, message: "cannot read the pipeline file: \((error as NSError).localizedDescription)")])
         }
-        return try load(text: text, file: file)
+        return try load(text: SourceNode.decodeUTF8(data, file: Self.displayPath(file)), file: file)
     }
 
     public func load(text: String, file: URL) throws -> Pipeline {

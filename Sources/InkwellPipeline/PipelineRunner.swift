@@ -141,6 +141,8 @@ public final class PipelineRunner {
             try? fm.removeItem(at: recordURL)
             if !resuming { try? fm.removeItem(at: outDir) }
             try fm.createDirectory(at: outDir, withIntermediateDirectories: true)
+            // A killed attempt's partial files never count as outputs: gone before the stage resumes.
+            let leftovers = AtomicFile.removeTemporaries(under: outDir)
             let started = Date()
             try RecordFiles.write(StageAttempt(key: key, pid: getpid(), started: started, status: "running"), attemptURL)
             try AtomicFile.write(stage.parameters.canonicalJSON(), to: metaDir.appendingPathComponent("params.json"))
@@ -148,6 +150,7 @@ public final class PipelineRunner {
             let logger = StageLogger(file: logFile(of: stage.name), stageName: stage.name, echo: options.echo)
             say("\(stage.name): \(resuming ? "resuming" : "running") (\(stage.kind.kind))")
             logger.info("\(resuming ? "resuming" : "starting") stage '\(stage.name)' (\(stage.kind.kind) v\(stage.kind.version)), key \(key.prefix(16))")
+            if !leftovers.isEmpty { logger.info("removed \(leftovers.count) partial file(s) an interrupted attempt left: \(leftovers.joined(separator: ", "))") }
             let context = StageContext(
                 stageName: stage.name, outputDirectory: outDir, pipelineDirectory: pipeline.directory, parameters: stage.parameters,
                 inputs: inputs, outputPorts: stage.kind.outputs, logger: logger,

@@ -33,11 +33,15 @@ public final class RunLock {
                 throw Refused(description: "cannot create the run lock \(url.path): \(String(cString: strerror(errno)))")
             }
             let info = Self.read(url)
-            if let pid = info.pid, info.host == nil || info.host == host, !Self.isAlive(pid) {
+            // A lock without a pid is garbage (or one being written this instant): after a few
+            // seconds it is stale.
+            let unreadable = info.pid == nil && Self.age(of: url).map { $0 > Self.unreadableLockGrace } ?? false
+            if unreadable || info.pid.map({ (info.host == nil || info.host == host) && !Self.isAlive($0) }) == true {
                 // Stale: move it aside atomically so only one taker wins, then retry.
                 let aside = url.path + ".stale-\(getpid())"
                 if rename(url.path, aside) == 0 { unlink(aside) }
-                FileHandle.standardError.write(Data("inkwell: removed a stale lock left by pid \(pid) (no longer running) in \(owner.path)\n".utf8))
+                let why = info.pid.map { "left by pid \($0) (no longer running)" } ?? "holding no pid (unreadable content)"
+                FileHandle.standardError.write(Data("inkwell: removed a stale lock \(why) in \(owner.path)\n".utf8))
                 continue
             }
             let who = info.pid.map { "pid \($0)" } ?? "an unknown process"
@@ -71,6 +75,15 @@ public final class RunLock {
             }
         }
         return (pid, host, started)
+    }
+
+    /// Seconds after which a lock file without a pid counts as stale.
+    static let unreadableLockGrace: TimeInterval = 5
+
+    /// Seconds since `url` was last modified, or nil when it cannot be read.
+    static func age(of url: URL) -> TimeInterval? {
+        guard let date = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date else { return nil }
+        return Date().timeIntervalSince(date)
     }
 
     static func isAlive(_ pid: Int32) -> Bool {

@@ -73,8 +73,40 @@ indirect enum SourceNode {
             guard let node = try Yams.compose(yaml: text) else { return nil }
             return convert(node, file: file)
         } catch let error as YamlError {
-            throw PipelineValidationError([diagnostic(for: error, file: file)])
+            throw PipelineValidationError([tabInIndentation(text, file: file) ?? diagnostic(for: error, file: file)])
         }
+    }
+
+    /// The first tab in a line's indentation, which YAML forbids (the parser's own message does
+    /// not say "tab"), as a diagnostic at its line and column.
+    static func tabInIndentation(_ text: String, file: String) -> PipelineDiagnostic? {
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let indentation = line.prefix { $0 == " " || $0 == "\t" }
+            if let tab = indentation.firstIndex(of: "\t") {
+                return PipelineDiagnostic(file: file, line: index + 1, column: line.distance(from: line.startIndex, to: tab) + 1,
+                                          message: "a tab character in the indentation: YAML indents with spaces only")
+            }
+        }
+        return nil
+    }
+
+    /// Decodes `data` as UTF-8; a byte sequence that is not UTF-8 is a diagnostic naming the byte,
+    /// its line and column, and its offset in the file.
+    static func decodeUTF8(_ data: Data, file: String) throws -> String {
+        if let text = String(data: data, encoding: .utf8) { return text }
+        let bytes = [UInt8](data)
+        var offset = 0, line = 1, column = 1
+        while offset < bytes.count {
+            let b = bytes[offset]
+            let length = b < 0x80 ? 1 : b >> 5 == 0b110 ? 2 : b >> 4 == 0b1110 ? 3 : b >> 3 == 0b11110 ? 4 : 0
+            let end = offset + length
+            if length == 0 || end > bytes.count || String(bytes: bytes[offset..<end], encoding: .utf8) == nil { break }
+            if b == 0x0A { line += 1; column = 1 } else { column += 1 }
+            offset = end
+        }
+        let byte = offset < bytes.count ? String(format: "0x%02X", bytes[offset]) : "end of file"
+        throw PipelineValidationError([PipelineDiagnostic(file: file, line: line, column: column,
+            message: "the pipeline file is not UTF-8 text: byte \(byte) at offset \(offset) does not start a valid character")])
     }
 
     static func convert(_ node: Node, file: String) -> SourceNode {

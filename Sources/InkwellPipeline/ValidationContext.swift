@@ -137,7 +137,13 @@ struct ValidationContext {
             value = .string(text)
         case .path:
             guard let text = node.text, !node.isNull else { return mistyped() }
-            value = .string(text.isEmpty ? "" : resolvePath(text).path)
+            let path = text.isEmpty ? "" : resolvePath(text).path
+            // A path names something the stage reads (its digest is part of the cache key).
+            if !path.isEmpty, !FileManager.default.fileExists(atPath: path) {
+                error(node.location, "parameter '\(spec.name)' of \(owner): \(path) does not exist")
+                return nil
+            }
+            value = .string(path)
         case .choice(let options):
             guard let text = node.text else { return mistyped() }
             guard options.contains(text) else {

@@ -73,7 +73,7 @@ public struct ExportStage: Stage {
         guard count > 0, let videos = context.inputs["videos"]?.url else { return [] }
         let extensions: Set<String> = ["mp4", "mkv", "mov", "webm", "avi", "m4v"]
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: videos.path)) ?? [])
-            .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+            .filter { !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
         let reconstruction = try ClipReconstruction(checkpoint: run)
         var options = ClipReconstruction.Options()
         options.scale = context.parameters.int("scale")

@@ -164,6 +164,35 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertEqual(try run(pipeline()).map(\.status), [.ran, .ran, .ran])
     }
 
+    func testALockFileWithGarbageContentIsTakenOverOnceItIsNotFresh() throws {
+        let meta = workdir.appendingPathComponent(".inkwell")
+        try FileManager.default.createDirectory(at: meta, withIntermediateDirectories: true)
+        let lock = meta.appendingPathComponent("lock")
+        try Data([0xff, 0x00, 0x13, 0x37, 0xfe]).write(to: lock)
+        // Fresh garbage may be a lock being written this instant: refused.
+        XCTAssertThrowsError(try run(pipeline())) { XCTAssertTrue("\($0)".contains("an unknown process"), "\($0)") }
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -60)], ofItemAtPath: lock.path)
+        XCTAssertEqual(try run(pipeline()).map(\.status), [.ran, .ran, .ran])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lock.path), "released after the run")
+    }
+
+    func testAResumedStageStartsWithoutThePartialFilesAKilledAttemptLeft() throws {
+        CounterStage.stepsExecuted = 0
+        CounterStage.sawResume = false
+        _ = try? run(pipeline(Self.counterText), token: CancellationToken())
+        let out = workdir.appendingPathComponent("count")
+        // What a SIGKILL leaves: a video writer's partial file, an AtomicFile temporary, one in a subfolder.
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("videos"), withIntermediateDirectories: true)
+        let leftovers = [".clip-001.partial-4242-1a2b3c4d.mp4", ".count.txt.tmp-4242-99", "videos/.clip-002.partial-4242-5e6f7a8b.mp4"]
+        for path in leftovers { try Data(count: 100).write(to: out.appendingPathComponent(path)) }
+        try Data(count: 10).write(to: out.appendingPathComponent("videos/clip-000.mp4"))
+        let outcomes = try run(pipeline(Self.counterText))
+        XCTAssertEqual(statuses(outcomes)["count"], .resumed)
+        for path in leftovers { XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent(path).path), path) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("videos/clip-000.mp4").path), "finished files stay")
+        XCTAssertTrue(CounterStage.sawResume)
+    }
+
     static let counterText = """
         stages:
           src: {kind: source}

@@ -276,6 +276,8 @@ final class PipelineValidationTests: XCTestCase {
     }
 
     func testPathParametersResolveAgainstThePipelineFolder() throws {
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try "seed\n".write(to: directory.appendingPathComponent("data/seed.txt"), atomically: true, encoding: .utf8)
         let pipeline = try load("stages:\n  src:\n    kind: source\n    params: {seed_file: data/seed.txt}\n")
         XCTAssertEqual(pipeline.stage(named: "src")!.parameters["seed_file"], .string(directory.appendingPathComponent("data/seed.txt").standardizedFileURL.path))
     }
@@ -296,6 +298,31 @@ final class PipelineValidationTests: XCTestCase {
         XCTAssertEqual(NameSuggestion.editDistance("", "abc"), 3)
         XCTAssertEqual(NameSuggestion.closest(to: "trian", in: ["train", "ingest"]), "train")
         XCTAssertNil(NameSuggestion.closest(to: "zzz", in: ["train", "ingest"]))
+    }
+
+    func testBytesThatAreNotUTF8AreNamedWithTheirLineAndColumn() throws {
+        var bytes = Array("name: x\nstages:\n  src: {kind: source, params: {text: caf".utf8)
+        bytes += [0xE9]  // Latin-1 e-acute
+        bytes += Array("}}\n".utf8)
+        let url = directory.appendingPathComponent("latin1.yaml")
+        try Data(bytes).write(to: url)
+        XCTAssertThrowsError(try PipelineLoader(registry: TestRegistry.make()).load(url)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains(":3:41:"), text)
+            XCTAssertTrue(text.contains("not UTF-8 text: byte 0xE9 at offset 56"), text)
+        }
+    }
+
+    func testATabInTheIndentationIsNamedAsATab() throws {
+        let diagnostics = try errors("name: x\nstages:\n  src:\n\tkind: source\n")
+        XCTAssertEqual(diagnostics, ["\(path):4:1: error: a tab character in the indentation: YAML indents with spaces only"])
+    }
+
+    func testAPathParameterNamingNothingFailsValidation() throws {
+        let diagnostics = try errors("stages:\n  src:\n    kind: source\n    params: {seed_file: missing/file.txt}\n")
+        XCTAssertEqual(diagnostics.count, 1)
+        XCTAssertTrue(diagnostics[0].hasPrefix("\(path):4:"), diagnostics[0])
+        XCTAssertTrue(diagnostics[0].contains("parameter 'seed_file' of stage 'src' (source): \(directory.appendingPathComponent("missing/file.txt").path) does not exist"), diagnostics[0])
     }
 }
 
