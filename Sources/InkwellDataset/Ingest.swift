@@ -113,7 +113,8 @@ public struct IngestSummary: Sendable {
 
 /// Ingests videos into a dataset folder: finds the inputs (files, and folders searched
 /// recursively), decodes them concurrently (`jobs`), writes frames to shards in input order, splits
-/// by video, and commits the manifest last. Videos whose content is already in the dataset are
+/// by video, and commits the manifest after every `commitEvery` inputs and last, so a kill loses at
+/// most the videos since the last commit. Videos whose content is already in the dataset are
 /// skipped, so re-running over a grown folder adds only the new ones. Every bad input is reported
 /// (one `IngestMessage` naming the file and reason) and listed in the manifest's `rejected`; the rest
 /// are still ingested. Throws (`DatasetError`) only when nothing could be written; the previous
@@ -124,6 +125,9 @@ public final class Ingest {
     public let options: IngestOptions
     /// Test hook: called at write points; throwing `.interrupted` simulates a kill (no cleanup).
     var faultHook: ((WriteEvent) throws -> Void)?
+    /// The manifest is committed after every this many inputs (counted in input order, so an
+    /// interrupted ingest and its rerun commit at the same points and write the same shards).
+    var commitEvery = 4
 
     public init(inputs: [URL], output: URL, options: IngestOptions = IngestOptions()) {
         self.inputs = inputs
@@ -191,6 +195,20 @@ public final class Ingest {
         var added: [VideoRecord] = []
         var alreadyPresent: [String] = []
         var framesAdded = 0
+        // The last manifest on disk: kept by a failure, like the dataset before this run.
+        var committed: DatasetManifest? = hasManifest ? manifest : nil
+        /// Writes the shards so far (partly filled ones too) and a manifest listing them.
+        func commitProgress() throws {
+            guard framesAdded > 0, committed.map({ $0.videos.count < manifest.videos.count + added.count }) ?? true else { return }
+            var progress = manifest
+            progress.shards += try writer.finish()
+            progress.videos += added
+            progress.parameters.shardFrames = options.shardFrames
+            progress.updated = DatasetManifest.now()
+            progress.updateSplitSummaries()
+            try writer.commit(progress)
+            committed = progress
+        }
         var bytesDone: Int64 = 0
         var lastReport = Date.distantPast
         func report(done: Int) {
@@ -233,6 +251,7 @@ public final class Ingest {
                     framesAdded += video.record.frames
                     added.append(video.record)
                 }
+                if (i + 1) % commitEvery == 0, i + 1 < files.count { try commitProgress() }
                 report(done: i + 1)
             }
             let newShards = try writer.finish()
@@ -258,9 +277,9 @@ public final class Ingest {
         } catch {
             pool.cancel()
             if (error as? DatasetError)?.kind != .interrupted {
-                // Leave the previous dataset exactly as it was.
-                ShardWriter.removeLeftovers(in: output, keeping: hasManifest ? manifest : nil)
-                if !hasManifest { Self.removeEmptyDataset(output) }
+                // Leave the dataset exactly as its last commit.
+                ShardWriter.removeLeftovers(in: output, keeping: committed)
+                if committed == nil { Self.removeEmptyDataset(output) }
             }
             throw error
         }

@@ -206,6 +206,46 @@ final class IngestTests: XCTestCase {
         XCTAssertTrue(try Dataset(url: out).verify().isValid)
     }
 
+    func testAKilledIngestKeepsWhatItCommittedEveryFewVideosAndTheRerunMatchesAnUnbrokenOne() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let videos = dir.appendingPathComponent("videos")
+        try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
+        for i in 0..<5 { try DatasetFixtures.makeClip(videos.appendingPathComponent("clip-\(i).mp4"), frames: 15, gop: 5, variant: i + 1) }
+        let opts = options(shardFrames: 2)
+
+        let unbroken = dir.appendingPathComponent("unbroken")
+        let reference = Ingest(inputs: [videos], output: unbroken, options: opts)
+        reference.commitEvery = 2
+        try reference.run()
+
+        // Killed at the final commit: the manifests committed after videos 2 and 4 hold.
+        let out = dir.appendingPathComponent("dataset")
+        let killed = Ingest(inputs: [videos], output: out, options: opts)
+        killed.commitEvery = 2
+        var commits = 0
+        killed.faultHook = { event in
+            if event == .beforeManifest { commits += 1 }
+            if commits == 3 { throw DatasetError(.interrupted, path: out.path, reason: "simulated kill") }
+        }
+        XCTAssertThrowsError(try killed.run()) { XCTAssertEqual(($0 as? DatasetError)?.kind, .interrupted) }
+        let kept = try Dataset(url: out)
+        XCTAssertEqual(kept.manifest.videos.map { ($0.path as NSString).lastPathComponent }, ["clip-0.mp4", "clip-1.mp4", "clip-2.mp4", "clip-3.mp4"])
+        XCTAssertTrue(kept.verify().isValid, "what was committed is whole")
+
+        let rerun = Ingest(inputs: [videos], output: out, options: opts)
+        rerun.commitEvery = 2
+        let summary = try rerun.run()
+        XCTAssertEqual(summary.added.map { ($0.path as NSString).lastPathComponent }, ["clip-4.mp4"])
+        let a = try DatasetManifest.read(datasetAt: out), b = try DatasetManifest.read(datasetAt: unbroken)
+        for split in Split.allCases {
+            XCTAssertEqual(a.shards.filter { $0.split == split }.map { [$0.file, $0.sha256] },
+                           b.shards.filter { $0.split == split }.map { [$0.file, $0.sha256] },
+                           "the same \(split) shards, in the same order, as an ingest never killed")
+        }
+        XCTAssertEqual(a.videos.map(\.sha256), b.videos.map(\.sha256))
+        XCTAssertTrue(try Dataset(url: out).verify().isValid)
+    }
+
     func testKilledFirstIngestLeavesNoDataset() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let clip = dir.appendingPathComponent("a.mp4")
