@@ -23,6 +23,18 @@ public enum ChildProcess {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// The `inkwell` program that `swift test` built beside the test binary, or a skip naming
+    /// where it was looked for.
+    public static func inkwellBinary() throws -> URL {
+        let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("inkwell")
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            let reason = "skipped: no built inkwell at \(url.path) (run swift build -c release first)"
+            print(reason)
+            throw XCTSkip(reason)
+        }
+        return url
+    }
+
     /// Runs one test of the running test binary (`Module.Class/testName`) in a child process, or
     /// skips where the binary cannot be re-run.
     public static func runTest(_ test: String, environment changes: [String: String?]) throws -> (status: Int32, output: String) {

@@ -1,0 +1,100 @@
+import Foundation
+import InkwellDataset
+import InkwellEngine
+import InkwellTestSupport
+import InkwellTraining
+import XCTest
+
+/// `inkwell train` killed for real: a child process of the built program, sent SIGKILL at seeded
+/// random moments (checkpoints are written every 2 steps, so many kills land inside a checkpoint
+/// write), then resumed as a user would. The run must end with the same model and optimizer bytes
+/// and the same metrics as one never killed, and with no temporary file left.
+final class TrainChaosTests: XCTestCase {
+    static let kills = 10
+
+    func testTrainingKilledTenTimesEndsWithTheBytesOfAnUnbrokenRun() throws {
+        let inkwell = try ChildProcess.inkwellBinary()
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let data = dir.appendingPathComponent("data")
+        try makeDataset(data)
+        let config = dir.appendingPathComponent("config.json")
+        try Data("""
+            {"model": {"latent": 4, "encoder": [3, 4, 8], "decoder": [8, 8, 4], "discriminator": [3, 4, 8, 8],
+             "discriminator_hidden": 8, "feature_map": [3, 4]},
+             "batch": 4, "steps": 60, "eval_every": 10, "eval_frames": 0, "checkpoint_every": 2, "keep_best": 2,
+             "fixed_latents": 4, "seed": 11}
+            """.utf8).write(to: config)
+        func train(_ out: URL, _ extra: [String] = []) throws -> Process {
+            let process = Process()
+            process.executableURL = inkwell
+            process.arguments = ["train", "--data", data.path, "--out", out.path, "--config", config.path, "--threads", "1"] + extra
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+
+        let unbroken = dir.appendingPathComponent("unbroken")
+        let reference = try train(unbroken)
+        reference.waitUntilExit()
+        XCTAssertEqual(reference.terminationStatus, 0)
+
+        let chaos = dir.appendingPathComponent("chaos")
+        var generator = RandomGenerator(seed: 2026)
+        var killed = 0, restarts = 0
+        while killed < Self.kills {
+            // Resume when there is a checkpoint; before the first one, start afresh as the
+            // refusal message tells a user to (--restart moves the partial run aside).
+            let hasCheckpoint = Checkpoint.exists(at: chaos.appendingPathComponent("checkpoints/latest"))
+            let extra = hasCheckpoint ? ["--resume"] : (FileManager.default.fileExists(atPath: chaos.path) ? ["--restart"] : [])
+            if extra == ["--restart"] { restarts += 1 }
+            let process = try train(chaos, extra)
+            usleep(UInt32(20_000 + generator.next() % 400_000))
+            guard process.isRunning else { process.waitUntilExit(); break }  // finished before the kill
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+            killed += 1
+        }
+        for aside in try FileManager.default.contentsOfDirectory(atPath: dir.path) where aside.hasPrefix("chaos.old-") {
+            try FileManager.default.removeItem(at: dir.appendingPathComponent(aside))
+        }
+        let last = try train(chaos, Checkpoint.exists(at: chaos.appendingPathComponent("checkpoints/latest")) ? ["--resume"] : ["--restart"])
+        last.waitUntilExit()
+        XCTAssertEqual(last.terminationStatus, 0)
+        print("train chaos: \(killed) SIGKILLs, \(restarts) restarts before a first checkpoint")
+        XCTAssertGreaterThanOrEqual(killed, Self.kills / 2, "the kills landed during training")
+
+        for file in ["model.safetensors", "optimizer.safetensors"] {
+            XCTAssertEqual(try Data(contentsOf: chaos.appendingPathComponent("checkpoints/latest/\(file)")),
+                           try Data(contentsOf: unbroken.appendingPathComponent("checkpoints/latest/\(file)")), file)
+        }
+        XCTAssertEqual(try metricsWithoutTime(chaos), try metricsWithoutTime(unbroken), "metrics.csv whole: no gap, no duplicate")
+        let leftovers = (FileManager.default.subpaths(atPath: chaos.path) ?? []).filter { path in
+            let name = (path as NSString).lastPathComponent
+            return name.hasPrefix(".tmp-") || name.hasPrefix(".candidate-") || name.contains(".tmp-") || name == "lock"
+        }
+        XCTAssertEqual(leftovers, [], "no temporary file left")
+    }
+
+    private func makeDataset(_ url: URL) throws {
+        let builder = try DatasetBuilder(url: url, width: 13, height: 9, shardFrames: 8)
+        for v in 0..<5 {
+            let count = 10
+            var frames = [UInt8](repeating: 0, count: count * 9 * 13 * 3)
+            for i in frames.indices { frames[i] = UInt8((i * 7 + v * 31 + (i / 39) * 3) % 256) }
+            try builder.addVideo(name: "video-\(v)", frames: frames, count: count, split: v == 4 ? .test : .train)
+        }
+        _ = try builder.commit()
+    }
+
+    /// metrics.csv without the time column (wall-clock).
+    private func metricsWithoutTime(_ dir: URL) throws -> [String] {
+        try String(contentsOf: dir.appendingPathComponent("metrics.csv"), encoding: .utf8)
+            .split(separator: "\n").map { line in
+                var fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                fields.remove(at: 1)
+                return fields.joined(separator: ",")
+            }
+    }
+}
