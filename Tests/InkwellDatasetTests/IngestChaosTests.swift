@@ -20,16 +20,10 @@ final class IngestChaosTests: XCTestCase {
         for i in 0..<12 {
             try DatasetFixtures.makeClip(videos.appendingPathComponent(String(format: "clip-%02d.mp4", i)), frames: 30, gop: 3, variant: i + 1)
         }
-        func ingest(_ out: URL) throws -> Process {
-            let process = Process()
-            process.executableURL = inkwell
-            process.arguments = ["ingest", videos.path, "--out", out.path, "--size", "32x18", "--jobs", "1",
-                                 "--shard-frames", "3", "--test-fraction", "0.25", "--quiet"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            return process
+        func arguments(_ out: URL) -> [String] {
+            ["ingest", videos.path, "--out", out.path, "--size", "32x18", "--jobs", "1", "--shard-frames", "3", "--test-fraction", "0.25", "--quiet"]
         }
+        func ingest(_ out: URL) throws -> Process { try ChildProcess.start(inkwell, arguments(out)) }
         let unbroken = dir.appendingPathComponent("unbroken")
         let reference = try ingest(unbroken)
         reference.waitUntilExit()
@@ -40,16 +34,11 @@ final class IngestChaosTests: XCTestCase {
         var killed = 0, attempts = 0
         while killed < Self.kills && attempts < 4 * Self.kills {
             attempts += 1
-            let process = try ingest(chaos)
-            usleep(UInt32(5_000 + generator.next() % 150_000))
-            guard process.isRunning else {
+            guard try ChildProcess.startAndKill(inkwell, arguments(chaos), after: UInt32(5_000 + generator.next() % 150_000)) else {
                 // Finished before the kill: start the next round from an empty folder.
-                process.waitUntilExit()
                 try FileManager.default.removeItem(at: chaos)
                 continue
             }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
             killed += 1
         }
         let last = try ingest(chaos)

@@ -23,6 +23,28 @@ public enum ChildProcess {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Starts `executable` with `arguments`, its output discarded; the caller waits or kills it.
+    public static func start(_ executable: URL, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Starts `executable` with `arguments` and sends it SIGKILL after `microseconds`; returns
+    /// whether the kill landed (false when the program had already finished).
+    public static func startAndKill(_ executable: URL, _ arguments: [String], after microseconds: UInt32) throws -> Bool {
+        let process = try start(executable, arguments)
+        usleep(microseconds)
+        guard process.isRunning else { process.waitUntilExit(); return false }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal
+    }
+
     /// The `inkwell` program that `swift test` built beside the test binary, or a skip naming
     /// where it was looked for.
     public static func inkwellBinary() throws -> URL {

@@ -34,3 +34,13 @@ func tinyConfiguration(steps: Int = 6, evalEvery: Int = 3) -> TrainingConfigurat
     config.keepBest = 2
     return config
 }
+
+/// A run's metrics.csv without the time column (wall-clock), line by line.
+func metricsWithoutTime(_ dir: URL) throws -> [String] {
+    try String(contentsOf: dir.appendingPathComponent("metrics.csv"), encoding: .utf8)
+        .split(separator: "\n").map { line in
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            fields.remove(at: 1)
+            return fields.joined(separator: ",")
+        }
+}

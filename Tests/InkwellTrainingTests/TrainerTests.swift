@@ -13,15 +13,6 @@ final class TrainerTests: XCTestCase {
                     resume: resume)
     }
 
-    /// metrics.csv without the time column (wall-clock).
-    private func metricsWithoutTime(_ dir: URL) throws -> [String] {
-        try String(contentsOf: dir.appendingPathComponent("metrics.csv"), encoding: .utf8)
-            .split(separator: "\n").map { line in
-                var fields = line.split(separator: ",", omittingEmptySubsequences: false)
-                fields.remove(at: 1)
-                return fields.joined(separator: ",")
-            }
-    }
 
     func testResumeIsBitExact() throws {
         let straight = try SharedFixtures.temporaryDirectory(self)
