@@ -29,10 +29,13 @@ final class CheckpointFaultTests: XCTestCase {
             try FileManager.default.createDirectory(at: checkpoints.appendingPathComponent(name), withIntermediateDirectories: true)
             try Data(repeating: 7, count: 1000).write(to: checkpoints.appendingPathComponent(name).appendingPathComponent("model.safetensors"))
         }
+        // And a sample grid's AtomicFile temporary, killed mid-write.
+        try Data(count: 10).write(to: dir.appendingPathComponent("samples/.fakes-step-00000002.png.tmp-4242-17"))
         var messages: [String] = []
         let resumed = try makeTrainer(dir, resume: true, steps: 6)
         resumed.log = { messages.append($0) }
         XCTAssertFalse(try names(checkpoints).contains { $0.hasPrefix(".tmp-") || $0.hasPrefix(".candidate-") })
+        XCTAssertFalse(try names(dir.appendingPathComponent("samples")).contains { $0.contains(".tmp-") })
         // A later checkpoint write also clears its own leftovers.
         try FileManager.default.createDirectory(at: checkpoints.appendingPathComponent(".tmp-latest-deadbeef"), withIntermediateDirectories: true)
         try resumed.run()

@@ -1,6 +1,7 @@
 import Foundation
 import InkwellDataset
 import InkwellEngine
+import InkwellFiles
 import InkwellNN
 
 /// What the trainer reports after every step (for progress lines and pipeline stages).
@@ -145,8 +146,10 @@ public final class Trainer {
 
         let fm = FileManager.default
         let latest = runDirectory.appendingPathComponent("checkpoints/latest")
+        // What killed writers left: temporary files and checkpoint folders anywhere in the run.
         let checkpoints = runDirectory.appendingPathComponent("checkpoints")
-        let removed = Checkpoint.removeTemporaries(in: checkpoints, prefixes: [".tmp-", ".candidate-"])
+        let removed = AtomicFile.removeTemporaries(under: runDirectory)
+            + Checkpoint.removeTemporaries(in: checkpoints, prefixes: [".tmp-", ".candidate-"])
         if !Checkpoint.exists(at: latest), let history = Self.history(of: runDirectory) {
             throw TrainingError.checkpoint("\(runDirectory.path) holds a run's history (\(history)) but no checkpoint to continue from (checkpoints/latest/state.json is missing); nothing was changed. Pass --restart to move it aside and start afresh, or choose another --out")
         }
@@ -183,7 +186,7 @@ public final class Trainer {
             throw TrainingError.io("\(runDirectory.path): \(error.localizedDescription)")
         }
         metrics = try MetricsLog(url: runDirectory.appendingPathComponent("metrics.csv"), keepThroughStep: resumedStep ?? 0)
-        for name in removed { log("removed \(name), left in \(checkpoints.path) by an interrupted checkpoint write") }
+        for name in removed { log("removed \(name), left in \(runDirectory.path) by an interrupted write") }
         if let resumedStep { log("resuming \(runDirectory.path) from step \(resumedStep)") }
     }
 
