@@ -12,21 +12,39 @@ import XCTest
 final class TrainChaosTests: XCTestCase {
     static var kills: Int { Int(ProcessInfo.processInfo.environment["INKWELL_CHAOS_KILLS"] ?? "") ?? 10 }
 
-    func testTrainingKilledTenTimesEndsWithTheBytesOfAnUnbrokenRun() throws {
-        let inkwell = try ChildProcess.inkwellBinary()
-        let dir = try SharedFixtures.temporaryDirectory(self)
+    /// A tiny dataset and configuration in `dir`; the `inkwell train` arguments for a run in `out`.
+    private func setUp(in dir: URL, steps: Int = 60) throws -> (_ out: URL, _ extra: [String]) -> [String] {
         let data = dir.appendingPathComponent("data")
         try makeDataset(data)
         let config = dir.appendingPathComponent("config.json")
         try Data("""
             {"model": {"latent": 4, "encoder": [3, 4, 8], "decoder": [8, 8, 4], "discriminator": [3, 4, 8, 8],
              "discriminator_hidden": 8, "feature_map": [3, 4]},
-             "batch": 4, "steps": 60, "eval_every": 10, "eval_frames": 0, "checkpoint_every": 2, "keep_best": 2,
+             "batch": 4, "steps": \(steps), "eval_every": 10, "eval_frames": 0, "checkpoint_every": 2, "keep_best": 2,
              "fixed_latents": 4, "seed": 11}
             """.utf8).write(to: config)
-        func arguments(_ out: URL, _ extra: [String] = []) -> [String] {
-            ["train", "--data", data.path, "--out", out.path, "--config", config.path, "--threads", "1"] + extra
-        }
+        return { out, extra in ["train", "--data", data.path, "--out", out.path, "--config", config.path, "--threads", "1"] + extra }
+    }
+
+    func testASecondTrainingProcessOnTheSameRunIsRefused() throws {
+        let inkwell = try ChildProcess.inkwellBinary()
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let arguments = try setUp(in: dir, steps: 100_000)
+        let run = dir.appendingPathComponent("run")
+        let first = try ChildProcess.start(inkwell, arguments(run, []))
+        defer { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() }
+        var waited = 0
+        while !Checkpoint.exists(at: run.appendingPathComponent("checkpoints/latest")) && waited < 200 { usleep(50_000); waited += 1 }
+        let second = try ChildProcess.run(inkwell, arguments(run, ["--resume"]))
+        XCTAssertEqual(second.status, 75, second.output)
+        XCTAssertTrue(second.output.contains("another inkwell run (pid \(first.processIdentifier)"), second.output)
+        XCTAssertTrue(first.isRunning, "the first run goes on")
+    }
+
+    func testTrainingKilledTenTimesEndsWithTheBytesOfAnUnbrokenRun() throws {
+        let inkwell = try ChildProcess.inkwellBinary()
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let arguments = try setUp(in: dir)
         func train(_ out: URL, _ extra: [String] = []) throws -> Process { try ChildProcess.start(inkwell, arguments(out, extra)) }
 
         let unbroken = dir.appendingPathComponent("unbroken")

@@ -95,6 +95,10 @@ struct TrainCommand: ParsableCommand {
             if restart, FileManager.default.fileExists(atPath: out) {
                 print("inkwell train: moved the previous run aside to \(try Trainer.moveAside(URL(fileURLWithPath: out)).path)")
             }
+            // One process per run directory: a second is refused, naming the first.
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let lock = try RunLock(directory: URL(fileURLWithPath: out))
+            defer { lock.release() }
             let trainer = try Trainer(configuration: try resolvedConfiguration(), runDirectory: URL(fileURLWithPath: out),
                                       dataset: URL(fileURLWithPath: data), resume: resume)
             let c = trainer.configuration
@@ -116,6 +120,9 @@ struct TrainCommand: ParsableCommand {
         } catch let error as TrainingError {
             FileHandle.standardError.write(Data("inkwell train: \(error)\n".utf8))
             throw ExitCode(1)
+        } catch let error as RunLock.Refused {
+            FileHandle.standardError.write(Data("inkwell train: \(error)\n".utf8))
+            throw ExitCode(75)
         }
     }
 }
