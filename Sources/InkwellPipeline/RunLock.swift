@@ -18,23 +18,32 @@ public final class RunLock {
         let owner = owner ?? directory
         url = directory.appendingPathComponent("lock")
         let host = ProcessInfo.processInfo.hostName
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        let content = "pid \(getpid())\nhost \(host)\nstarted \(stamp)\n"
         for _ in 0..<3 {
-            let fd = open(url.path, O_CREAT | O_EXCL | O_WRONLY, 0o644)
-            if fd >= 0 {
-                let stamp = ISO8601DateFormatter().string(from: Date())
-                let text = "pid \(getpid())\nhost \(host)\nstarted \(stamp)\n"
-                _ = text.withCString { write(fd, $0, strlen($0)) }
-                fsync(fd)
-                close(fd)
+            // The lock appears whole or not at all: written under a temporary name, then linked
+            // to `lock` (which fails if it exists), so a kill never leaves a lock without its pid.
+            let temporary = directory.appendingPathComponent(".lock.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            let fd = open(temporary.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw Refused(description: "cannot create the run lock \(url.path): \(String(cString: strerror(errno)))")
+            }
+            _ = content.withCString { write(fd, $0, strlen($0)) }
+            fsync(fd)
+            close(fd)
+            let linked = link(temporary.path, url.path)
+            let error = errno
+            unlink(temporary.path)
+            if linked == 0 {
                 held = true
                 return
             }
-            guard errno == EEXIST else {
-                throw Refused(description: "cannot create the run lock \(url.path): \(String(cString: strerror(errno)))")
+            guard error == EEXIST else {
+                throw Refused(description: "cannot create the run lock \(url.path): \(String(cString: strerror(error)))")
             }
             let info = Self.read(url)
-            // A lock without a pid is garbage (or one being written this instant): after a few
-            // seconds it is stale.
+            // A lock without a pid is garbage (locks are linked into place whole; older versions
+            // wrote them in place): after a few seconds it is stale.
             let unreadable = info.pid == nil && Self.age(of: url).map { $0 > Self.unreadableLockGrace } ?? false
             if unreadable || info.pid.map({ (info.host == nil || info.host == host) && !Self.isAlive($0) }) == true {
                 // Stale: move it aside atomically so only one taker wins, then retry.
