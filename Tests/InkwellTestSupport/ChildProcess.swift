@@ -32,4 +32,20 @@ public enum ChildProcess {
         }
         return try run(binary, [test], environment: changes)
     }
+
+    /// The built `inkwell` tool: beside the test bundle (`.build/<configuration>/inkwell`, which
+    /// `swift test` builds with the tests), else the package's release build. Skips, printing why,
+    /// when there is none.
+    public static func inkwellTool() throws -> URL {
+        let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [bundleFolder.appendingPathComponent("inkwell"),
+                          bundleFolder.deletingLastPathComponent().appendingPathComponent("inkwell"),
+                          SharedFixtures.repositoryRoot.appendingPathComponent(".build/release/inkwell")]
+        guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            let reason = "skipped: no built inkwell tool beside \(bundleFolder.path) (run swift build first)"
+            print(reason)
+            throw XCTSkip(reason)
+        }
+        return tool
+    }
 }
