@@ -18,6 +18,9 @@ public struct ModelEvaluation {
     @discardableResult
     public func run(_ loaded: LoadedModel, on test: FrameBatches, evaluationFile: URL, samplesDirectory: URL) throws -> EvaluationResult {
         let (kld, beta) = try loaded.strategies()
+        do { try FileManager.default.createDirectory(at: samplesDirectory, withIntermediateDirectories: true) } catch {
+            throw TrainingError.io("\(samplesDirectory.path): \(error.localizedDescription)")
+        }
         let evaluator = Evaluator(latent: loaded.widths.latent, maxFrames: frames, fixedLatentCount: fixedLatents,
                                   fixedLatentSeed: latentSeed)
         let result = try evaluator.evaluate(model: loaded.model, test: test, kld: kld, beta: beta, step: loaded.step,

@@ -12,7 +12,10 @@ enum ModelCommandSupport {
     /// Runs `body`; an error becomes one line on stderr, `inkwell COMMAND: ...`, and exit status 1.
     static func run(_ command: String, _ body: () throws -> Void) throws {
         do { try body() } catch let exit as ExitCode { throw exit } catch {
-            FileHandle.standardError.write(Data("inkwell \(command): \(error)\n".utf8))
+            // Foundation's errors describe themselves over several fields; their message is one line.
+            let foundation = error is CocoaError || type(of: error) is NSError.Type
+            let text = foundation ? error.localizedDescription : "\(error)"
+            FileHandle.standardError.write(Data("inkwell \(command): \(text)\n".utf8))
             throw ExitCode(1)
         }
     }
@@ -22,8 +25,8 @@ enum ModelCommandSupport {
         guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(option) \(path): no such file or folder") }
     }
 
-    /// `path` must be a folder that exists and is writable, or one that can be created (its
-    /// nearest existing ancestor is a writable folder).
+    /// `path` must be a folder that exists and is writable, or one that can be created: a probe
+    /// folder is made and removed in it (or in its nearest existing ancestor), so nothing is left.
     static func requireWritableFolder(_ path: String, option: String) throws {
         var url = URL(fileURLWithPath: path).standardizedFileURL
         var isDirectory: ObjCBool = false
@@ -31,7 +34,13 @@ enum ModelCommandSupport {
             url = url.deletingLastPathComponent()
         }
         guard isDirectory.boolValue else { throw ValidationError("\(option) \(path): \(url.path) is not a folder") }
-        guard access(url.path, W_OK) == 0 else { throw ValidationError("\(option) \(path): \(url.path) is not writable") }
+        let probe = url.appendingPathComponent(".inkwell-probe-\(UUID().uuidString.prefix(8))")
+        do {
+            try FileManager.default.createDirectory(at: probe, withIntermediateDirectories: false)
+            try FileManager.default.removeItem(at: probe)
+        } catch {
+            throw ValidationError("\(option) \(path): \(url.path) is not writable")
+        }
     }
 
     /// `path` must be a file name ending in `suffix` whose folder is writable (or can be created).
