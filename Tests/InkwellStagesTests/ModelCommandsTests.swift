@@ -2,6 +2,8 @@ import Foundation
 import InkwellDataset
 import InkwellEngine
 import InkwellNN
+import InkwellPipeline
+import InkwellStages
 import InkwellTestSupport
 import InkwellTraining
 import InkwellVideo
@@ -151,6 +153,22 @@ final class ModelCommandsTests: XCTestCase {
                 }
             }
             XCTAssertEqual(image.pixels, cell.pixels, "reconstruction \(i)")
+        }
+    }
+
+    func testSampleStageMakesTheCommandsFakes() throws {
+        try inkwell("sample", "--model", bare.path, "--count", "5", "--seed", "3", "--out", path("command"))
+        let url = directory.appendingPathComponent("p.yaml")
+        try "name: s\nstages:\n  fakes:\n    kind: sample\n    params: {model: \(bare.path), count: 5, seed: 3}\n"
+            .write(to: url, atomically: true, encoding: .utf8)
+        let registry = StageRegistry()
+        BuiltinStages.register(into: registry)
+        let pipeline = try PipelineLoader(registry: registry).load(url)
+        let work = directory.appendingPathComponent("work")
+        XCTAssertEqual(try PipelineRunner(pipeline: pipeline, workDirectory: work, options: .init(echo: false)).run().map(\.status), [.ran])
+        for name in ["contact-sheet.png", "sample-00004.png", "latents.npy"] {
+            XCTAssertEqual(try Data(contentsOf: work.appendingPathComponent("fakes/samples/\(name)")),
+                           try Data(contentsOf: URL(fileURLWithPath: path("command/\(name)"))), name)
         }
     }
 

@@ -59,6 +59,24 @@ public enum Inference {
         return Tensor(shape: shape, values: values)
     }
 
+    /// `count` latents (count, D) drawn from `RandomGenerator(seed:)`: with seed 0, training's
+    /// fixed latents (docs/MODELS.md describes the generator).
+    public static func drawnLatents(count: Int, latent: Int, seed: UInt64) -> Tensor {
+        var generator = RandomGenerator(seed: seed)
+        return Tensor.randn([count, latent], using: &generator)
+    }
+
+    /// Decodes latents z (N, D) into `directory`: `sample-00000.png`, ..., `contact-sheet.png`
+    /// and the latents themselves as `latents.npy`. Returns the sheet.
+    @discardableResult
+    public static func writeSamples(_ model: VAEGAN, latents z: Tensor, to directory: URL) throws -> PNGImage {
+        let sheet = try writeImages(decode(model, z), to: directory, prefix: "sample")
+        do { try FloatNPY.write(z.values, shape: z.shape, to: directory.appendingPathComponent("latents.npy")) } catch let error as DatasetError {
+            throw TrainingError.io("\(error)")
+        }
+        return sheet
+    }
+
     /// Writes images (N, C, H, W) in [-1, 1] as `<prefix>-00000.png`, ... and `contact-sheet.png`
     /// (`columns` per row) into `directory`; returns the sheet.
     @discardableResult

@@ -40,19 +40,14 @@ struct SampleCommand: ParsableCommand {
             let loaded = try LoadedModel(URL(fileURLWithPath: model))
             let z = try chosenLatents(latent: loaded.widths.latent)
             let folder = URL(fileURLWithPath: out)
-            let images = Inference.decode(loaded.model, z)
-            let sheet = try Inference.writeImages(images, to: folder, prefix: "sample")
-            try FloatNPY.write(z.values, shape: z.shape, to: folder.appendingPathComponent("latents.npy"))
+            let sheet = try Inference.writeSamples(loaded.model, latents: z, to: folder)
             print("\(folder.path): \(z.shape[0]) samples, contact-sheet.png (\(sheet.width)x\(sheet.height)), latents.npy")
         }
     }
 
     /// The latents: the file's first `count` rows, or `count` rows drawn with `seed`.
     func chosenLatents(latent: Int) throws -> Tensor {
-        guard let latents else {
-            var generator = RandomGenerator(seed: seed ?? 0)
-            return Tensor.randn([count ?? 32, latent], using: &generator)
-        }
+        guard let latents else { return Inference.drawnLatents(count: count ?? 32, latent: latent, seed: seed ?? 0) }
         let z = try Inference.readLatents(URL(fileURLWithPath: latents), latent: latent)
         guard let count else { return z }
         guard count <= z.shape[0] else { throw ValidationError("--count \(count): \(latents) has only \(z.shape[0]) rows") }
