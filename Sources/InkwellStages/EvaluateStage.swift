@@ -19,7 +19,7 @@ public struct EvaluateStage: Stage {
         reconstructions beside originals).
         """
     public static let inputs = [
-        PortSpec("run", .checkpoint, optional: true, "a training run directory or a checkpoint folder (or give 'model')"),
+        StageModelSource.input,
         PortSpec("data", .dataset, "the dataset whose test split is evaluated"),
     ]
     public static let outputs = [
@@ -27,7 +27,7 @@ public struct EvaluateStage: Stage {
         PortSpec("images", .images, path: "samples", "fake and reconstruction grids (PNG)"),
     ]
     public static let parameters = [
-        ParameterSpec("model", .path, default: .string(""), "a run directory, checkpoint folder or bare .safetensors state dict, when no 'run' input is bound"),
+        StageModelSource.parameter,
         ParameterSpec("frames", .int, default: .int(0), "test frames evaluated at most (0: the whole split)", check: ParameterSpec.range(0, nil)),
         ParameterSpec("batch", .int, default: .int(64), "frames per forward pass", check: ParameterSpec.range(1, 65536)),
         ParameterSpec("fixed_latents", .int, default: .int(32), "fixed latent samples decoded into fakes", check: ParameterSpec.range(1, 4096)),
@@ -38,9 +38,7 @@ public struct EvaluateStage: Stage {
 
     public func run(_ context: StageContext) throws {
         let p = context.parameters
-        guard let source = context.inputs["run"]?.url ?? p.optionalString("model").map({ URL(fileURLWithPath: $0) }) else {
-            throw StageError("no model: bind the 'run' input or set the 'model' parameter")
-        }
+        let source = try StageModelSource.url(context)
         let dataset = try context.input("data").url
         let test: DatasetLoader
         do {

@@ -15,13 +15,13 @@ public struct SampleStage: Stage {
         'model' parameter's run, checkpoint or bare .safetensors state dict.
         """
     public static let inputs = [
-        PortSpec("run", .checkpoint, optional: true, "a training run directory or a checkpoint folder (or give 'model')"),
+        StageModelSource.input,
     ]
     public static let outputs = [
         PortSpec("images", .images, path: "samples", "the fakes as PNG, a contact sheet, and latents.npy"),
     ]
     public static let parameters = [
-        ParameterSpec("model", .path, default: .string(""), "a run directory, checkpoint folder or bare .safetensors state dict, when no 'run' input is bound"),
+        StageModelSource.parameter,
         ParameterSpec("count", .int, default: .int(32), "fakes to decode", check: ParameterSpec.range(1, 65536)),
         ParameterSpec("seed", .int, default: .int(0), "seed of the latents", check: ParameterSpec.range(0, nil)),
     ]
@@ -30,9 +30,7 @@ public struct SampleStage: Stage {
 
     public func run(_ context: StageContext) throws {
         let p = context.parameters
-        guard let source = context.inputs["run"]?.url ?? p.optionalString("model").map({ URL(fileURLWithPath: $0) }) else {
-            throw StageError("no model: bind the 'run' input or set the 'model' parameter")
-        }
+        let source = try StageModelSource.url(context)
         let loaded = try LoadedModel(source)
         let z = Inference.drawnLatents(count: p.int("count"), latent: loaded.widths.latent, seed: UInt64(p.int("seed")))
         try Inference.writeSamples(loaded.model, latents: z, to: context.output("images"))
