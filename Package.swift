@@ -82,9 +82,9 @@ let package = Package(
         // each sub-update's gradients), read from disk by GoldenTrainStepTests.
         .testTarget(name: "InkwellTrainingTests", dependencies: ["InkwellTraining", "InkwellGolden", "InkwellDataset", "InkwellTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
         .testTarget(name: "InkwellPipelineTests", dependencies: ["InkwellPipeline", "InkwellTestSupport"]),
-        .testTarget(name: "InkwellStagesTests", dependencies: ["InkwellStages", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellStagesTests", dependencies: ["InkwellStages", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
 
         // `swift package --allow-writing-to-package-directory inkwell run pipelines/demo.yaml`:
         // builds the tool (release) and runs it in the package folder.

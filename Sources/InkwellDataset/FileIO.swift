@@ -4,10 +4,11 @@ import InkwellFiles
 
 /// Low-level file operations for datasets: atomic writes (through `AtomicFile`), SHA-256 of
 /// files, memory maps, and the dataset lock.
-/// SHA-256 of files, for the other modules (checkpoint checksums).
+/// SHA-256 digests of files, for the other modules: checkpoint checksums, the record of a run's
+/// initial weights.
 public enum FileDigest {
-    /// The SHA-256 (lowercase hex) of the file's content.
-    public static func sha256(ofFileAt url: URL) throws -> String { try FileIO.sha256(ofFileAt: url).digest }
+    /// The lowercase hex SHA-256 of the file's content, read in chunks.
+    public static func sha256(of url: URL) throws -> String { try FileIO.sha256(ofFileAt: url).digest }
 }
 
 enum FileIO {

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The NumPy `.npy` format (version 1.0) for uint8 frame shards.
+/// The NumPy `.npy` format (version 1.0) for uint8 frame shards (and float32 latent matrices,
+/// `FloatNPY`).
 ///
 /// A shard is `magic "\x93NUMPY", 0x01 0x00, header length (uint16 little-endian), header`, then
 /// the raw bytes in C order. The header is a Python dict literal
@@ -12,10 +13,14 @@ public enum NPYFormat {
     public static let alignment = 64
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59] // \x93NUMPY
 
-    /// The complete header (magic, version, length, dict, padding) for a uint8 array of `shape`.
-    public static func header(shape: [Int]) -> [UInt8] {
+    /// The uint8 dtype's spellings.
+    public static let uint8Descriptors: Set<String> = ["|u1", "<u1", ">u1", "u1"]
+
+    /// The complete header (magic, version, length, dict, padding) for an array of `shape` whose
+    /// dtype is `descr` (default uint8, `|u1`; `<f4` for little-endian float32).
+    public static func header(shape: [Int], descr: String = "|u1") -> [UInt8] {
         let dims = shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? "," : "")
-        var dict = "{'descr': '|u1', 'fortran_order': False, 'shape': (\(dims)), }"
+        var dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(dims)), }"
         let fixed = magic.count + 2 + 2
         let unpadded = fixed + dict.utf8.count + 1
         let padded = (unpadded + alignment - 1) / alignment * alignment
@@ -24,15 +29,17 @@ public enum NPYFormat {
         return magic + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(dict.utf8)
     }
 
-    /// A parsed header: the element shape and where the data starts.
+    /// A parsed header: the element shape, where the data starts and the dtype as written.
     public struct Header: Equatable, Sendable {
         public var shape: [Int]
         public var dataOffset: Int
+        public var descr: String = "|u1"
     }
 
     /// Parses the header at the start of `bytes` (at least the first `dataOffset` bytes of a
-    /// file). Accepts versions 1.0 to 3.0, dtype `|u1`/`<u1`/`>u1`/`u1`, C order only.
-    public static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws -> Header {
+    /// file). Accepts versions 1.0 to 3.0, a dtype among `dtypes` (default uint8:
+    /// `|u1`/`<u1`/`>u1`/`u1`), C order only.
+    public static func parseHeader(_ bytes: UnsafeRawBufferPointer, dtypes: Set<String> = uint8Descriptors) throws -> Header {
         func bad(_ why: String) -> NPYHeaderError { NPYHeaderError(reason: why) }
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw bad("not a .npy file (bad magic)") }
         let major = bytes[6]
@@ -55,8 +62,8 @@ public enum NPYFormat {
         }
         guard let descr = value(of: "descr", in: text) else { throw bad("header has no 'descr'") }
         let dtype = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
-        guard ["|u1", "<u1", ">u1", "u1"].contains(dtype) else {
-            throw bad("dtype \(dtype) is not uint8")
+        guard dtypes.contains(dtype) else {
+            throw bad(dtypes == uint8Descriptors ? "dtype \(dtype) is not uint8" : "dtype \(dtype) is not one of \(dtypes.sorted().joined(separator: ", "))")
         }
         guard let order = value(of: "fortran_order", in: text) else { throw bad("header has no 'fortran_order'") }
         guard order.trimmingCharacters(in: .whitespaces) == "False" else { throw bad("Fortran order is not supported") }
@@ -69,7 +76,7 @@ public enum NPYFormat {
             guard let v = Int(d), v >= 0 else { throw bad("bad shape entry '\(d)'") }
             shape.append(v)
         }
-        return Header(shape: shape, dataOffset: start + headerLength)
+        return Header(shape: shape, dataOffset: start + headerLength, descr: dtype)
     }
 
     /// The text after `'key':` up to the next top-level comma (good enough for the three keys).

@@ -4,13 +4,17 @@ import InkwellTraining
 import InkwellVideo
 
 /// The encode-decode video of a clip (`inkwell reconstruct`, the export stage): every frame of the
-/// input is resized to the model's frame size, encoded to its posterior mean and decoded, and the
-/// output shows the original (left) beside the reconstruction (right), each enlarged `scale`
-/// times, as an H.264 MP4 through libavcodec, with the input's first audio stream copied (no
-/// audio in, none out; none either when `start` cuts the beginning, as the copy cannot be cut).
+/// input is made exactly as `inkwell ingest` makes dataset frames (swscale's area filter straight
+/// to the model's frame size, stretched), encoded to its posterior mean and decoded. The output
+/// shows the original (left) beside the reconstruction (right), each enlarged `scale` times (the
+/// left panel is a second conversion of the decoded picture at the panel size; the right one the
+/// reconstruction's pixels repeated), as an H.264 MP4 through libavcodec, with the input's first
+/// audio stream copied (no audio in, none out; none either when `start` cuts the beginning, as the
+/// copy cannot be cut). `scale` changes only what is shown: the model's input and the PSNR are
+/// the same at every scale.
 ///
-/// The checkpoint is loaded and checked before anything is decoded, so a missing, corrupt or
-/// mismatched checkpoint is one clear error and no output file is created.
+/// The model is loaded and checked before anything is decoded, so a missing, corrupt or
+/// mismatched model is one clear error and no output file is created.
 public struct ClipReconstruction {
     public struct Options: Sendable {
         /// How many times each panel enlarges the model's frame (default 4: 121 x 65 -> 484 x 260).
@@ -39,33 +43,32 @@ public struct ClipReconstruction {
         public var audioPackets: Int
         /// Why there is no audio, when there is none.
         public var audioNote: String?
-        /// Mean PSNR (dB) of the reconstructions against the model-size originals.
+        /// Mean PSNR (dB) of the reconstructions against the frames the model saw (the same at
+        /// every `scale`).
         public var meanPSNR: Double
         public var seconds: Double
     }
 
     public let model: VAEGAN
-    public let checkpoint: URL
+    /// What the model was loaded from.
+    public let source: URL
     /// The model's frame size.
     public let frameWidth: Int
     public let frameHeight: Int
 
-    /// Loads the model of `checkpoint` (a checkpoint folder, or a run directory: its latest
-    /// checkpoint). Throws a one-line error naming the checkpoint and the reason.
-    public init(checkpoint: URL) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: checkpoint.path, isDirectory: &isDirectory) else {
-            throw ReportError.missing(checkpoint.path, reason: "no such checkpoint")
-        }
-        guard isDirectory.boolValue else {
-            throw ReportError.unreadable(checkpoint.path, reason: "not a checkpoint folder (give the folder holding model.safetensors and state.json)")
+    /// Loads the model at `model`: a run directory (its latest checkpoint), a checkpoint folder or
+    /// a bare `.safetensors` state dict (`LoadedModel`). Throws a one-line error naming it and the
+    /// reason.
+    public init(model source: URL) throws {
+        guard FileManager.default.fileExists(atPath: source.path) else {
+            throw ReportError.missing(source.path, reason: "no such model")
         }
         do {
-            model = try VAEGAN.load(checkpoint: checkpoint)
+            model = try VAEGAN.load(source)
         } catch let error as TrainingError {
-            throw ReportError.unreadable(checkpoint.path, reason: "cannot load the model: \(error)")
+            throw ReportError.unreadable(source.path, reason: "cannot load the model: \(error)")
         }
-        self.checkpoint = checkpoint
+        self.source = source
         let size = model.widths.frameSize
         frameHeight = size[0]
         frameWidth = size[1]
@@ -99,46 +102,38 @@ public struct ClipReconstruction {
         writerOptions.frameRateDenominator = rate.1
         let writer = try VideoWriter(url: output, options: writerOptions)
 
-        var decodeOptions = DecodeOptions(selection: .all, width: panelW, height: panelH)
+        // Ingest's scaling (IngestOptions' defaults): the area filter, stretched to the frame size.
+        var decodeOptions = DecodeOptions(selection: .all, width: frameWidth, height: frameHeight, scaler: .area, aspect: .stretch)
+        if options.scale > 1 { decodeOptions.display = PixelSize(width: panelW, height: panelH) }
         decodeOptions.start = options.start
         decodeOptions.end = options.end
         decodeOptions.maxFrames = options.maxFrames
-        var pending: [[UInt8]] = []
+        var pending: [(frame: [UInt8], panel: [UInt8])] = []
         var frames = 0
         var psnrSum = 0.0
         let background: UInt8 = 16
 
         func flush() throws {
             guard !pending.isEmpty else { return }
-            let n = pending.count
-            let plane = frameWidth * frameHeight
-            var values = [Float](repeating: 0, count: n * 3 * plane)
-            var smallOriginals: [[UInt8]] = []
-            for (i, panel) in pending.enumerated() {
-                let small = ClipReconstruction.boxDownscale(panel, width: panelW, height: panelH, factor: options.scale)
-                smallOriginals.append(small)
-                for p in 0..<plane {
-                    for c in 0..<3 { values[(i * 3 + c) * plane + p] = 2 * Float(small[p * 3 + c]) / 255 - 1 }
-                }
-            }
-            let recon = model.reconstruct(Tensor(shape: [n, 3, frameHeight, frameWidth], values: values))
-            for i in 0..<n {
+            let recon = model.reconstruct(Inference.modelInput(pending.map { $0.frame }, width: frameWidth, height: frameHeight))
+            for (i, item) in pending.enumerated() {
                 let image = pngImage(recon, index: i)
-                psnrSum += ClipReconstruction.psnr(smallOriginals[i], image.pixels)
+                psnrSum += ClipReconstruction.psnr(item.frame, image.pixels)
                 var out = [UInt8](repeating: background, count: outW * outH * 3)
-                ClipReconstruction.paste(pending[i], width: panelW, height: panelH, into: &out, outWidth: outW, x: 0, factor: 1)
+                ClipReconstruction.paste(item.panel, width: panelW, height: panelH, into: &out, outWidth: outW, x: 0, factor: 1)
                 ClipReconstruction.paste(image.pixels, width: frameWidth, height: frameHeight, into: &out, outWidth: outW,
                                          x: panelW + gap, factor: options.scale)
                 try writer.append(rgb: out)
             }
-            frames += n
+            frames += pending.count
             pending.removeAll(keepingCapacity: true)
             progress?(frames)
         }
 
         do {
             _ = try decoder.decode(decodeOptions) { frame in
-                pending.append(Array(frame.rgb))
+                let small = Array(frame.rgb)
+                pending.append((small, frame.display.map { Array($0) } ?? small))
                 if pending.count == options.batch { try flush() }
             }
             try flush()
@@ -154,27 +149,6 @@ public struct ClipReconstruction {
         return Result(output: written.url, frames: frames, width: outW, height: outH, frameRate: info.frameRate,
                       audioPackets: written.audioPackets, audioNote: audioNote, meanPSNR: psnrSum / Double(frames),
                       seconds: Date().timeIntervalSince(began))
-    }
-
-    /// Averages `factor` x `factor` blocks: RGB24 (width x height) -> (width / factor x height / factor).
-    static func boxDownscale(_ rgb: [UInt8], width: Int, height: Int, factor: Int) -> [UInt8] {
-        if factor == 1 { return rgb }
-        let w = width / factor, h = height / factor
-        var out = [UInt8](repeating: 0, count: w * h * 3)
-        let area = factor * factor
-        for y in 0..<h {
-            for x in 0..<w {
-                for c in 0..<3 {
-                    var sum = 0
-                    for dy in 0..<factor {
-                        let row = ((y * factor + dy) * width + x * factor) * 3 + c
-                        for dx in 0..<factor { sum += Int(rgb[row + dx * 3]) }
-                    }
-                    out[(y * w + x) * 3 + c] = UInt8((sum + area / 2) / area)
-                }
-            }
-        }
-        return out
     }
 
     /// Copies RGB24 `source` (width x height), enlarged `factor` times by pixel replication, into

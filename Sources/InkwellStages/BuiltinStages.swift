@@ -6,8 +6,8 @@ import InkwellTraining
 public enum BuiltinStages {
     /// Every built-in stage kind, in pipeline order.
     public static let all: [Stage.Type] = [
-        SynthStage.self, IngestStage.self, PreprocessStage.self, TrainStage.self, EvaluateStage.self, ExportStage.self,
-        CompareStage.self,
+        SynthStage.self, IngestStage.self, PreprocessStage.self, TrainStage.self, EvaluateStage.self, SampleStage.self,
+        ExportStage.self, CompareStage.self,
     ]
 
     /// Registers the built-in stages and a live view of training's strategies.

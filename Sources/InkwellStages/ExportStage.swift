@@ -11,7 +11,7 @@ import InkwellFiles
 /// content digest the train stage's cache record covers).
 public struct ExportStage: Stage {
     public static let kind = "export"
-    public static let version = 2
+    public static let version = 3
     public static let documentation = """
         Writes the run's HTML report (plots of losses, beta, KLD against its target, pixel error, \
         latent distances against chi, diversity; fakes at every evaluation; reconstructions; \
@@ -33,6 +33,7 @@ public struct ExportStage: Stage {
         ParameterSpec("clips", .int, default: .int(1), "clips of the 'videos' input reconstructed, in name order (0: none)", check: ParameterSpec.range(0, nil)),
         ParameterSpec("clip_seconds", .double, default: .double(0), "seconds of each clip reconstructed (0: all of it)", check: ParameterSpec.range(0, nil)),
         ParameterSpec("scale", .int, default: .int(4), "enlargement of each panel of the reconstruction video", check: ParameterSpec.range(1, 16)),
+        ParameterSpec("model", .path, default: .string(""), "the model the videos reconstruct with: a run directory, checkpoint folder or bare .safetensors state dict (default: the run's latest checkpoint)"),
     ]
 
     public init() {}
@@ -74,7 +75,8 @@ public struct ExportStage: Stage {
         let extensions: Set<String> = ["mp4", "mkv", "mov", "webm", "avi", "m4v"]
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: videos.path)) ?? [])
             .filter { !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
-        let reconstruction = try ClipReconstruction(checkpoint: run)
+        let model = context.parameters.optionalString("model").map { URL(fileURLWithPath: $0) } ?? run
+        let reconstruction = try ClipReconstruction(model: model)
         var options = ClipReconstruction.Options()
         options.scale = context.parameters.int("scale")
         if context.parameters.double("clip_seconds") > 0 { options.end = context.parameters.double("clip_seconds") }

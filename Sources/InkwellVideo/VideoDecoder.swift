@@ -64,6 +64,10 @@ public struct DecodeOptions: Sendable, Equatable {
     /// after downscaling the frames differ from a full decode by a fraction of a grey level;
     /// off by default. Only for key-frame mode, where no later frame predicts from them.
     public var skipLoopFilter: Bool = false
+    /// A second size to convert each frame to, from the decoded picture with the same filter and
+    /// aspect (`DecodedFrame.display`): a large view of the frame beside the frame itself, which
+    /// stays exactly what a decode at `width` x `height` alone gives.
+    public var display: PixelSize?
 
     public init(selection: FrameSelection = .keyFrames, width: Int = 121, height: Int = 65,
                 scaler: Scaler = .area, aspect: AspectMode = .stretch, start: Double? = nil,
@@ -83,10 +87,19 @@ public struct DecodeOptions: Sendable, Equatable {
     }
 }
 
+/// A width and height in pixels.
+public struct PixelSize: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public init(width: Int, height: Int) { self.width = width; self.height = height }
+}
+
 /// One converted frame, valid only during the callback that receives it.
 public struct DecodedFrame {
     /// Packed RGB24, `width * height * 3` bytes, rows top to bottom.
     public let rgb: UnsafeBufferPointer<UInt8>
+    /// The frame at `DecodeOptions.display`'s size (packed RGB24), when one was asked for.
+    public var display: UnsafeBufferPointer<UInt8>?
     public let width: Int
     public let height: Int
     /// Presentation time in seconds from the start of the stream (its first timestamp).
@@ -301,6 +314,10 @@ public final class VideoDecoder {
         hasDecoded = true
         let converter = FrameConverter(width: options.width, height: options.height, scaler: options.scaler,
                                        aspect: options.aspect, rotation: options.autoRotate ? info.rotation : 0)
+        let displayConverter = options.display.map {
+            FrameConverter(width: $0.width, height: $0.height, scaler: options.scaler, aspect: options.aspect,
+                           rotation: options.autoRotate ? info.rotation : 0)
+        }
         var stats = DecodeStats()
         var nextTick = start
         var lastTime = -Double.infinity
@@ -340,13 +357,19 @@ public final class VideoDecoder {
                 }
                 do {
                     try converter.convert(frm)
+                    try displayConverter?.convert(frm)
                 } catch {
                     stats.decodeErrors += 1
                     continue
                 }
                 try converter.output.withUnsafeBufferPointer { rgb in
-                    try body(DecodedFrame(rgb: rgb, width: options.width, height: options.height,
-                                          timestamp: t, isKeyFrame: isKey, index: stats.framesTaken))
+                    var frame = DecodedFrame(rgb: rgb, width: options.width, height: options.height,
+                                             timestamp: t, isKeyFrame: isKey, index: stats.framesTaken)
+                    guard let displayConverter else { return try body(frame) }
+                    try displayConverter.output.withUnsafeBufferPointer { view in
+                        frame.display = view
+                        try body(frame)
+                    }
                 }
                 stats.framesTaken += 1
                 if let cap = options.maxFrames, stats.framesTaken >= cap { done = true }

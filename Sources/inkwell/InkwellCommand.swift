@@ -21,6 +21,11 @@ struct InkwellCommand: ParsableCommand {
             ReportCommand.self,
             CompareCommand.self,
             ReconstructCommand.self,
+            EvaluateCommand.self,
+            SampleCommand.self,
+            EncodeCommand.self,
+            DecodeCommand.self,
+            InterpolateCommand.self,
         ]
     )
 

@@ -13,7 +13,7 @@ final class IngestChaosTests: XCTestCase {
     static var kills: Int { Int(ProcessInfo.processInfo.environment["INKWELL_CHAOS_KILLS"] ?? "") ?? 10 }
 
     func testIngestKilledRepeatedlyEndsWithTheShardsOfAnUnbrokenOne() throws {
-        let inkwell = try ChildProcess.inkwellBinary()
+        let inkwell = try ChildProcess.inkwellTool()
         let dir = try SharedFixtures.temporaryDirectory(self)
         let videos = dir.appendingPathComponent("videos")
         try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)

@@ -80,7 +80,7 @@ final class TrainedRunTests: XCTestCase {
         // A reconstruction video in the run is linked and playable from the page.
         let clip = dir.appendingPathComponent("clip.mkv")
         try writeClip(clip, frames: 6)
-        try ClipReconstruction(checkpoint: dir).run(video: clip, output: dir.appendingPathComponent("reconstruction.mp4"))
+        try ClipReconstruction(model: dir).run(video: clip, output: dir.appendingPathComponent("reconstruction.mp4"))
         try FileManager.default.removeItem(at: clip)
 
         let page = try RunReport.write(runDirectory: dir, images: .link)
@@ -109,7 +109,7 @@ final class TrainedRunTests: XCTestCase {
         let clip = try SharedFixtures.require("fixtures/videos/sample-h264-320x240.mp4")
         let dir = try trainRun(steps: 3, evalEvery: 3, name: "reconstruct")
         let out = dir.appendingPathComponent("recon.mp4")
-        let reconstruction = try ClipReconstruction(checkpoint: dir.appendingPathComponent("checkpoints/latest"))
+        let reconstruction = try ClipReconstruction(model: dir.appendingPathComponent("checkpoints/latest"))
         XCTAssertEqual([reconstruction.frameHeight, reconstruction.frameWidth], [9, 13])
         var options = ClipReconstruction.Options()
         options.maxFrames = 24
@@ -161,7 +161,7 @@ final class TrainedRunTests: XCTestCase {
         try writeClip(silent, frames: 10)
         XCTAssertNil(try VideoDecoder(url: silent).info.audioCodec)
         let out = dir.appendingPathComponent("silent-recon.mp4")
-        let result = try ClipReconstruction(checkpoint: dir).run(video: silent, output: out)
+        let result = try ClipReconstruction(model: dir).run(video: silent, output: out)
         XCTAssertEqual(result.frames, 10)
         XCTAssertEqual(result.audioPackets, 0)
         XCTAssertEqual(result.audioNote, "the clip has no audio")
@@ -182,7 +182,7 @@ final class TrainedRunTests: XCTestCase {
         try FileManager.default.removeItem(at: mismatched.appendingPathComponent("model.safetensors"))
         try FileManager.default.copyItem(at: otherRun.appendingPathComponent("checkpoints/latest/model.safetensors"),
                                          to: mismatched.appendingPathComponent("model.safetensors"))
-        XCTAssertThrowsError(try ClipReconstruction(checkpoint: mismatched)) { error in
+        XCTAssertThrowsError(try ClipReconstruction(model: mismatched)) { error in
             let message = "\(error)"
             XCTAssertTrue(message.hasPrefix("\(mismatched.path): cannot load the model: checkpoint error:"), message)
             XCTAssertFalse(message.contains("\n"))
@@ -192,15 +192,15 @@ final class TrainedRunTests: XCTestCase {
         let weights = latest.appendingPathComponent("model.safetensors")
         let data = try Data(contentsOf: weights)
         try data.prefix(data.count / 2).write(to: weights)
-        XCTAssertThrowsError(try ClipReconstruction(checkpoint: latest)) { error in
+        XCTAssertThrowsError(try ClipReconstruction(model: latest)) { error in
             XCTAssertTrue("\(error)".hasPrefix("\(latest.path): cannot load the model:"), "\(error)")
         }
         // Not a checkpoint at all.
-        XCTAssertThrowsError(try ClipReconstruction(checkpoint: dir.appendingPathComponent("samples"))) { error in
+        XCTAssertThrowsError(try ClipReconstruction(model: dir.appendingPathComponent("samples"))) { error in
             XCTAssertTrue("\(error)".contains("cannot load the model"), "\(error)")
         }
-        XCTAssertThrowsError(try ClipReconstruction(checkpoint: dir.appendingPathComponent("nope"))) { error in
-            XCTAssertEqual("\(error)", "\(dir.appendingPathComponent("nope").path): no such checkpoint")
+        XCTAssertThrowsError(try ClipReconstruction(model: dir.appendingPathComponent("nope"))) { error in
+            XCTAssertEqual("\(error)", "\(dir.appendingPathComponent("nope").path): no such model")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
     }

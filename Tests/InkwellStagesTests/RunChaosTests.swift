@@ -11,7 +11,7 @@ final class RunChaosTests: XCTestCase {
     static var kills: Int { Int(ProcessInfo.processInfo.environment["INKWELL_CHAOS_KILLS"] ?? "") ?? 10 }
 
     func testAPipelineKilledRepeatedlyEndsWithTheOutputsOfAnUnbrokenRun() throws {
-        let inkwell = try ChildProcess.inkwellBinary()
+        let inkwell = try ChildProcess.inkwellTool()
         let dir = try SharedFixtures.temporaryDirectory(self)
         let pipeline = dir.appendingPathComponent("chaos.yaml")
         try """

@@ -45,18 +45,6 @@ public enum ChildProcess {
         return process.terminationReason == .uncaughtSignal
     }
 
-    /// The `inkwell` program that `swift test` built beside the test binary, or a skip naming
-    /// where it was looked for.
-    public static func inkwellBinary() throws -> URL {
-        let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("inkwell")
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            let reason = "skipped: no built inkwell at \(url.path) (run swift build -c release first)"
-            print(reason)
-            throw XCTSkip(reason)
-        }
-        return url
-    }
-
     /// Runs one test of the running test binary (`Module.Class/testName`) in a child process, or
     /// skips where the binary cannot be re-run.
     public static func runTest(_ test: String, environment changes: [String: String?]) throws -> (status: Int32, output: String) {
@@ -65,5 +53,21 @@ public enum ChildProcess {
             throw XCTSkip("cannot re-run the test binary (\(binary.path)) on this platform")
         }
         return try run(binary, [test], environment: changes)
+    }
+
+    /// The built `inkwell` tool: beside the test bundle (`.build/<configuration>/inkwell`, which
+    /// `swift test` builds with the tests), else the package's release build. Skips, printing why,
+    /// when there is none.
+    public static func inkwellTool() throws -> URL {
+        let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [bundleFolder.appendingPathComponent("inkwell"),
+                          bundleFolder.deletingLastPathComponent().appendingPathComponent("inkwell"),
+                          SharedFixtures.repositoryRoot.appendingPathComponent(".build/release/inkwell")]
+        guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            let reason = "skipped: no built inkwell tool beside \(bundleFolder.path) (run swift build first)"
+            print(reason)
+            throw XCTSkip(reason)
+        }
+        return tool
     }
 }

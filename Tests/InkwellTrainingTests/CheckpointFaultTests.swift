@@ -90,7 +90,7 @@ final class CheckpointFaultTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("\(file): corrupt"), "\(error)")
             }
             if file == "model.safetensors" {
-                XCTAssertThrowsError(try VAEGAN.load(checkpoint: latest)) { XCTAssertTrue("\($0)".contains("corrupt"), "\($0)") }
+                XCTAssertThrowsError(try VAEGAN.load(latest)) { XCTAssertTrue("\($0)".contains("corrupt"), "\($0)") }
             }
             try original.write(to: url)
         }

@@ -66,7 +66,7 @@ final class ModelTests: XCTestCase {
         let trainer = try Trainer(configuration: tinyConfiguration(steps: 1), runDirectory: dir,
                                   train: TensorBatches(images: syntheticFrames(8), batchSize: 4), test: nil, resume: false)
         try trainer.run()
-        let loaded = try VAEGAN.load(checkpoint: dir)
+        let loaded = try VAEGAN.load(dir)
         XCTAssertFalse(loaded.training)
         XCTAssertEqual(loaded.encoder.map.weight.values, trainer.model.encoder.map.weight.values)
         let x = syntheticFrames(3)

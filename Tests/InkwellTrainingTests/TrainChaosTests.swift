@@ -27,7 +27,7 @@ final class TrainChaosTests: XCTestCase {
     }
 
     func testASecondTrainingProcessOnTheSameRunIsRefused() throws {
-        let inkwell = try ChildProcess.inkwellBinary()
+        let inkwell = try ChildProcess.inkwellTool()
         let dir = try SharedFixtures.temporaryDirectory(self)
         let arguments = try setUp(in: dir, steps: 100_000)
         let run = dir.appendingPathComponent("run")
@@ -42,7 +42,7 @@ final class TrainChaosTests: XCTestCase {
     }
 
     func testTrainingKilledTenTimesEndsWithTheBytesOfAnUnbrokenRun() throws {
-        let inkwell = try ChildProcess.inkwellBinary()
+        let inkwell = try ChildProcess.inkwellTool()
         let dir = try SharedFixtures.temporaryDirectory(self)
         let arguments = try setUp(in: dir)
         func train(_ out: URL, _ extra: [String] = []) throws -> Process { try ChildProcess.start(inkwell, arguments(out, extra)) }

@@ -11,7 +11,7 @@ public struct StateLoadOptions: Sendable {
     /// Names in the file (under the prefix) that the module does not have are an error unless set.
     public var allowUnknown: Bool
     /// Counters (`num_batches_tracked`) absent from the file are an error unless set; when
-    /// allowed, a missing counter keeps its current value.
+    /// allowed, a missing counter reads as 0 (what converters that drop it mean).
     public var allowMissingCounters: Bool
 
     public init(allowUnknown: Bool = false, allowMissingCounters: Bool = false) {
@@ -48,45 +48,32 @@ extension Module {
 
     /// Copies every parameter, buffer and counter of this module from `file`, where this module's
     /// name `n` is stored as `prefix + n`. Values are copied into the existing tensors (identity is
-    /// kept, so optimizers holding them stay valid).
+    /// kept, so optimizers holding them stay valid). A counter absent from the file reads as 0 when
+    /// `options.allowMissingCounters`.
     ///
-    /// Throws, naming the file and the tensor, when a name is missing, a shape differs, or (unless
-    /// `options.allowUnknown`) the file has names under `prefix` this module lacks. Nothing is
-    /// modified unless every check passes.
+    /// Throws one error naming the file and listing every problem at once: each missing tensor,
+    /// each shape that differs, each bad counter and (unless `options.allowUnknown`) each name
+    /// under `prefix` this module lacks. Nothing is modified unless every check passes.
     public func loadState(from file: SafeTensorsFile, prefix: String = "", options: StateLoadOptions = .strict) throws {
-        let tensors = stateTensors()
-        let counters = stateCounters()
+        var problems: [(tensor: String, reason: String)] = []
         var loaded: [(Tensor, Tensor)] = []
-        for (name, tensor) in tensors {
+        for (name, tensor) in stateTensors() {
             let key = prefix + name
-            let entry = try file.entry(key)
+            guard let entry = try? file.entry(key) else { problems.append((key, "missing")); continue }
             guard entry.shape == tensor.shape else {
-                throw SafeTensorsError(file: file.url.path, tensor: key,
-                                       reason: "shape \(Shape.describe(entry.shape)) does not match the module's \(Shape.describe(tensor.shape))")
+                problems.append((key, "shape \(Shape.describe(entry.shape)) does not match the module's \(Shape.describe(tensor.shape))"))
+                continue
             }
             loaded.append((tensor, try file.tensor(key)))
         }
-        var counterValues: [(String, Int)] = []
-        for (name, _) in counters {
-            let key = prefix + name
-            guard file.contains(key) else {
-                if options.allowMissingCounters { continue }
-                throw SafeTensorsError(file: file.url.path, tensor: key, reason: "missing (counter)")
-            }
-            let values = try file.integers(key)
-            guard values.count == 1 else {
-                throw SafeTensorsError(file: file.url.path, tensor: key, reason: "a counter must hold one value, found \(values.count)")
-            }
-            counterValues.append((name, Int(values[0])))
-        }
+        let counterValues = readCounters(from: file, prefix: prefix, options: options, problems: &problems)
         if !options.allowUnknown {
-            let known = Set(tensors.map { prefix + $0.0 } + counters.map { prefix + $0.0 })
-            let unknown = file.names.filter { $0.hasPrefix(prefix) && !known.contains($0) }
-            if let first = unknown.first {
-                let more = unknown.count > 1 ? " (and \(unknown.count - 1) more)" : ""
-                throw SafeTensorsError(file: file.url.path, tensor: first, reason: "unknown to the module\(more)")
+            let known = Set(stateTensors().map { prefix + $0.0 } + stateCounters().map { prefix + $0.0 })
+            for name in file.names where name.hasPrefix(prefix) && !known.contains(name) {
+                problems.append((name, "unknown to the module"))
             }
         }
+        try Module.throwIfAny(problems, file: file)
         for (target, source) in loaded { target.copy(from: source) }
         let modules = Dictionary(namedModules().map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
         for (name, value) in counterValues {
@@ -94,5 +81,33 @@ extension Module {
             let path = parts.dropLast().joined(separator: ".")
             modules[path]?.setCounter(String(parts.last!), value)
         }
+    }
+
+    /// The counters' values from `file` (0 for a missing one when allowed), adding each problem.
+    private func readCounters(from file: SafeTensorsFile, prefix: String, options: StateLoadOptions,
+                              problems: inout [(tensor: String, reason: String)]) -> [(String, Int)] {
+        var values: [(String, Int)] = []
+        for (name, _) in stateCounters() {
+            let key = prefix + name
+            guard file.contains(key) else {
+                if options.allowMissingCounters { values.append((name, 0)) } else { problems.append((key, "missing (counter)")) }
+                continue
+            }
+            guard let read = try? file.integers(key), read.count == 1 else {
+                problems.append((key, "a counter must hold one whole number"))
+                continue
+            }
+            values.append((name, Int(read[0])))
+        }
+        return values
+    }
+
+    /// Throws nothing for no problems, the problem itself for one, and one error listing all of
+    /// them for several.
+    private static func throwIfAny(_ problems: [(tensor: String, reason: String)], file: SafeTensorsFile) throws {
+        guard let first = problems.first else { return }
+        if problems.count == 1 { throw SafeTensorsError(file: file.url.path, tensor: first.tensor, reason: first.reason) }
+        let list = problems.map { "'\($0.tensor)' \($0.reason)" }.joined(separator: "; ")
+        throw SafeTensorsError(file: file.url.path, reason: "does not fit the model (\(problems.count) problems): \(list)")
     }
 }

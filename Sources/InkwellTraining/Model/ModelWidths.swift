@@ -90,13 +90,8 @@ public struct ModelWidths: Codable, Equatable, Sendable {
     public func checkFrame(height: Int, width: Int) throws {
         guard [height, width] != frameSize else { return }
         // What feature grid would the frame need? x = (s + 1) / 2 per block, exactly.
-        func shrink(_ s: Int) -> Int? {
-            var v = s
-            for _ in 0..<depth { guard v % 2 == 1 else { return nil }; v = (v + 1) / 2 }
-            return v
-        }
         let hint: String
-        if let h = shrink(height), let w = shrink(width), h >= 2, w >= 2 {
+        if let h = Self.shrink(height, times: depth), let w = Self.shrink(width, times: depth), h >= 2, w >= 2 {
             hint = "it fits feature_map [\(h), \(w)] at depth \(depth); set feature_map to that"
         } else {
             hint = "at depth \(depth) each side must be (x - 1) * 2^\(depth) + 1 (e.g. 65 x 121 from 9 x 16)"

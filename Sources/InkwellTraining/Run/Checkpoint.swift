@@ -46,7 +46,7 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 }
 
 /// Checkpoint directories: `model.safetensors` (parameters, buffers and counters with PyTorch
-/// names), `optimizer.safetensors` (`encoder.<i>.step`, `encoder.<i>.exp_avg`,
+/// names; the widths as `__metadata__` `inkwell.widths`), `optimizer.safetensors` (`encoder.<i>.step`, `encoder.<i>.exp_avg`,
 /// `encoder.<i>.exp_avg_sq`, likewise `decoder.`, `discriminator.`), `state.json`
 /// (`CheckpointState`) and `config.json` (the run's configuration). Written to a temporary
 /// directory, then renamed into place, so a reader sees the old checkpoint or the new one.
@@ -67,7 +67,7 @@ public enum Checkpoint {
         let temporary = parent.appendingPathComponent(".tmp-\(directory.lastPathComponent)-\(UUID().uuidString.prefix(8))")
         do {
             try fm.createDirectory(at: temporary, withIntermediateDirectories: true)
-            try model.saveState(to: temporary.appendingPathComponent(modelFile))
+            try model.saveState(to: temporary.appendingPathComponent(modelFile), metadata: model.widths.metadata)
             var items: [(String, SafeTensors.Item)] = []
             for (name, optimizer) in optimizers.named {
                 items += optimizer.stateTensors().map { ("\(name).\($0.0)", SafeTensors.Item.float($0.1)) }
@@ -76,7 +76,7 @@ public enum Checkpoint {
             try AtomicFile.write(encodeJSON(configuration), to: temporary.appendingPathComponent(configFile))
             var state = state
             state.files = try Dictionary(uniqueKeysWithValues: [modelFile, optimizerFile, configFile].map {
-                ($0, try FileDigest.sha256(ofFileAt: temporary.appendingPathComponent($0)))
+                ($0, try FileDigest.sha256(of: temporary.appendingPathComponent($0)))
             })
             try AtomicFile.write(encodeJSON(state), to: temporary.appendingPathComponent(stateFile))
             try replace(directory, with: temporary)
@@ -121,7 +121,7 @@ public enum Checkpoint {
             guard let expected = files[name] else { continue }
             let url = dir.appendingPathComponent(name)
             let actual: String
-            do { actual = try FileDigest.sha256(ofFileAt: url) } catch {
+            do { actual = try FileDigest.sha256(of: url) } catch {
                 throw TrainingError.checkpoint("\(url.path): cannot read (\(error))")
             }
             guard actual == expected else {
@@ -191,7 +191,7 @@ public enum Checkpoint {
             if optimizers != nil {
                 optimizerTensors = try SafeTensorsFile(contentsOf: dir.appendingPathComponent(optimizerFile)).allTensors()
             }
-            try model.loadState(from: weights)
+            try model.loadWeights(weights)
             if let optimizers {
                 for (name, optimizer) in optimizers.named {
                     let prefix = name + "."
@@ -210,28 +210,5 @@ public enum Checkpoint {
 
     static func describeWidths(_ w: ModelWidths) -> String {
         "(latent \(w.latent), encoder \(w.encoder), decoder \(w.decoder), discriminator \(w.discriminator), hidden \(w.discriminatorHidden), feature map \(w.featureMap))"
-    }
-}
-
-/// Loading a trained model for inference (`inkwell reconstruct`, reports).
-extension VAEGAN {
-    /// A model built from a checkpoint directory's config.json (or state.json's widths) with its
-    /// model.safetensors loaded, in evaluation mode (batch norm uses the running statistics).
-    /// `directory` is a checkpoint (RUN/checkpoints/latest, RUN/checkpoints/best-1) or a run
-    /// directory (its latest checkpoint is used).
-    public static func load(checkpoint directory: URL) throws -> VAEGAN {
-        var dir = directory
-        if !Checkpoint.exists(at: dir) {
-            let latest = dir.appendingPathComponent("checkpoints/latest")
-            guard Checkpoint.exists(at: latest) else {
-                throw TrainingError.checkpoint("\(directory.path): neither a checkpoint nor a run directory with checkpoints/latest")
-            }
-            dir = latest
-        }
-        let state = try Checkpoint.readState(dir)
-        let model = try VAEGAN(widths: state.widths)
-        try Checkpoint.restore(from: dir, into: model, optimizers: nil)
-        model.eval()
-        return model
     }
 }

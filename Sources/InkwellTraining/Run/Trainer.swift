@@ -114,7 +114,7 @@ public final class Trainer {
     ///   Without it, a run directory that already holds a checkpoint is refused.
     public init(configuration: TrainingConfiguration, runDirectory: URL, train: FrameBatches, test: FrameBatches?, resume: Bool) throws {
         try configuration.validate()
-        let config = try configuration.resolved()
+        var config = try configuration.resolved()
         let widths = config.model
         guard train.batchSize == config.batch else {
             throw TrainingError.data("the training batches hold \(train.batchSize) frames, the configuration says batch \(config.batch)")
@@ -128,13 +128,21 @@ public final class Trainer {
         if let test, test.height != train.height || test.width != train.width {
             throw TrainingError.data("test frames are \(test.width) x \(test.height), training frames \(train.width) x \(train.height)")
         }
+        let latest = runDirectory.appendingPathComponent("checkpoints/latest")
+        var initial: LoadedModel?
+        if let weights = config.initialWeights, !Checkpoint.exists(at: latest) {
+            let loaded = try Self.initialModel(weights.path, widths: widths, frame: [train.height, train.width])
+            config.initialWeights?.sha256 = try FileDigest.sha256(of: loaded.weights)
+            initial = loaded
+        }
         self.configuration = config
         self.runDirectory = runDirectory
         self.train = train
         self.test = test
 
         Initialization.seed(config.seed)
-        model = try VAEGAN(widths: widths)
+        model = try initial?.model ?? VAEGAN(widths: widths)
+        model.train()
         optimizers = VAEGANOptimizers(model: model, learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1),
                                       beta2: Float(config.adamBeta2), eps: Float(config.adamEps))
         kld = try StrategyRegistry.makeKLD(config.kld)
@@ -145,7 +153,6 @@ public final class Trainer {
                               fixedLatentSeed: config.fixedLatentSeed, noiseSeed: config.seed &+ 0x5EED)
 
         let fm = FileManager.default
-        let latest = runDirectory.appendingPathComponent("checkpoints/latest")
         // What killed writers left: temporary files and checkpoint folders anywhere in the run.
         let checkpoints = runDirectory.appendingPathComponent("checkpoints")
         let removed = AtomicFile.removeTemporaries(under: runDirectory)
@@ -218,6 +225,16 @@ public final class Trainer {
             throw TrainingError.io("\(base.path): cannot move it aside to \(target.path): \(error.localizedDescription)")
         }
         return target
+    }
+
+    /// The model of `path` (`LoadedModel`: a run, a checkpoint or a bare state dict) for a fresh
+    /// run of `widths`; widths that differ are an error naming the file and both widths.
+    static func initialModel(_ path: String, widths: ModelWidths, frame: [Int]) throws -> LoadedModel {
+        let loaded = try LoadedModel(URL(fileURLWithPath: path), frame: frame)
+        guard loaded.widths == widths else {
+            throw TrainingError.configuration("\(path): the initial weights have widths \(Checkpoint.describeWidths(loaded.widths)), the configured model \(Checkpoint.describeWidths(widths)); set model (or preset) to match")
+        }
+        return loaded
     }
 
     /// The total steps a run goes to: `steps`, else `epochs` x batches per epoch, else 10,000.

@@ -48,6 +48,16 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var seed: UInt64 = 0
     /// The dataset directory (recorded for the report).
     public var dataset: String?
+    /// Weights a fresh run starts from instead of random ones (`train --init`).
+    public var initialWeights: InitialWeights?
+
+    /// Weights to start from: a run directory, checkpoint folder or bare `.safetensors` state dict,
+    /// and the SHA-256 of the weights file read (filled in when the run starts).
+    public struct InitialWeights: Codable, Equatable, Sendable {
+        public var path: String
+        public var sha256: String?
+        public init(path: String, sha256: String? = nil) { self.path = path; self.sha256 = sha256 }
+    }
 
     public init() {}
 
@@ -58,6 +68,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case keepBest = "keep_best", fixedLatents = "fixed_latents", fixedLatentSeed = "fixed_latent_seed"
         case preset
         case frame
+        case initialWeights = "init"
     }
 
     public init(from decoder: Swift.Decoder) throws {
@@ -83,6 +94,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         schedule = try c.decodeIfPresent(StrategyChoice.self, forKey: .schedule) ?? d.schedule
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         dataset = try c.decodeIfPresent(String.self, forKey: .dataset)
+        initialWeights = try c.decodeIfPresent(InitialWeights.self, forKey: .initialWeights)
     }
 
     public func encode(to encoder: Swift.Encoder) throws {
@@ -107,6 +119,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try c.encode(schedule, forKey: .schedule)
         try c.encode(seed, forKey: .seed)
         try c.encodeIfPresent(dataset, forKey: .dataset)
+        try c.encodeIfPresent(initialWeights, forKey: .initialWeights)
     }
 
     /// Reads a JSON or YAML file (by extension: .yaml/.yml are YAML, anything else JSON). Errors

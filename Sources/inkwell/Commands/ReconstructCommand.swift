@@ -2,16 +2,18 @@ import ArgumentParser
 import Foundation
 import Inkwell
 
-/// `inkwell reconstruct --model CHECKPOINT --video IN --out OUT.mp4`: the encode-decode video of a
-/// clip, original and reconstruction side by side, with the original audio copied.
+/// `inkwell reconstruct --model MODEL --video IN --out OUT.mp4`: the encode-decode video of a
+/// clip, original and reconstruction side by side, with the original audio copied. The model sees
+/// the frames exactly as `inkwell ingest` would make them, whatever `--scale`; the PSNR printed is
+/// on those frames.
 struct ReconstructCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconstruct",
         abstract: "Encode and decode every frame of a clip with a trained model; write original | reconstruction as H.264 MP4.",
-        discussion: "The checkpoint is a folder holding model.safetensors and state.json (RUN/checkpoints/latest, RUN/checkpoints/best-1), or a run directory (its latest checkpoint). It is loaded and checked before decoding starts. The input's first audio stream is copied; a clip without audio gives a video without audio."
+        discussion: "The model is a run directory (its latest checkpoint), a checkpoint folder (RUN/checkpoints/best-1) or a bare .safetensors state dict with the reference PyTorch names (widths inferred from the shapes). It is loaded and checked before decoding starts. Frames reach the model as ingest makes them (area filter, stretched to the model's frame size); --scale only enlarges what is shown. The input's first audio stream is copied; a clip without audio gives a video without audio."
     )
 
-    @Option(help: ArgumentHelp("The checkpoint folder, or a run directory.", valueName: "checkpoint"))
+    @Option(help: ArgumentHelp("A run directory, a checkpoint folder or a .safetensors state dict.", valueName: "model"))
     var model: String
 
     @Option(help: ArgumentHelp("The input clip.", valueName: "video"))
@@ -20,7 +22,7 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The MP4 file to write.", valueName: "out.mp4"))
     var out: String
 
-    @Option(help: "How many times each panel enlarges the model's frame.")
+    @Option(help: "How many times each panel enlarges the model's frame (display only).")
     var scale: Int = 4
 
     @Option(help: "Frames run through the model at once.")
@@ -39,7 +41,7 @@ struct ReconstructCommand: ParsableCommand {
     var quality: Int = 18
 
     func validate() throws {
-        guard FileManager.default.fileExists(atPath: model) else { throw ValidationError("\(model): no such checkpoint") }
+        guard FileManager.default.fileExists(atPath: model) else { throw ValidationError("--model \(model): no such file or folder") }
         guard FileManager.default.fileExists(atPath: video) else { throw ValidationError("\(video): no such video") }
         guard out.lowercased().hasSuffix(".mp4") else { throw ValidationError("--out \(out): the output must be an .mp4 file") }
         guard (1...16).contains(scale) else { throw ValidationError("--scale \(scale): must be 1 to 16") }
@@ -52,7 +54,7 @@ struct ReconstructCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let reconstruction = try ClipReconstruction(checkpoint: URL(fileURLWithPath: model))
+            let reconstruction = try ClipReconstruction(model: URL(fileURLWithPath: model))
             var options = ClipReconstruction.Options()
             options.scale = scale
             options.batch = batch
@@ -72,7 +74,8 @@ struct ReconstructCommand: ParsableCommand {
             }
             print("\(result.output.path): \(result.frames) frames \(result.width)x\(result.height) at \(NumberFormat.compact(result.frameRate)) fps, "
                 + (result.audioPackets > 0 ? "audio copied (\(result.audioPackets) packets)" : "no audio (\(result.audioNote ?? "none copied"))")
-                + ", mean PSNR \(String(format: "%.2f", result.meanPSNR)) dB, \(NumberFormat.duration(result.seconds))")
+                + ", \(NumberFormat.duration(result.seconds))")
+            print("PSNR \(String(format: "%.4f", result.meanPSNR)) dB (mean over \(result.frames) frames of \(reconstruction.frameWidth) x \(reconstruction.frameHeight), as ingest makes them)")
         } catch let error as ReportError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(66)

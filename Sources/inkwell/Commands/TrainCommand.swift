@@ -5,13 +5,15 @@ import Inkwell
 /// `inkwell train --data DATASET --out RUN`: trains the VAE-GAN on an ingested dataset and writes
 /// the run directory (metrics.csv, evaluations/, samples/, checkpoints/). SIGINT or SIGTERM
 /// finishes the current step, writes a checkpoint and exits 0; `--resume` continues exactly.
+/// `--init WEIGHTS` starts a fresh run (step 0, fresh optimizers and strategies) from given
+/// weights, recording their SHA-256 in config.json.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train the VAE-GAN on a dataset, writing a run directory.",
         discussion: """
         The configuration file (JSON, or YAML by a .yaml/.yml extension) may set any of: preset, \
-        model, batch, lr, steps, epochs, eval_every, eval_frames, checkpoint_every, keep_best, \
+        model, init, batch, lr, steps, epochs, eval_every, eval_frames, checkpoint_every, keep_best, \
         fixed_latents, kld, beta, schedule, seed. Options given here override it. KLD strategies: \
         per-sample, batch, moving-batch (default). Beta strategies: constant, dual-gradient \
         (default), linear-warmup, cyclical, pi-controller.
@@ -39,6 +41,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Move the run already in --out aside (to OUT.old-DATE-TIME) and start afresh.")
     var restart = false
 
+    @Option(name: .customLong("init"), help: ArgumentHelp(
+        "Start a fresh run from these weights: a run directory, a checkpoint folder or a .safetensors state dict (widths must match the model).",
+        valueName: "weights"))
+    var initialWeights: String?
+
     @Option(help: "Model widths: reference (default) or narrow.")
     var preset: String?
 
@@ -54,6 +61,10 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
         if resume && restart { throw ValidationError("give --resume or --restart, not both") }
+        if let initialWeights {
+            guard !resume else { throw ValidationError("give --init or --resume, not both: --init starts a fresh run, --resume continues one") }
+            guard FileManager.default.fileExists(atPath: initialWeights) else { throw ValidationError("--init \(initialWeights): no such file or folder") }
+        }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let batch, batch < 2 { throw ValidationError("--batch must be at least 2") }
@@ -80,6 +91,9 @@ struct TrainCommand: ParsableCommand {
         if let steps { configuration.steps = steps; configuration.epochs = nil }
         if let epochs { configuration.epochs = epochs; configuration.steps = nil }
         configuration.dataset = URL(fileURLWithPath: data).standardizedFileURL.path
+        if let initialWeights {
+            configuration.initialWeights = TrainingConfiguration.InitialWeights(path: URL(fileURLWithPath: initialWeights).standardizedFileURL.path)
+        }
         try configuration.validate()
         return configuration
     }
@@ -102,6 +116,9 @@ struct TrainCommand: ParsableCommand {
             let trainer = try Trainer(configuration: try resolvedConfiguration(), runDirectory: URL(fileURLWithPath: out),
                                       dataset: URL(fileURLWithPath: data), resume: resume)
             let c = trainer.configuration
+            if let initial = c.initialWeights {
+                print("inkwell train: starting from \(initial.path) (sha256 \(initial.sha256 ?? "?"))")
+            }
             print("inkwell train: \(out): widths \(c.model.encoder)/\(c.model.decoder)/\(c.model.discriminator) latent \(c.model.latent), frames \(c.model.frameSize[1]) x \(c.model.frameSize[0]), batch \(c.batch), kld \(c.kld.name), beta \(c.beta.name), \(trainer.model.parameterCount) parameters; from step \(trainer.step) to \(trainer.defaultTargetSteps)")
             var lastPrint = Date.distantPast
             let summary = try trainer.run(progress: { p in
