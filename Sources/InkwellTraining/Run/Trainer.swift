@@ -153,10 +153,11 @@ public final class Trainer {
                               fixedLatentSeed: config.fixedLatentSeed, noiseSeed: config.seed &+ 0x5EED)
 
         let fm = FileManager.default
-        // What killed writers left: temporary files and checkpoint folders anywhere in the run.
+        // What killed writers left: temporary files and checkpoint folders (`.tmp-latest-*`)
+        // anywhere in the run, and best-K candidates (copies of latest).
         let checkpoints = runDirectory.appendingPathComponent("checkpoints")
         let removed = AtomicFile.removeTemporaries(under: runDirectory)
-            + Checkpoint.removeTemporaries(in: checkpoints, prefixes: [".tmp-", ".candidate-"])
+            + Checkpoint.removeTemporaries(in: checkpoints, prefixes: [".candidate-"])
         if !Checkpoint.exists(at: latest), let history = Self.history(of: runDirectory) {
             throw TrainingError.checkpoint("\(runDirectory.path) holds a run's history (\(history)) but no checkpoint to continue from (checkpoints/latest/state.json is missing); nothing was changed. Pass --restart to move it aside and start afresh, or choose another --out")
         }
