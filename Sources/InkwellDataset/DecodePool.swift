@@ -125,10 +125,11 @@ final class DecodePool: @unchecked Sendable {
 
         let jobs = max(1, min(options.jobs, files.count))
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let decodeOptions = DecodeOptions(selection: options.selection, width: options.width, height: options.height,
+        var decodeOptions = DecodeOptions(selection: options.selection, width: options.width, height: options.height,
                                           scaler: options.scaler, aspect: options.aspect, start: options.start,
                                           end: options.end, maxFrames: options.maxFramesPerVideo,
                                           threads: options.decoderThreads ?? max(1, cores / jobs))
+        decodeOptions.crop = options.crop
         var frames: [UInt8] = []
         var provenance: [FrameProvenance] = []
         var sinceCount = 0

@@ -12,6 +12,8 @@ public struct IngestOptions: Sendable, Equatable {
     public var scaler: Scaler = .area
     /// How a source of another aspect is fitted (default stretch).
     public var aspect: AspectMode = .stretch
+    /// The part of each decoded picture kept before scaling (nil: the whole picture).
+    public var crop: CropRectangle?
     /// Seconds from the start of each video to begin / stop taking frames (nil: whole video).
     public var start: Double?
     public var end: Double?
@@ -39,7 +41,7 @@ public struct IngestOptions: Sendable, Equatable {
         case .fps(let r): name = "fps"; fps = r
         case .all: name = "all"
         }
-        return IngestParameters(selection: name, fps: fps, scaler: scaler.rawValue, aspect: aspect.rawValue,
+        return IngestParameters(selection: name, fps: fps, scaler: scaler.rawValue, aspect: aspect.rawValue, crop: crop?.description,
                                 start: start, end: end, maxFramesPerVideo: maxFramesPerVideo,
                                 testFraction: testFraction, seed: seed, shardFrames: shardFrames)
     }
@@ -185,6 +187,7 @@ public final class Ingest {
             return s
         }
 
+        let splits = SplitPlan.make(existing: manifest.videos, inputs: files, seed: options.seed, testFraction: options.testFraction)
         // Decode concurrently; commit in input order.
         let pool = DecodePool(files: files, options: options, known: Set(manifest.videos.map(\.sha256)))
         pool.start()
@@ -239,8 +242,7 @@ public final class Ingest {
                     alreadyPresent.append(path)
                     message?(IngestMessage(kind: .skipped, path: path, text: "same content as \(first)"))
                 case .decoded(var video):
-                    video.record.split = SplitAssignment.split(videoSHA256: video.record.sha256, seed: options.seed,
-                                                               testFraction: options.testFraction)
+                    video.record.split = splits.split(videoSHA256: video.record.sha256)
                     if video.record.decodeErrors > 0 {
                         message?(IngestMessage(kind: .warning, path: path,
                                                text: "\(video.record.decodeErrors) decode error(s) (damaged or truncated data); \(video.record.frames) frames kept"))
@@ -290,6 +292,7 @@ public final class Ingest {
     static func describe(_ p: IngestParameters) -> String {
         var parts = [p.selection == "fps" ? "fps \(p.fps ?? 0)" : p.selection, "scaler \(p.scaler)", "aspect \(p.aspect)",
                      "test fraction \(p.testFraction)", "seed \(p.seed)"]
+        if let c = p.crop { parts.append("crop \(c)") }
         if let m = p.maxFramesPerVideo { parts.append("max frames \(m)") }
         if let s = p.start { parts.append("start \(s)") }
         if let e = p.end { parts.append("end \(e)") }

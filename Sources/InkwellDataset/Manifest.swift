@@ -126,6 +126,8 @@ public struct IngestParameters: Codable, Equatable, Sendable {
     public var scaler: String
     /// `stretch`, `letterbox` or `crop`.
     public var aspect: String
+    /// The rectangle kept before scaling, `WxH+X+Y` (nil: the whole picture).
+    public var crop: String?
     /// Seconds from the start of each video (nil: from the start).
     public var start: Double?
     /// Seconds from the start of each video where taking stops (nil: to the end).
@@ -140,7 +142,7 @@ public struct IngestParameters: Codable, Equatable, Sendable {
     public var shardFrames: Int
 
     enum CodingKeys: String, CodingKey {
-        case selection, fps, scaler, aspect, start, end
+        case selection, fps, scaler, aspect, crop, start, end
         case maxFramesPerVideo = "max_frames_per_video"
         case testFraction = "test_fraction"
         case seed
@@ -149,7 +151,7 @@ public struct IngestParameters: Codable, Equatable, Sendable {
 
     /// Whether `other` takes the same frames the same way and splits the same (ignores `shardFrames`).
     public func isCompatible(with other: IngestParameters) -> Bool {
-        selection == other.selection && fps == other.fps && scaler == other.scaler && aspect == other.aspect
+        selection == other.selection && fps == other.fps && scaler == other.scaler && aspect == other.aspect && crop == other.crop
             && start == other.start && end == other.end && maxFramesPerVideo == other.maxFramesPerVideo
             && testFraction == other.testFraction && seed == other.seed
     }

@@ -19,6 +19,14 @@ public struct EvaluationRecord: Sendable {
     public var latent: LatentSummary?
     public var diversity: DiversitySummary?
     public var collapsedFraction: Double?
+    /// The baselines on the same test frames: the training split's mean frame and its PCA.
+    public var meanFramePSNR: Double?
+    public var pcaPSNR: Double?
+    public var pcaComponents: Int?
+    /// The Fréchet distance of fakes to test frames in PCA space, and the same between two
+    /// halves of the test frames.
+    public var frechet: Double?
+    public var frechetFloor: Double?
     /// Run-relative paths of the sample images.
     public var fakesImage: String?
     public var reconstructionsImage: String?
@@ -77,6 +85,11 @@ public struct EvaluationRecord: Sendable {
                                               realPairwise: d["real_pairwise"]?.double, ratio: d["ratio"]?.double)
         }
         self.collapsedFraction = json["collapsed_fraction"]?.double
+        self.meanFramePSNR = json.value(at: "baselines.mean_frame.psnr")?.double
+        self.pcaPSNR = json.value(at: "baselines.pca.psnr")?.double
+        self.pcaComponents = json.value(at: "baselines.pca_components")?.int
+        self.frechet = json.value(at: "frechet.fakes")?.double
+        self.frechetFloor = json.value(at: "frechet.floor")?.double
         self.fakesImage = json.value(at: "images.fakes")?.string
         self.reconstructionsImage = json.value(at: "images.reconstructions")?.string
     }

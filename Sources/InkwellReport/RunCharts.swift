@@ -73,12 +73,37 @@ public enum RunCharts {
                          emptyNote: missingNote(run, columns: ["pixel"]))
     }
 
-    /// Test PSNR over steps.
+    /// Test PSNR over steps, with the baselines' PSNR on the same frames as dashed reference
+    /// lines (the training split's mean frame and PCA).
     public static func psnr(_ run: RunDirectory) -> LineChart {
-        var points = test(run, "psnr") ?? []
-        if points.isEmpty { points = run.evaluations.map { PlotPoint(x: Double($0.step), y: $0.psnr ?? .nan) } }
-        return LineChart(title: "Test PSNR", yLabel: "dB", series: points.isEmpty ? [] : [PlotSeries(label: "PSNR", points: points, markers: true)],
+        let points = evaluationPoints(run, column: "psnr") { $0.psnr }
+        var series = points.isEmpty ? [] : [PlotSeries(label: "model", points: points, markers: true)]
+        let components = run.evaluations.last?.pcaComponents.map { "PCA-\($0)" } ?? "PCA"
+        for (label, column, value, color) in [("mean frame", "psnr_mean_frame", { (e: EvaluationRecord) in e.meanFramePSNR }, 2),
+                                              (components, "psnr_pca", { (e: EvaluationRecord) in e.pcaPSNR }, 3)] {
+            let reference = evaluationPoints(run, column: column, value)
+            if !reference.isEmpty { series.append(PlotSeries(label: label, points: reference, color: ChartPalette.color(color), dashed: true)) }
+        }
+        return LineChart(title: "Test PSNR against baselines", yLabel: "dB", series: series,
                          emptyNote: points.isEmpty ? "no evaluation yet" : nil)
+    }
+
+    /// The Fréchet distance of fakes to real test frames (PCA space) over steps, beside its floor
+    /// (two halves of the real frames), log scale.
+    public static func frechet(_ run: RunDirectory) -> LineChart {
+        let fakes = evaluationPoints(run, column: "fd") { $0.frechet }
+        let floor = evaluationPoints(run, column: "fd_floor") { $0.frechetFloor }
+        var series: [PlotSeries] = []
+        if !fakes.isEmpty { series.append(PlotSeries(label: "fakes vs test frames", points: fakes, markers: true)) }
+        if !floor.isEmpty { series.append(PlotSeries(label: "floor: real vs real", points: floor, color: ChartPalette.color(2), dashed: true)) }
+        return LineChart(title: "Fréchet distance of fakes (PCA space)", yLabel: "distance per pixel value", series: series,
+                         yScale: .log, emptyNote: series.isEmpty ? "no evaluation with baselines yet" : nil)
+    }
+
+    /// A test value per evaluation: from the evaluation files, else from metrics.csv's test rows.
+    static func evaluationPoints(_ run: RunDirectory, column: String, _ value: (EvaluationRecord) -> Double?) -> [PlotPoint] {
+        let fromFiles = run.evaluations.compactMap { e in value(e).map { PlotPoint(x: Double(e.step), y: $0) } }
+        return fromFiles.isEmpty ? (test(run, column) ?? []).filter { $0.y.isFinite } : fromFiles
     }
 
     /// Diversity of the fixed-latent fakes (relative to real test frames) and the fraction of

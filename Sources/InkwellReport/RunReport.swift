@@ -87,6 +87,9 @@ public struct RunReport {
         var html = "<h2 id=\"summary\">Summary</h2><div class=\"cards\">"
         for (k, v) in cards { html += "<div class=\"card\"><div class=\"k\">\(Markup.escape(k))</div><div class=\"v\">\(Markup.escape(v))</div></div>" }
         html += "</div>"
+        if let last = run.evaluations.last, let verdict = Self.baselineVerdict(last) {
+            html += "<p class=\"verdict\">\(Markup.escape(verdict))</p>"
+        }
         let problems = [run.configProblem, run.metricsProblem].compactMap { $0 } + (run.metrics?.problems ?? [])
             + run.evaluationProblems + [run.timingsProblem].compactMap { $0 }
             + (run.evaluationSteps.isEmpty ? ["no evaluation yet: evaluations/ has no step-*.json and samples/ has no images"] : [])
@@ -153,7 +156,7 @@ public struct RunReport {
         let charts: [String] = [
             RunCharts.losses(run).svg(), RunCharts.kld(run).svg(), RunCharts.beta(run).svg(),
             RunCharts.pixelError(run).svg(), RunCharts.featureMatching(run).svg(), RunCharts.psnr(run).svg(),
-            RunCharts.diversity(run).svg(), RunCharts.latentDistance(run).svg(),
+            RunCharts.diversity(run).svg(), RunCharts.frechet(run).svg(), RunCharts.latentDistance(run).svg(),
             latestHistogram(), RunCharts.latentStatistics(run).svg(), RunCharts.stepTime(run).svg(),
         ]
         html += "<div class=\"charts\">" + charts.map { "<div>\($0)</div>" }.joined() + "</div>"
@@ -328,3 +331,24 @@ public struct RunReport {
         return html + "</tbody></table></div>"
     }
 }
+
+extension RunReport {
+    /// In words: whether the model's test PSNR beats the mean-frame and PCA baselines at this
+    /// evaluation, and how its fakes' Fréchet distance compares with the real-frame floor.
+    static func baselineVerdict(_ e: EvaluationRecord) -> String? {
+        guard let psnr = e.psnr, let meanFrame = e.meanFramePSNR, let pca = e.pcaPSNR else { return nil }
+        func against(_ name: String, _ value: Double) -> String {
+            let margin = psnr - value
+            return String(format: "%@ the %@ (%.2f dB) by %.2f dB", margin > 0 ? "beats" : "does not beat", name, value, abs(margin))
+        }
+        let pcaName = e.pcaComponents.map { "\($0)-component PCA" } ?? "PCA"
+        var text = String(format: "At step %d the model's test PSNR, %.2f dB, ", e.step, psnr)
+            + against("training split's mean frame", meanFrame) + " and " + against(pcaName, pca) + "."
+        if let fd = e.frechet, let floor = e.frechetFloor {
+            text += String(format: " Its fakes are at Fréchet distance %.4g from real test frames, %.1f times the %.4g that real frames score against each other.",
+                           fd, floor > 0 ? fd / floor : .infinity, floor)
+        }
+        return text
+    }
+}
+

@@ -52,8 +52,12 @@ public struct EvaluateStage: Stage {
         evaluation.frames = p.int("frames")
         evaluation.fixedLatents = p.int("fixed_latents")
         evaluation.latentSeed = UInt64(p.int("latent_seed"))
-        let result = try evaluation.run(loaded, on: test, evaluationFile: context.output("evaluation"), samplesDirectory: context.output("images"))
+        // The training split, for the baselines (mean frame, PCA) and the Fréchet embedding.
+        let train = try? DatasetLoader(url: dataset, split: .train, batchSize: p.int("batch"), seed: 0, shuffle: false, dropLast: false)
+        let result = try evaluation.run(loaded, on: test, reference: train, evaluationFile: context.output("evaluation"),
+                                        samplesDirectory: context.output("images"))
         context.logger.info(String(format: "step %d: pixel MSE %.5f, PSNR %.2f dB, diversity ratio %.3f, collapsed fraction %.2f",
                                    result.step, result.pixelMSE, result.psnr, result.diversity.ratio, result.collapsedFraction))
+        if let summary = result.baselineSummary { context.logger.info(summary) }
     }
 }

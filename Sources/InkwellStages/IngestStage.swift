@@ -26,6 +26,11 @@ public struct IngestStage: Stage {
         }),
         ParameterSpec("scaler", .choice(Scaler.allCases.map(\.rawValue)), default: .string("area"), "swscale filter"),
         ParameterSpec("aspect", .choice(AspectMode.allCases.map(\.rawValue)), default: .string("stretch"), "how another aspect ratio is fitted"),
+        ParameterSpec("crop", .string, default: .string(""), "rectangle WxH+X+Y of each decoded frame kept before scaling (empty: the whole frame)",
+                      check: { value in
+            let text = value.description
+            return text.isEmpty || CropRectangle(text) != nil ? nil : "must be WIDTHxHEIGHT+X+Y (e.g. 121x64+0+0), got '\(text)'"
+        }),
         ParameterSpec("start", .double, default: .double(0), "seconds to skip at the start of each video", check: ParameterSpec.range(0, nil)),
         ParameterSpec("end", .double, default: .double(0), "stop taking frames at this second (0: the whole video)", check: ParameterSpec.range(0, nil)),
         ParameterSpec("max_frames", .int, default: .int(0), "cap on frames per video (0: none)", check: ParameterSpec.range(0, nil)),
@@ -69,6 +74,7 @@ public struct IngestStage: Stage {
         options.height = height
         options.scaler = Scaler(rawValue: p.string("scaler"))!
         options.aspect = AspectMode(rawValue: p.string("aspect"))!
+        options.crop = CropRectangle(p.string("crop"))
         if p.double("start") > 0 { options.start = p.double("start") }
         if p.double("end") > 0 { options.end = p.double("end") }
         if p.int("max_frames") > 0 { options.maxFramesPerVideo = p.int("max_frames") }

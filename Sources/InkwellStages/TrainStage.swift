@@ -22,13 +22,17 @@ public struct TrainStage: Stage {
         PortSpec("metrics", .metrics, path: "run/metrics.csv", "one row per step and per evaluation"),
     ]
     public static let parameters = [
-        ParameterSpec("preset", .choice(["reference", "narrow"]), default: .string("reference"),
-                      "model widths: reference (latent 1024, 138M parameters) or narrow (latent 16, for demos and tests)"),
+        ParameterSpec("preset", .choice(ModelWidths.presetNames), default: .string("reference"),
+                      "model widths: reference (latent 1024, 138M parameters), cpu (latent 128, a quarter of the widths, for 2-core CPUs) or narrow (latent 16, for demos and tests)"),
         ParameterSpec("latent", .int, default: .int(0), "latent size (0: the preset's)", check: ParameterSpec.range(0, 65536)),
         ParameterSpec("batch", .int, default: .int(64), "images per step", check: ParameterSpec.range(2, 65536)),
         ParameterSpec("steps", .int, default: .int(0), "total steps (0: use epochs; neither: 10,000)", check: ParameterSpec.range(0, nil)),
         ParameterSpec("epochs", .int, default: .int(0), "total epochs, when steps is 0", check: ParameterSpec.range(0, nil)),
         ParameterSpec("lr", .double, default: .double(1e-4), "Adam learning rate of all three optimizers", check: ParameterSpec.range(1e-12, 10)),
+        ParameterSpec("lr_encoder", .double, default: .double(0), "the encoder's learning rate (0: lr)", check: ParameterSpec.range(0, 10)),
+        ParameterSpec("lr_decoder", .double, default: .double(0), "the decoder's learning rate (0: lr)", check: ParameterSpec.range(0, 10)),
+        ParameterSpec("lr_discriminator", .double, default: .double(0), "the discriminator's learning rate (0: lr)", check: ParameterSpec.range(0, 10)),
+        ParameterSpec("warmup", .int, default: .int(0), "steps over which every learning rate rises linearly to its value (0: none)", check: ParameterSpec.range(0, nil)),
         ParameterSpec("eval_every", .int, default: .int(1000), "evaluate on the test split every this many steps (and at the end)", check: ParameterSpec.range(1, nil)),
         ParameterSpec("eval_frames", .int, default: .int(512), "test frames per evaluation (0: the whole split)", check: ParameterSpec.range(0, nil)),
         ParameterSpec("checkpoint_every", .int, default: .int(0), "write checkpoints/latest every this many steps (0: at evaluations only)", check: ParameterSpec.range(0, nil)),
@@ -38,6 +42,8 @@ public struct TrainStage: Stage {
         ParameterSpec("kld", .strategy(family: "kld"), default: .strategy(StrategySetting(name: "moving-batch")), "KLD strategy (SPEC.md section 4)"),
         ParameterSpec("beta", .strategy(family: "beta"), default: .strategy(StrategySetting(name: "dual-gradient")), "beta strategy (SPEC.md section 5)"),
         ParameterSpec("schedule", .strategy(family: "schedule"), default: .strategy(StrategySetting(name: "seed")), "the step's update sequence (SPEC.md section 3)"),
+        ParameterSpec("reconstruction", .strategy(family: "reconstruction"), default: .strategy(StrategySetting(name: "feature-matching")),
+                      "the reconstruction sub-update's loss (docs/TRAINING.md)"),
     ]
 
     public init() {}
@@ -51,6 +57,9 @@ public struct TrainStage: Stage {
         if p.int("steps") > 0 { c.steps = p.int("steps") }
         if p.int("epochs") > 0 { c.epochs = p.int("epochs") }
         c.learningRate = p.double("lr")
+        c.learningRates = PartLearningRates(encoder: positive(p.double("lr_encoder")), decoder: positive(p.double("lr_decoder")),
+                                            discriminator: positive(p.double("lr_discriminator")))
+        c.warmup = p.int("warmup")
         c.evalEvery = p.int("eval_every")
         c.evalFrames = p.int("eval_frames")
         c.checkpointEvery = p.int("checkpoint_every")
@@ -60,8 +69,12 @@ public struct TrainStage: Stage {
         c.kld = TrainingStrategyCatalog.choice(p.strategy("kld"))
         c.beta = TrainingStrategyCatalog.choice(p.strategy("beta"))
         c.schedule = TrainingStrategyCatalog.choice(p.strategy("schedule"))
+        c.reconstruction = TrainingStrategyCatalog.choice(p.strategy("reconstruction"))
         return c
     }
+
+    /// nil for 0 ("use lr").
+    private static func positive(_ v: Double) -> Double? { v > 0 ? v : nil }
 
     public static func validate(_ p: ResolvedParameters) -> [(parameter: String?, message: String)] {
         do {
@@ -77,7 +90,7 @@ public struct TrainStage: Stage {
         let dataset = try context.input("data").url
         configuration.dataset = dataset.path
         let runDirectory = context.output("run")
-        let resume = context.isResuming && Checkpoint.exists(at: runDirectory.appendingPathComponent("checkpoints/latest"))
+        let resume = context.isResuming && Checkpoint.exists(at: RunLayout.latestCheckpoint(runDirectory))
         if !resume { try? FileManager.default.removeItem(at: runDirectory) }
         let trainer = try Trainer(configuration: configuration, runDirectory: runDirectory, dataset: dataset, resume: resume)
         trainer.log = { context.logger.info($0) }
@@ -88,6 +101,7 @@ public struct TrainStage: Stage {
                 if let e = p.evaluation {
                     context.logger.info(String(format: "evaluation at step %d: pixel MSE %.5f, PSNR %.2f dB, diversity ratio %.3f, collapsed %.2f",
                                                e.step, e.pixelMSE, e.psnr, e.diversity.ratio, e.collapsedFraction))
+                    if let summary = e.baselineSummary { context.logger.info(summary) }
                 }
             },
             shouldStop: { context.cancellation.isCancelled })

@@ -6,7 +6,7 @@ import InkwellTraining
 /// pipeline files are validated against exactly what the trainer can build, including strategies
 /// a plugin registers with `StrategyRegistry.register(_:)` after start-up.
 ///
-/// Families: "kld", "beta", "schedule". Each strategy's parameters and defaults come from its
+/// Families: "kld", "beta", "schedule", "reconstruction". Each strategy's parameters and defaults come from its
 /// typed `Parameters()` (encoded as JSON).
 public enum TrainingStrategyCatalog {
     /// One line per built-in strategy for `inkwell stages` (strategies from plugins show their
@@ -21,6 +21,8 @@ public enum TrainingStrategyCatalog {
         "beta/cyclical": "cyclical annealing: beta ramps up and restarts every period",
         "beta/pi-controller": "PI controller on the KLD error steering the KLD to 'target' (ControlVAE)",
         "schedule/seed": "the reference's eight sub-updates per step (SPEC.md section 3)",
+        "reconstruction/feature-matching": "MSE between the discriminator's features of G(E(x)) and of x (the seed's)",
+        "reconstruction/feature-matching+pixel": "feature matching times 'features' plus 'weight' times the pixel l1 or l2 error",
     ]
 
     /// Every strategy training knows now.
@@ -39,6 +41,11 @@ public enum TrainingStrategyCatalog {
         for name in StrategyRegistry.scheduleNames {
             if let s = try? StrategyRegistry.makeSchedule(InkwellTraining.StrategyChoice(name: name)) {
                 result.append(describe("schedule", name, s.parameters))
+            }
+        }
+        for name in StrategyRegistry.reconstructionNames {
+            if let s = try? StrategyRegistry.makeReconstruction(InkwellTraining.StrategyChoice(name: name)) {
+                result.append(describe("reconstruction", name, s.parameters))
             }
         }
         return result

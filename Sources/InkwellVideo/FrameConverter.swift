@@ -197,8 +197,19 @@ final class FrameConverter {
         }
     }
 
+    /// Crops `frame` in place to the rectangle (the frame then holds only it), before conversion.
+    static func apply(_ crop: CropRectangle, to frame: UnsafeMutablePointer<AVFrame>) throws {
+        let (w, h) = (Int(frame.pointee.width), Int(frame.pointee.height))
+        guard crop.fits(width: w, height: h) else { throw ConvertError.cropOutside(crop.outside(width: w, height: h)) }
+        frame.pointee.crop_left = crop.x
+        frame.pointee.crop_top = crop.y
+        frame.pointee.crop_right = w - crop.x - crop.width
+        frame.pointee.crop_bottom = h - crop.y - crop.height
+        if av_frame_apply_cropping(frame, Int32(AV_FRAME_CROP_UNALIGNED)) < 0 { throw ConvertError.badFrame }
+    }
+
     enum ConvertError: Error, CustomStringConvertible {
-        case badFrame, unsupportedFormat(Int32), scaleFailed
+        case badFrame, unsupportedFormat(Int32), scaleFailed, cropOutside(String)
         var description: String {
             switch self {
             case .badFrame: return "decoder returned a frame with no picture"
@@ -206,6 +217,7 @@ final class FrameConverter {
                 let name = av_get_pix_fmt_name(AVPixelFormat(rawValue: f)).map { String(cString: $0) } ?? "\(f)"
                 return "swscale cannot convert pixel format \(name)"
             case .scaleFailed: return "swscale failed to convert a frame"
+            case .cropOutside(let why): return why
             }
         }
     }

@@ -48,6 +48,8 @@ public struct DecodeOptions: Sendable, Equatable {
     public var height: Int
     public var scaler: Scaler
     public var aspect: AspectMode
+    /// The part of each decoded picture to keep before scaling (nil: all of it).
+    public var crop: CropRectangle?
     /// Seconds from the start of the video; frames before it are dropped (the decoder seeks there).
     public var start: Double?
     /// Seconds from the start of the video; frames at or after it are not taken.
@@ -312,6 +314,9 @@ public final class VideoDecoder {
             }
         }
         hasDecoded = true
+        if let crop = options.crop, !crop.fits(width: info.width, height: info.height) {
+            throw VideoError(.badCrop, path: path, reason: crop.outside(width: info.width, height: info.height))
+        }
         let converter = FrameConverter(width: options.width, height: options.height, scaler: options.scaler,
                                        aspect: options.aspect, rotation: options.autoRotate ? info.rotation : 0)
         let displayConverter = options.display.map {
@@ -356,6 +361,7 @@ public final class VideoDecoder {
                     nextTick = start + (k + 1) / rate
                 }
                 do {
+                    if let crop = options.crop { try FrameConverter.apply(crop, to: frm) }
                     try converter.convert(frm)
                     try displayConverter?.convert(frm)
                 } catch {

@@ -6,7 +6,7 @@ import Foundation
 public struct VideoError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Kind: String, Sendable, Codable {
         case notFound, notReadable, emptyFile, notMedia, stillImage, noVideoStream
-        case unsupportedCodec, noFrames, decodeFailed, encodeFailed, writeFailed
+        case unsupportedCodec, noFrames, decodeFailed, encodeFailed, writeFailed, badCrop
     }
 
     public let kind: Kind

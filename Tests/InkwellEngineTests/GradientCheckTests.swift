@@ -144,6 +144,9 @@ final class GradientCheckTests: XCTestCase {
             GC.check([GC.leaf([4, 3], 0.1, 0.9, seed: 1)], h: 1e-3) { binaryCrossEntropy($0[0], target: target) }
         }
         GC.check([GC.leaf([3, 5], seed: 2), GC.leaf([3, 5], seed: 3)]) { mseLoss($0[0], $0[1]) }
+        // |a - b| has a kink where a = b: a > b in every element, then the arguments swapped.
+        GC.check([GC.leaf([3, 5], 0.1, 2, seed: 4), GC.leaf([3, 5], -2, -0.1, seed: 5)]) { l1Loss($0[0], $0[1]) }
+        GC.check([GC.leaf([3, 5], 0.1, 2, seed: 6), GC.leaf([3, 5], -2, -0.1, seed: 7)]) { l1Loss($0[1], $0[0]) }
     }
 
     // MARK: Reductions and shapes

@@ -99,6 +99,9 @@ struct RunFixture {
                     "distance_chi_density": [\(chi.map { "\($0)" }.joined(separator: ","))]},
          "diversity": {"fake_pairwise": \(0.4 * e.diversity), "real_pairwise": 0.4, "ratio": \(e.diversity)},
          "collapsed_fraction": \(e.collapsed),
+         "baselines": {"mean_frame": {"pixel_mse": 0.07, "psnr": 17.57}, "pca": {"pixel_mse": 0.05, "psnr": 19.03},
+                       "pca_components": 16, "fit_frames": 400},
+         "frechet": {"fakes": \(0.01 * (1 + e.collapsed)), "floor": 0.002, "dimensions": 16, "samples": 50},
          "images": {"fakes": "samples/fakes-step-\(name).png", "reconstructions": "samples/recon-step-\(name).png"}}
         """
         try Data(json.utf8).write(to: directory.appendingPathComponent("evaluations/step-\(name).json"))

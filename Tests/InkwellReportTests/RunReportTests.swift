@@ -14,7 +14,11 @@ final class RunReportTests: XCTestCase {
         for id in ["summary", "parameters", "timings", "plots", "samples", "files", "metrics"] {
             XCTAssertTrue(html.contains("id=\"\(id)\""), "section \(id)")
         }
-        XCTAssertEqual(count("<svg xmlns", in: html), 11 + 3, "11 plots and a histogram per evaluation step")
+        XCTAssertEqual(count("<svg xmlns", in: html), 12 + 3, "12 plots and a histogram per evaluation step")
+        XCTAssertTrue(html.contains("At step 300 the model&#39;s test PSNR") || html.contains("At step 300 the model's test PSNR"), "baseline verdict")
+        XCTAssertTrue(html.contains("the 16-component PCA (19.03 dB)") && html.contains("training split&#39;s mean frame (17.57 dB)")
+                      || html.contains("training split's mean frame (17.57 dB)"), "both baselines named with their PSNR")
+        XCTAssertTrue(html.contains("Test PSNR against baselines") && html.contains("Fréchet distance of fakes"), "the two charts")
         XCTAssertEqual(count("class=\"step-frame\"", in: html), 3)
         XCTAssertEqual(count("<img src=\"samples/", in: html), 6)
         XCTAssertTrue(html.contains("<img src=\"samples/fakes-step-00000300.png\" width=\"258\" height=\"78\""), "size from the PNG header")
@@ -60,7 +64,7 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("config.json is missing"))
         XCTAssertTrue(html.contains("metrics.csv is missing"))
         XCTAssertTrue(html.contains("no evaluation yet"))
-        XCTAssertEqual(count("<svg xmlns", in: html), 11, "every plot is drawn, empty")
+        XCTAssertEqual(count("<svg xmlns", in: html), 12, "every plot is drawn, empty")
         XCTAssertGreaterThanOrEqual(count(">no data</text>", in: html), 10)
     }
 

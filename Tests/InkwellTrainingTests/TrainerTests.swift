@@ -48,7 +48,7 @@ final class TrainerTests: XCTestCase {
         try makeTrainer(tinyConfiguration(steps: 6, evalEvery: 2), dir).run()
         let fm = FileManager.default
         let header = try String(contentsOf: dir.appendingPathComponent("metrics.csv"), encoding: .utf8).split(separator: "\n")[0]
-        XCTAssertEqual(String(header), "phase,time,step,epoch,kld,beta,feats,gen_recon,gen_fake,disc_real,disc_recon,disc_fake,pixel,z_mean,z_min,z_max,z_var,z_std_mean,z_std_min,z_std_max,z_std_var,psnr,diversity,collapsed")
+        XCTAssertEqual(String(header), "phase,time,step,epoch,kld,beta,feats,gen_recon,gen_fake,disc_real,disc_recon,disc_fake,pixel,z_mean,z_min,z_max,z_var,z_std_mean,z_std_min,z_std_max,z_std_var,psnr,diversity,collapsed,psnr_mean_frame,psnr_pca,fd,fd_floor")
         for step in [2, 4, 6] {
             let stamp = String(format: "%08d", step)
             let url = dir.appendingPathComponent("evaluations/step-\(stamp).json")

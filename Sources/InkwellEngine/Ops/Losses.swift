@@ -39,3 +39,19 @@ public func mseLoss(_ a: Tensor, _ b: Tensor) -> Tensor {
         return [needs[0] ? diff : nil, needs[1] ? diff * -1 : nil]
     }
 }
+
+/// Mean of |a - b| over every element. Returns a scalar. The gradient is sign(a - b) / n, with
+/// sign(0) = 0 (as PyTorch's l1_loss).
+public func l1Loss(_ a: Tensor, _ b: Tensor) -> Tensor {
+    guard a.shape == b.shape else { shapeMismatch("l1_loss", a.shape, b.shape) }
+    let n = a.count
+    var total = 0.0
+    for i in 0..<n { total += Double(abs(a.pointer[i] - b.pointer[i])) }
+    let out = Tensor(scalar: Float(total / Double(max(n, 1))))
+    return out.recorded("l1_loss", [a, b]) { g, needs in
+        let scale = g.pointer[0] / Float(max(n, 1))
+        let sign = Tensor.empty(a.shape)
+        Kernels.zip(a.pointer, b.pointer, sign.pointer, n) { x, y in x > y ? scale : (x < y ? -scale : 0) }
+        return [needs[0] ? sign : nil, needs[1] ? sign * -1 : nil]
+    }
+}

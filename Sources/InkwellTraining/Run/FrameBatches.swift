@@ -23,6 +23,9 @@ public protocol FrameBatches: AnyObject {
     var position: BatchPosition { get set }
     /// The next batch and the position it was taken from (its epoch is the batch's epoch).
     func nextBatch() throws -> (images: Tensor, position: BatchPosition)
+    /// The given frames (indices in the split's own order, unshuffled), (N, C, H, W); the position
+    /// does not move.
+    func frames(_ indices: [Int]) throws -> Tensor
 }
 
 extension DatasetLoader: FrameBatches {
@@ -30,6 +33,8 @@ extension DatasetLoader: FrameBatches {
         let batch = next()
         return (batch.images, batch.position)
     }
+
+    public func frames(_ indices: [Int]) throws -> Tensor { makeBatch(frames: indices) }
 }
 
 /// Batches drawn from images held in memory, (N, C, H, W) in [-1, 1]: each epoch a seeded
@@ -67,6 +72,16 @@ public final class TensorBatches: FrameBatches {
         var rng = RandomGenerator(seed: seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
         for i in stride(from: frameCount - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         return order
+    }
+
+    public func frames(_ indices: [Int]) throws -> Tensor {
+        let per = Shape.count(Array(images.shape.dropFirst()))
+        let out = Tensor(zeros: [indices.count] + Array(images.shape.dropFirst()))
+        for (row, frame) in indices.enumerated() {
+            guard frame >= 0 && frame < frameCount else { throw TrainingError.data("frame \(frame) is outside 0..<\(frameCount)") }
+            (out.pointer + row * per).update(from: images.pointer + frame * per, count: per)
+        }
+        return out
     }
 
     public func nextBatch() throws -> (images: Tensor, position: BatchPosition) {

@@ -7,8 +7,10 @@ public final class MetricsLog {
     public static let columns = [
         "phase", "time", "step", "epoch", "kld", "beta", "feats", "gen_recon", "gen_fake", "disc_real", "disc_recon",
         "disc_fake", "pixel", "z_mean", "z_min", "z_max", "z_var", "z_std_mean", "z_std_min", "z_std_max", "z_std_var",
-        "psnr", "diversity", "collapsed",
+        "psnr", "diversity", "collapsed", "psnr_mean_frame", "psnr_pca", "fd", "fd_floor",
     ]
+    /// The header before the baseline columns: such a file is resumed with its rows widened.
+    static let previousColumnCount = 24
     public let url: URL
     private let handle: FileHandle
 
@@ -22,10 +24,12 @@ public final class MetricsLog {
             if let keep = keepThroughStep, fm.fileExists(atPath: url.path) {
                 let text = try String(contentsOf: url, encoding: .utf8)
                 var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-                guard let first = lines.first, first == Self.columns.joined(separator: ",") else {
+                let widen = lines.first == Self.columns.prefix(Self.previousColumnCount).joined(separator: ",")
+                guard let first = lines.first, first == Self.columns.joined(separator: ",") || widen else {
                     throw TrainingError.io("\(url.path): not a metrics file of this version (header differs)")
                 }
-                lines = [first] + lines.dropFirst().filter { line in
+                let padding = widen ? String(repeating: ",", count: Self.columns.count - Self.previousColumnCount) : ""
+                lines = [Self.columns.joined(separator: ",")] + lines.dropFirst().map { $0 + padding }.filter { line in
                     let fields = line.split(separator: ",", omittingEmptySubsequences: false)
                     return fields.count > 2 && (Int(fields[2]) ?? Int.max) <= keep
                 }
@@ -73,7 +77,9 @@ public final class MetricsLog {
         var row: [String: String] = ["phase": "test", "time": String(format: "%.3f", time), "step": "\(e.step)", "epoch": "\(e.epoch)",
                                      "kld": Self.format(e.kld[kldName]), "beta": Self.format(e.beta), "feats": Self.format(e.feats),
                                      "pixel": Self.format(e.pixelMSE), "psnr": Self.format(e.psnr),
-                                     "diversity": Self.format(e.diversity.ratio), "collapsed": Self.format(e.collapsedFraction)]
+                                     "diversity": Self.format(e.diversity.ratio), "collapsed": Self.format(e.collapsedFraction),
+                                     "psnr_mean_frame": Self.format(e.baselines?.meanFrame.psnr), "psnr_pca": Self.format(e.baselines?.pca.psnr),
+                                     "fd": Self.format(e.frechet?.fakes), "fd_floor": Self.format(e.frechet?.floor)]
         for (key, value) in e.losses { row[key] = Self.format(value) }
         for (key, value) in e.zStatistics { row[key] = Self.format(value) }
         try append(row)

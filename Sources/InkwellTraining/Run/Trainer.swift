@@ -28,6 +28,7 @@ public struct TrainingProgress: Sendable {
         var text = "step \(step)/\(targetSteps)  epoch \(epoch)  \(String(format: "%.2f", imagesPerSecond)) img/s  ETA \(eta)  \(shown)  beta \(String(format: "%.4g", beta))"
         if let e = evaluation {
             text += "\n  test @\(e.step): pixel \(String(format: "%.4g", e.pixelMSE)) psnr \(String(format: "%.2f", e.psnr)) dB  diversity \(String(format: "%.3f", e.diversity.ratio))  collapsed \(String(format: "%.2f", e.collapsedFraction))"
+            if let summary = e.baselineSummary { text += "\n  \(summary)" }
         }
         return text
     }
@@ -79,7 +80,7 @@ public final class Trainer {
 
     private let context: StepContext
     private let metrics: MetricsLog
-    private let evaluator: Evaluator
+    private var evaluator: Evaluator
     private var elapsedBefore: Double = 0
     private var startTime = Date()
     private var lastTestPixel: Double?
@@ -128,7 +129,7 @@ public final class Trainer {
         if let test, test.height != train.height || test.width != train.width {
             throw TrainingError.data("test frames are \(test.width) x \(test.height), training frames \(train.width) x \(train.height)")
         }
-        let latest = runDirectory.appendingPathComponent("checkpoints/latest")
+        let latest = RunLayout.latestCheckpoint(runDirectory)
         var initial: LoadedModel?
         if let weights = config.initialWeights, !Checkpoint.exists(at: latest) {
             let loaded = try Self.initialModel(weights.path, widths: widths, frame: [train.height, train.width])
@@ -184,16 +185,25 @@ public final class Trainer {
             lastTestPixel = state.testPixel
             resumedStep = state.step
         }
-        context = StepContext(model: model, optimizers: optimizers, kld: kld, beta: beta, stepsDone: step)
+        context = StepContext(model: model, optimizers: optimizers, kld: kld, beta: beta,
+                              reconstruction: try StrategyRegistry.makeReconstruction(config.reconstruction), stepsDone: step)
         do {
             try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true)
             if resumedStep == nil {
-                try Checkpoint.encodeJSON(config).write(to: runDirectory.appendingPathComponent("config.json"), options: .atomic)
+                try Checkpoint.encodeJSON(config).write(to: RunLayout.configuration(runDirectory), options: .atomic)
             }
         } catch {
             throw TrainingError.io("\(runDirectory.path): \(error.localizedDescription)")
         }
-        metrics = try MetricsLog(url: runDirectory.appendingPathComponent("metrics.csv"), keepThroughStep: resumedStep ?? 0)
+        metrics = try MetricsLog(url: RunLayout.metrics(runDirectory), keepThroughStep: resumedStep ?? 0)
+        if test != nil {
+            // Fitted once per dataset (cached in the run) and scored at every evaluation.
+            do {
+                evaluator.baselines = try EvaluationBaselines.fitted(to: train, latent: widths.latent, cache: RunLayout.baselines(runDirectory))
+            } catch {
+                log("note: evaluations are made without baselines: \(error)")
+            }
+        }
         for name in removed { log("removed \(name), left in \(runDirectory.path) by an interrupted write") }
         if let resumedStep { log("resuming \(runDirectory.path) from step \(resumedStep)") }
     }
@@ -269,6 +279,9 @@ public final class Trainer {
         while step < target {
             let began = Date()
             let (images, position) = try train.nextBatch()
+            for (part, optimizer) in optimizers.named {
+                optimizer.learningRate = Float(configuration.learningRate(of: part, stepsDone: step))
+            }
             let result = try schedule.run(context, images: images, noise: noise)
             step += 1
             epoch = position.epoch

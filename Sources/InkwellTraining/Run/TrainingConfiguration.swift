@@ -20,6 +20,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var batch: Int = 64
     /// Adam's settings for all three optimizers (1e-4, 0.9, 0.999, 1e-8).
     public var learningRate: Double = 1e-4
+    /// Per-optimizer learning rates that replace `learningRate` for one part (nil: `learningRate`).
+    public var learningRates = PartLearningRates()
+    /// Steps over which every learning rate rises linearly from lr / warmup to lr (0: none).
+    public var warmup: Int = 0
     public var adamBeta1: Double = 0.9
     public var adamBeta2: Double = 0.999
     public var adamEps: Double = 1e-8
@@ -44,6 +48,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var beta = StrategyChoice(name: DualGradientBeta.name)
     /// Step schedule (default "seed", SPEC.md section 3).
     public var schedule = StrategyChoice(name: SeedSchedule.name)
+    /// The reconstruction sub-update's loss (default "feature-matching", the seed's).
+    public var reconstruction = StrategyChoice(name: FeatureMatchingLoss.name)
     /// Seed of the initial weights, the step noise and the shuffle (0).
     public var seed: UInt64 = 0
     /// The dataset directory (recorded for the report).
@@ -61,8 +67,14 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The keys a configuration file may set.
+    public static var settingNames: [String] {
+        CodingKeys.allCases.map(\.stringValue).filter { !["frame", "dataset"].contains($0) }
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, batch, steps, epochs, kld, beta, schedule, seed, dataset
+        case model, batch, steps, epochs, kld, beta, schedule, reconstruction, seed, dataset, warmup
+        case lrEncoder = "lr_encoder", lrDecoder = "lr_decoder", lrDiscriminator = "lr_discriminator"
         case learningRate = "lr", adamBeta1 = "adam_beta1", adamBeta2 = "adam_beta2", adamEps = "adam_eps"
         case evalEvery = "eval_every", evalFrames = "eval_frames", checkpointEvery = "checkpoint_every"
         case keepBest = "keep_best", fixedLatents = "fixed_latents", fixedLatentSeed = "fixed_latent_seed"
@@ -81,6 +93,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         adamBeta1 = try c.decodeIfPresent(Double.self, forKey: .adamBeta1) ?? d.adamBeta1
         adamBeta2 = try c.decodeIfPresent(Double.self, forKey: .adamBeta2) ?? d.adamBeta2
         adamEps = try c.decodeIfPresent(Double.self, forKey: .adamEps) ?? d.adamEps
+        learningRates.encoder = try c.decodeIfPresent(Double.self, forKey: .lrEncoder)
+        learningRates.decoder = try c.decodeIfPresent(Double.self, forKey: .lrDecoder)
+        learningRates.discriminator = try c.decodeIfPresent(Double.self, forKey: .lrDiscriminator)
+        warmup = try c.decodeIfPresent(Int.self, forKey: .warmup) ?? d.warmup
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
@@ -92,6 +108,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         kld = try c.decodeIfPresent(StrategyChoice.self, forKey: .kld) ?? d.kld
         beta = try c.decodeIfPresent(StrategyChoice.self, forKey: .beta) ?? d.beta
         schedule = try c.decodeIfPresent(StrategyChoice.self, forKey: .schedule) ?? d.schedule
+        reconstruction = try c.decodeIfPresent(StrategyChoice.self, forKey: .reconstruction) ?? d.reconstruction
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         dataset = try c.decodeIfPresent(String.self, forKey: .dataset)
         initialWeights = try c.decodeIfPresent(InitialWeights.self, forKey: .initialWeights)
@@ -106,6 +123,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try c.encode(adamBeta1, forKey: .adamBeta1)
         try c.encode(adamBeta2, forKey: .adamBeta2)
         try c.encode(adamEps, forKey: .adamEps)
+        try c.encodeIfPresent(learningRates.encoder, forKey: .lrEncoder)
+        try c.encodeIfPresent(learningRates.decoder, forKey: .lrDecoder)
+        try c.encodeIfPresent(learningRates.discriminator, forKey: .lrDiscriminator)
+        try c.encode(warmup, forKey: .warmup)
         try c.encodeIfPresent(steps, forKey: .steps)
         try c.encodeIfPresent(epochs, forKey: .epochs)
         try c.encode(evalEvery, forKey: .evalEvery)
@@ -117,6 +138,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try c.encode(kld, forKey: .kld)
         try c.encode(beta, forKey: .beta)
         try c.encode(schedule, forKey: .schedule)
+        try c.encode(reconstruction, forKey: .reconstruction)
         try c.encode(seed, forKey: .seed)
         try c.encodeIfPresent(dataset, forKey: .dataset)
         try c.encodeIfPresent(initialWeights, forKey: .initialWeights)
@@ -169,7 +191,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public func validate() throws {
         try model.validate()
         guard batch >= 2 else { throw TrainingError.configuration("batch must be at least 2 (batch statistics), got \(batch)") }
-        guard learningRate > 0, learningRate.isFinite else { throw TrainingError.configuration("lr must be positive, got \(learningRate)") }
+        for (key, lr) in [("lr", learningRate)] + learningRates.named.compactMap({ k, v in v.map { ("lr_" + k, $0) } }) {
+            guard lr > 0, lr.isFinite else { throw TrainingError.configuration("\(key) must be positive, got \(lr)") }
+        }
+        guard warmup >= 0 else { throw TrainingError.configuration("warmup must not be negative, got \(warmup)") }
         if let steps, steps < 0 { throw TrainingError.configuration("steps must not be negative, got \(steps)") }
         if let epochs, epochs < 0 { throw TrainingError.configuration("epochs must not be negative, got \(epochs)") }
         guard evalEvery > 0 else { throw TrainingError.configuration("eval_every must be positive, got \(evalEvery)") }
@@ -179,6 +204,16 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         _ = try StrategyRegistry.makeKLD(kld)
         _ = try StrategyRegistry.makeBeta(beta)
         _ = try StrategyRegistry.makeSchedule(schedule)
+        _ = try StrategyRegistry.makeReconstruction(reconstruction)
+    }
+
+    /// The learning rate of one optimizer ("encoder", "decoder", "discriminator") after `stepsDone`
+    /// steps: its own rate (or `lr`), scaled by the warm-up's (stepsDone + 1) / warmup while
+    /// stepsDone < warmup.
+    public func learningRate(of part: String, stepsDone: Int) -> Double {
+        let base = learningRates.named.first { $0.0 == part }?.1 ?? learningRate
+        guard warmup > 0, stepsDone < warmup else { return base }
+        return base * Double(stepsDone + 1) / Double(warmup)
     }
 
     /// This configuration with every strategy's parameters spelled out (defaults included), as
@@ -194,6 +229,20 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         c.beta = try resolve(beta, b.parameters)
         let s = try StrategyRegistry.makeSchedule(schedule)
         c.schedule = try resolve(schedule, s.parameters)
+        let r = try StrategyRegistry.makeReconstruction(reconstruction)
+        c.reconstruction = try resolve(reconstruction, r.parameters)
         return c
     }
+}
+
+/// Learning rates that replace `lr` for one of the three optimizers (nil: `lr`).
+public struct PartLearningRates: Codable, Equatable, Sendable {
+    public var encoder: Double?
+    public var decoder: Double?
+    public var discriminator: Double?
+    public init(encoder: Double? = nil, decoder: Double? = nil, discriminator: Double? = nil) {
+        self.encoder = encoder; self.decoder = decoder; self.discriminator = discriminator
+    }
+    /// By optimizer name, as `VAEGANOptimizers.named`.
+    public var named: [(String, Double?)] { [("encoder", encoder), ("decoder", decoder), ("discriminator", discriminator)] }
 }

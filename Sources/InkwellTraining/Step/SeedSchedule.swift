@@ -11,6 +11,7 @@ import InkwellNN
 /// 4. fake = G(z), z ~ N(0, I); D(fake, detached) -> BCE(., 0); step discriminator.
 /// 5. D(fake) -> BCE(., 1); step decoder.
 /// 6. recon = G(E(x)); MSE(features of D(recon), features of D(x)); step encoder and decoder.
+///    (The context's reconstruction loss may add to that; the seed's is feature matching alone.)
 /// 7. z = E(x); KLD by the strategy; loss = beta * KLD; step encoder.
 /// 8. beta <- the beta strategy's update from this step's KLD.
 /// Then the pixel error MSE(G(E(x)), x) without gradients. The encoder runs with batch norm in
@@ -75,7 +76,8 @@ public final class SeedSchedule: TrainingSchedule {
         let recon6 = decoder(encoder(x, eps: try noise.normal(.feats, shape: latentShape)).z)
         let feats = mseLoss(discriminator.features(recon6), realFeatures)
         losses["feats"] = feats.item
-        update(6, feats, encParams + decParams, [optimizers.encoder, optimizers.decoder])
+        let reconstruction = context.reconstruction.loss(featureMatching: feats, reconstruction: recon6, images: x)
+        update(6, reconstruction, encParams + decParams, [optimizers.encoder, optimizers.decoder])
 
         // 7. KLD.
         let encoding = encoder(x, eps: try noise.normal(.kld, shape: latentShape))

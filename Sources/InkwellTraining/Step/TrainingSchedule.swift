@@ -21,12 +21,14 @@ public final class VAEGANOptimizers {
     public var named: [(String, Adam)] { [("encoder", encoder), ("decoder", decoder), ("discriminator", discriminator)] }
 }
 
-/// Everything a step works on: the model, its optimizers and the two strategies.
+/// Everything a step works on: the model, its optimizers and the strategies.
 public final class StepContext {
     public let model: VAEGAN
     public let optimizers: VAEGANOptimizers
     public let kld: any KLDStrategy
     public let beta: any BetaStrategy
+    /// The reconstruction sub-update's loss (the seed's feature matching by default).
+    public let reconstruction: any ReconstructionLoss
     /// Training steps completed before this one.
     public var stepsDone: Int
     /// Called after each sub-update's backward pass, before its optimizers step, with the
@@ -34,11 +36,13 @@ public final class StepContext {
     /// `grad` is what the step applies). The golden check compares these with PyTorch's.
     public var gradientObserver: ((_ subUpdate: Int, _ parameters: [Tensor]) -> Void)?
 
-    public init(model: VAEGAN, optimizers: VAEGANOptimizers, kld: any KLDStrategy, beta: any BetaStrategy, stepsDone: Int = 0) {
+    public init(model: VAEGAN, optimizers: VAEGANOptimizers, kld: any KLDStrategy, beta: any BetaStrategy,
+                reconstruction: any ReconstructionLoss = FeatureMatchingLoss(), stepsDone: Int = 0) {
         self.model = model
         self.optimizers = optimizers
         self.kld = kld
         self.beta = beta
+        self.reconstruction = reconstruction
         self.stepsDone = stepsDone
     }
 }

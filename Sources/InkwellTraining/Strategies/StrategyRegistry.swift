@@ -8,6 +8,7 @@ public enum StrategyRegistry {
     nonisolated(unsafe) private static var kldFactories: [String: (StrategyChoice) throws -> any KLDStrategy] = [:]
     nonisolated(unsafe) private static var betaFactories: [String: (StrategyChoice) throws -> any BetaStrategy] = [:]
     nonisolated(unsafe) private static var scheduleFactories: [String: (StrategyChoice) throws -> any TrainingSchedule] = [:]
+    nonisolated(unsafe) private static var reconstructionFactories: [String: (StrategyChoice) throws -> any ReconstructionLoss] = [:]
     nonisolated(unsafe) private static var builtInsRegistered = false
 
     private static func withLock<T>(_ body: () throws -> T) rethrows -> T {
@@ -19,6 +20,8 @@ public enum StrategyRegistry {
             for t in [ConstantBeta.self, DualGradientBeta.self, LinearWarmupBeta.self, CyclicalBeta.self,
                       PIControllerBeta.self] as [any BetaStrategy.Type] { addBeta(t) }
             addSchedule(SeedSchedule.self)
+            addReconstruction(FeatureMatchingLoss.self)
+            addReconstruction(FeatureAndPixelLoss.self)
         }
         return try body()
     }
@@ -32,6 +35,9 @@ public enum StrategyRegistry {
     private static func addSchedule<S: TrainingSchedule>(_ type: S.Type) {
         scheduleFactories[S.name] = { S(parameters: try $0.decodeParameters(S.Parameters.self)) }
     }
+    private static func addReconstruction<S: ReconstructionLoss>(_ type: S.Type) {
+        reconstructionFactories[S.name] = { S(parameters: try $0.decodeParameters(S.Parameters.self)) }
+    }
 
     /// Makes `S` available by `S.name` as a KLD strategy.
     public static func register<S: KLDStrategy>(_ type: S.Type) { withLock { addKLD(type) } }
@@ -39,10 +45,13 @@ public enum StrategyRegistry {
     public static func register<S: BetaStrategy>(_ type: S.Type) { withLock { addBeta(type) } }
     /// Makes `S` available by `S.name` as a training schedule.
     public static func register<S: TrainingSchedule>(_ type: S.Type) { withLock { addSchedule(type) } }
+    /// Makes `S` available by `S.name` as a reconstruction loss.
+    public static func register<S: ReconstructionLoss>(_ type: S.Type) { withLock { addReconstruction(type) } }
 
     public static var kldNames: [String] { withLock { kldFactories.keys.sorted() } }
     public static var betaNames: [String] { withLock { betaFactories.keys.sorted() } }
     public static var scheduleNames: [String] { withLock { scheduleFactories.keys.sorted() } }
+    public static var reconstructionNames: [String] { withLock { reconstructionFactories.keys.sorted() } }
 
     /// The KLD strategy `choice` names, with its parameters; a one-line error for an unknown name
     /// or bad parameters.
@@ -63,6 +72,13 @@ public enum StrategyRegistry {
     public static func makeSchedule(_ choice: StrategyChoice) throws -> any TrainingSchedule {
         guard let make = withLock({ scheduleFactories[choice.name] }) else {
             throw TrainingError.configuration("unknown training schedule '\(choice.name)' (known: \(scheduleNames.joined(separator: ", ")))")
+        }
+        return try make(choice)
+    }
+
+    public static func makeReconstruction(_ choice: StrategyChoice) throws -> any ReconstructionLoss {
+        guard let make = withLock({ reconstructionFactories[choice.name] }) else {
+            throw TrainingError.configuration("unknown reconstruction loss '\(choice.name)' (known: \(reconstructionNames.joined(separator: ", ")))")
         }
         return try make(choice)
     }

@@ -22,6 +22,10 @@ public final class GameplayClipRenderer {
         [(20, 200, 190), (236, 80, 40)],
     ]
 
+    /// Arenas (wall layouts) the clips are played on. Like the real game's stages, a few layouts
+    /// recur from match to match: a model trained on some clips meets the same arenas in others.
+    public static let stages = 4
+
     private var rng: SeededGenerator
     private let worldW: Int, worldH: Int
     /// Ink per world pixel: 0 none, 1 team A, 2 team B.
@@ -65,7 +69,7 @@ public final class GameplayClipRenderer {
         } else {
             blackout = 0..<0
         }
-        buildWalls()
+        buildWalls(stage: Int(rng.next() % UInt64(Self.stages)))
         let scale = Double(width) / 320
         for i in 0..<8 {  // four a side, as in a match
             let team = i % 2 == 0 ? 1 : 2
@@ -81,7 +85,9 @@ public final class GameplayClipRenderer {
         }
     }
 
-    private func buildWalls() {
+    /// Lays out stage `stage`'s walls: the same for every clip on that stage.
+    private func buildWalls(stage: Int) {
+        var rng = SeededGenerator(seed: 0x57A6_E000 &+ UInt64(stage))
         let scale = Double(width) / 320
         for _ in 0..<7 {
             let w = Int(rng.uniform(14, 40) * scale), h = Int(rng.uniform(14, 40) * scale)

@@ -57,10 +57,13 @@ struct EvaluateCommand: ParsableCommand {
             evaluation.latentSeed = latentSeed
             let folder = URL(fileURLWithPath: out)
             let file = folder.appendingPathComponent("evaluation.json")
-            let result = try evaluation.run(loaded, on: loader, evaluationFile: file, samplesDirectory: folder.appendingPathComponent("samples"))
+            let reference = try? ModelCommandSupport.openSplit(data, .train, batch: batch)
+            let result = try evaluation.run(loaded, on: loader, reference: reference, evaluationFile: file,
+                                            samplesDirectory: folder.appendingPathComponent("samples"))
             print(String(format: "%@: %d %@ frames, pixel MSE %.6g, PSNR %.4f dB, feats %.5g, diversity %.3f, collapsed %.2f",
                          file.path, result.frames, split, result.pixelMSE, result.psnr, result.feats, result.diversity.ratio,
                          result.collapsedFraction))
+            if let summary = result.baselineSummary { print(summary) }
         }
     }
 }

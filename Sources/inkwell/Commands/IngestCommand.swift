@@ -40,6 +40,9 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "Fitting another aspect: stretch, letterbox, crop.")
     var aspect = "stretch"
 
+    @Option(help: "Keep only this rectangle WxH+X+Y of each decoded frame, before scaling (e.g. 121x64+0+0).")
+    var crop: String?
+
     @Option(help: "Seconds from each video's start to begin taking frames.")
     var start: Double?
 
@@ -86,6 +89,10 @@ struct IngestCommand: ParsableCommand {
             throw ValidationError("--aspect must be one of \(AspectMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(aspect)'")
         }
         o.aspect = a
+        if let crop {
+            guard let rectangle = CropRectangle(crop) else { throw ValidationError("--crop must look like 121x64+0+0 (WxH+X+Y), got '\(crop)'") }
+            o.crop = rectangle
+        }
         o.start = start
         o.end = end
         o.maxFramesPerVideo = maxFrames

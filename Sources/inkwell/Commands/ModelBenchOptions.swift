@@ -14,7 +14,7 @@ struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Threads for OpenBLAS and the engine's loops.")
     var threads: Int = 2
 
-    @Option(help: "Model widths: reference (default) or narrow.")
+    @Option(help: ArgumentHelp("Model widths: \(ModelWidths.presetNames.joined(separator: ", ")) (default reference)."))
     var preset: String = "reference"
 
     @Option(help: "Size of the square sgemm yardstick (M = N = K) measured in the same run; 0 skips it.")
@@ -31,7 +31,9 @@ struct ModelBenchOptions: ParsableArguments {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard gemmSize == 0 || gemmSize >= 64 else { throw ValidationError("--gemm-size must be 0 or at least 64") }
-        guard ["reference", "narrow"].contains(preset) else { throw ValidationError("--preset must be reference or narrow") }
+        guard ModelWidths.presetNames.contains(preset) else {
+            throw ValidationError("--preset must be one of \(ModelWidths.presetNames.joined(separator: ", "))")
+        }
         if let torchReference, !FileManager.default.fileExists(atPath: torchReference) {
             throw ValidationError("--torch-reference \(torchReference): no such file")
         }

@@ -12,11 +12,11 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train the VAE-GAN on a dataset, writing a run directory.",
         discussion: """
-        The configuration file (JSON, or YAML by a .yaml/.yml extension) may set any of: preset, \
-        model, init, batch, lr, steps, epochs, eval_every, eval_frames, checkpoint_every, keep_best, \
-        fixed_latents, kld, beta, schedule, seed. Options given here override it. KLD strategies: \
-        per-sample, batch, moving-batch (default). Beta strategies: constant, dual-gradient \
-        (default), linear-warmup, cyclical, pi-controller.
+        The configuration file (JSON, or YAML by a .yaml/.yml extension) may set any of: \
+        \(TrainingConfiguration.settingNames.joined(separator: ", ")). Options given here override \
+        it. KLD strategies: \(StrategyRegistry.kldNames.joined(separator: ", ")). Beta strategies: \
+        \(StrategyRegistry.betaNames.joined(separator: ", ")). Reconstruction losses: \
+        \(StrategyRegistry.reconstructionNames.joined(separator: ", ")). docs/TRAINING.md describes them.
         """
     )
 
@@ -46,7 +46,7 @@ struct TrainCommand: ParsableCommand {
         valueName: "weights"))
     var initialWeights: String?
 
-    @Option(help: "Model widths: reference (default) or narrow.")
+    @Option(help: ArgumentHelp("Model widths: \(ModelWidths.presetNames.joined(separator: ", ")) (default reference)."))
     var preset: String?
 
     @Option(help: "Images per step (overrides the configuration).")
@@ -70,7 +70,9 @@ struct TrainCommand: ParsableCommand {
         if let batch, batch < 2 { throw ValidationError("--batch must be at least 2") }
         if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let preset, !["reference", "narrow"].contains(preset) { throw ValidationError("--preset must be reference or narrow, got \(preset)") }
+        if let preset, !ModelWidths.presetNames.contains(preset) {
+            throw ValidationError("--preset must be one of \(ModelWidths.presetNames.joined(separator: ", ")), got \(preset)")
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--data \(data): not a directory")

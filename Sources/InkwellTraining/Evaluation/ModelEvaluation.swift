@@ -14,15 +14,23 @@ public struct ModelEvaluation {
 
     /// Evaluates `loaded` on `frames` (position reset to the start) with the strategies it was
     /// trained with; writes the result as JSON to `evaluationFile` and the grids into
-    /// `samplesDirectory`. The step recorded is the checkpoint's (0 for a bare file).
+    /// `samplesDirectory`. The step recorded is the checkpoint's (0 for a bare file). With
+    /// `reference` (the training split) the result holds the baselines' scores and the Fréchet
+    /// distance of fakes; the fit the model's run cached is reused when it fits those frames.
     @discardableResult
-    public func run(_ loaded: LoadedModel, on test: FrameBatches, evaluationFile: URL, samplesDirectory: URL) throws -> EvaluationResult {
+    public func run(_ loaded: LoadedModel, on test: FrameBatches, reference: FrameBatches? = nil,
+                    evaluationFile: URL, samplesDirectory: URL) throws -> EvaluationResult {
         let (kld, beta) = try loaded.strategies()
         do { try FileManager.default.createDirectory(at: samplesDirectory, withIntermediateDirectories: true) } catch {
             throw TrainingError.io("\(samplesDirectory.path): \(error.localizedDescription)")
         }
-        let evaluator = Evaluator(latent: loaded.widths.latent, maxFrames: frames, fixedLatentCount: fixedLatents,
+        var evaluator = Evaluator(latent: loaded.widths.latent, maxFrames: frames, fixedLatentCount: fixedLatents,
                                   fixedLatentSeed: latentSeed)
+        if let reference, reference.frameCount >= 2 {
+            let run = loaded.checkpoint?.deletingLastPathComponent().deletingLastPathComponent()
+            evaluator.baselines = try? EvaluationBaselines.fitted(to: reference, latent: loaded.widths.latent,
+                                                                  cache: run.map(RunLayout.baselines), updateCache: false)
+        }
         let result = try evaluator.evaluate(model: loaded.model, test: test, kld: kld, beta: beta, step: loaded.step,
                                             epoch: loaded.state?.epoch ?? 0, samplesDirectory: samplesDirectory)
         loaded.model.eval()

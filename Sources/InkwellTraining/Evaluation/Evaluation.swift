@@ -32,6 +32,38 @@ public struct EvaluationResult: Codable, Equatable, Sendable {
         public var fakes: String
         public var reconstructions: String
     }
+    /// A baseline's error on the same test frames.
+    public struct BaselineScore: Codable, Equatable, Sendable {
+        public var pixelMSE: Double
+        public var psnr: Double
+        enum CodingKeys: String, CodingKey { case pixelMSE = "pixel_mse", psnr }
+        init(squaredError: Double, values: Double) {
+            pixelMSE = squaredError / max(values, 1)
+            psnr = EvaluationResult.psnr(pixelMSE)
+        }
+    }
+    /// The training split's mean frame and its k-component PCA, scored on the test frames.
+    public struct Baselines: Codable, Equatable, Sendable {
+        public var meanFrame: BaselineScore
+        public var pca: BaselineScore
+        public var pcaComponents: Int
+        /// Training frames the baselines were fitted to.
+        public var fitFrames: Int
+        enum CodingKeys: String, CodingKey {
+            case meanFrame = "mean_frame", pca, pcaComponents = "pca_components", fitFrames = "fit_frames"
+        }
+    }
+    /// The Fréchet distance, in the leading PCA components of the training split, between fakes
+    /// (decoded from N(0, I) samples) and one half of the test frames (a seeded random half), per
+    /// pixel value (divided by C*H*W); `floor` is the same distance from the other half, as many
+    /// as the fakes: what real frames of the same videos score.
+    public struct Frechet: Codable, Equatable, Sendable {
+        public var fakes: Double
+        public var floor: Double
+        public var dimensions: Int
+        /// Fakes (and first-half frames) compared.
+        public var samples: Int
+    }
 
     public var step: Int
     public var epoch: Int
@@ -60,11 +92,31 @@ public struct EvaluationResult: Codable, Equatable, Sendable {
     public var images: Images
     /// Statistics of the sampled test latents and of the posterior standard deviations.
     public var zStatistics: [String: Double]
+    /// The baselines' scores (absent when no training frames were given).
+    public var baselines: Baselines?
+    /// The Fréchet distance of fakes (absent without baselines or with fewer than 4 test frames).
+    public var frechet: Frechet?
+
+    /// One line: the PSNR against both baselines (and by how much it beats them), and the
+    /// Fréchet distance of fakes beside its floor; nil without baselines.
+    public var baselineSummary: String? {
+        guard let b = baselines else { return nil }
+        func against(_ name: String, _ score: BaselineScore) -> String {
+            String(format: "%@ %.2f dB (%@%.2f)", name, score.psnr, psnr >= score.psnr ? "+" : "", psnr - score.psnr)
+        }
+        var line = String(format: "PSNR %.2f dB; ", psnr) + against("mean frame", b.meanFrame) + ", "
+            + against("PCA-\(b.pcaComponents)", b.pca)
+        if let f = frechet { line += String(format: "; Fréchet distance of fakes %.4g (floor %.4g)", f.fakes, f.floor) }
+        return line
+    }
+
+    /// 10 log10(2^2 / mse): PSNR in the [-1, 1] range.
+    public static func psnr(_ mse: Double) -> Double { 10 * log10(4 / max(mse, 1e-20)) }
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, frames, psnr, feats, losses, kld, beta, latent, diversity, images
         case pixelMSE = "pixel_mse", kldTarget = "kld_target", collapsedFraction = "collapsed_fraction"
-        case zStatistics = "z_statistics"
+        case zStatistics = "z_statistics", baselines, frechet
     }
 }
 
@@ -77,6 +129,11 @@ public struct Evaluator {
     public var noiseSeed: UInt64
     /// Bins of the distance histogram.
     public var bins = 30
+    /// The training split's baselines; with them the result holds their scores and the Fréchet
+    /// distance of fakes.
+    public var baselines: EvaluationBaselines?
+    /// Seed of the latents whose fakes the Fréchet distance scores (the same at every evaluation).
+    public var frechetSeed: UInt64 = 0xFD
 
     /// - Parameters: `maxFrames` test frames at most (0: all); `fixedLatentCount` latents drawn
     ///   from `RandomGenerator(seed: fixedLatentSeed)`, shape (count, D).
@@ -119,6 +176,7 @@ public struct Evaluator {
         var distances: [Double] = []
         var zAll: [Float] = [], stdAll: [Float] = []
         var reals: [Tensor] = [], originals: Tensor?, reconstructions: Tensor?
+        var baselineErrors = (meanFrame: 0.0, pca: 0.0), embedded: [Tensor] = []
         while seen < limit {
             var (x, _) = try test.nextBatch()
             if seen + x.shape[0] > limit { x = x.narrowed(axis: 0, start: 0, length: limit - seen) }
@@ -146,6 +204,11 @@ public struct Evaluator {
                     sum[j] += v; sumSq[j] += v * v; squared += v * v
                 }
                 distances.append(squared.squareRoot())
+            }
+            if let baselines {
+                let e = baselines.squaredErrors(x)
+                baselineErrors = (baselineErrors.meanFrame + e.meanFrame, baselineErrors.pca + e.pca)
+                embedded.append(baselines.embed(x))
             }
             zAll += z.values
             stdAll += (logvar * 0.5).exp().values
@@ -186,6 +249,16 @@ public struct Evaluator {
         var klds: [String: Double] = [:]
         for (name, weight) in kldWeights where weight > 0 { klds[name] = sums["kld." + name]! / Double(weight) }
 
+        var baselineScores: EvaluationResult.Baselines?
+        var frechet: EvaluationResult.Frechet?
+        if let baselines {
+            let values = total * Double(baselines.pca.dimension)
+            baselineScores = .init(meanFrame: .init(squaredError: baselineErrors.meanFrame, values: values),
+                                   pca: .init(squaredError: baselineErrors.pca, values: values),
+                                   pcaComponents: baselines.pca.count, fitFrames: baselines.fitFrames)
+            if seen >= 4 { frechet = frechetOfFakes(model: model, baselines: baselines, test: Tensor.concatenate(embedded, axis: 0)) }
+        }
+
         let stamp = String(format: "%08d", step)
         let images = EvaluationResult.Images(fakes: "samples/fakes-step-\(stamp).png", reconstructions: "samples/recon-step-\(stamp).png")
         if let samples {
@@ -200,8 +273,8 @@ public struct Evaluator {
         }
         let zStats = ElementStatistics(Tensor(shape: [zAll.count], values: zAll))
         let stdStats = ElementStatistics(Tensor(shape: [stdAll.count], values: stdAll))
-        return EvaluationResult(
-            step: step, epoch: epoch, frames: seen, pixelMSE: pixel, psnr: 10 * log10(4 / max(pixel, 1e-20)),
+        var result = EvaluationResult(
+            step: step, epoch: epoch, frames: seen, pixelMSE: pixel, psnr: EvaluationResult.psnr(pixel),
             feats: sums["feats"]! / total, losses: losses, kld: klds, beta: beta.beta, kldTarget: beta.target,
             latent: .init(dim: d, meanPerDim: meanPerDim, varPerDim: varPerDim,
                           distanceHistogram: .init(edges: edges, counts: counts),
@@ -212,7 +285,49 @@ public struct Evaluator {
             zStatistics: ["z_mean": zStats.mean, "z_min": zStats.min, "z_max": zStats.max, "z_var": zStats.variance,
                           "z_std_mean": stdStats.mean, "z_std_min": stdStats.min, "z_std_max": stdStats.max,
                           "z_std_var": stdStats.variance])
+        result.baselines = baselineScores
+        result.frechet = frechet
+        return result
     }
+
+    /// The Fréchet distance between fakes from `frechetSeed`'s latents and one half of the
+    /// embedded test frames (N, d), beside the other half's (its floor). Per pixel value.
+    private func frechetOfFakes(model: VAEGAN, baselines: EvaluationBaselines, test: Tensor) -> EvaluationResult.Frechet {
+        let half = test.shape[0] / 2
+        var generator = RandomGenerator(seed: frechetSeed)
+        var fakes: [Tensor] = []
+        var made = 0
+        while made < half {
+            let n = min(64, half - made)
+            fakes.append(baselines.embed(model.decoder(Tensor.randn([n, model.widths.latent], using: &generator))))
+            made += n
+        }
+        return Self.frechet(fakes: Tensor.concatenate(fakes, axis: 0), test: test, baselines: baselines)
+    }
+
+    /// The Fréchet distance of embedded fakes (M, d) to one half of the embedded test frames
+    /// (N, d), and its floor: the other half's (M frames at most) to the same. The halves are a
+    /// seeded random split, so neither holds a kind of frame the other lacks (a preprocess that
+    /// interleaves mirrored copies, consecutive frames of one video).
+    public static func frechet(fakes: Tensor, test: Tensor, baselines: EvaluationBaselines) -> EvaluationResult.Frechet {
+        var order = Array(0..<test.shape[0])
+        var generator = RandomGenerator(seed: 0xF12E)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(generator.next() % UInt64(i + 1))) }
+        let n = test.shape[0] / 2
+        let first = rows(test, Array(order[0..<min(n, fakes.shape[0])]))
+        let second = rows(test, Array(order[n...]))
+        let scale = 1 / Double(baselines.pca.dimension)
+        return .init(fakes: frechetDistance(fakes, second) * scale, floor: frechetDistance(first, second) * scale,
+                     dimensions: test.shape[1], samples: fakes.shape[0])
+    }
+}
+
+/// Rows `indices` of a matrix (N, d).
+func rows(_ x: Tensor, _ indices: [Int]) -> Tensor {
+    let d = x.shape[1]
+    let out = Tensor(zeros: [indices.count, d])
+    for (row, i) in indices.enumerated() { (out.pointer + row * d).update(from: x.pointer + i * d, count: d) }
+    return out
 }
 
 /// The mean L2 distance between every pair of images of x (N, ...); 0 for fewer than two.
