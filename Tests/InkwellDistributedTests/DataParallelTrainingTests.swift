@@ -84,14 +84,17 @@ final class DataParallelTrainingTests: XCTestCase {
         while !(Checkpoint.exists(at: latest) && (try? Checkpoint.readState(latest))?.step ?? 0 >= 4) && waited < 600 {
             usleep(50_000); waited += 1
         }
-        guard let victim = MPIJob.pid(ofRank: 1, under: job.processIdentifier) else {
-            return XCTFail("rank 1 of mpirun \(job.processIdentifier) not found; log: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        guard let victim = MPIJob.pid(ofRank: 1, under: job.processIdentifier),
+              let survivor = MPIJob.pid(ofRank: 0, under: job.processIdentifier) else {
+            return XCTFail("the ranks of mpirun \(job.processIdentifier) not found; log: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         }
         kill(victim, SIGKILL)
         let killedAt = Date()
-        while job.isRunning && Date().timeIntervalSince(killedAt) < 30 { usleep(20_000) }
+        // The job has ended when mpirun has and rank 0's process is gone.
+        while (job.isRunning || kill(survivor, 0) == 0) && Date().timeIntervalSince(killedAt) < 30 { usleep(20_000) }
         let seconds = Date().timeIntervalSince(killedAt)
-        XCTAssertFalse(job.isRunning, "the job still runs 30 s after rank 1 was killed")
+        XCTAssertFalse(job.isRunning, "mpirun still runs 30 s after rank 1 was killed")
+        XCTAssertNotEqual(kill(survivor, 0), 0, "rank 0 still runs 30 s after rank 1 was killed")
         job.waitUntilExit()
         let output = try String(contentsOf: log, encoding: .utf8)
         XCTAssertNotEqual(job.terminationStatus, 0, output)
