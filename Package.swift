@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "InkwellVideo", dependencies: ["CFFmpeg", "InkwellFiles"]),
         .target(
             name: "InkwellDataset",
-            dependencies: ["InkwellVideo", "InkwellEngine", "InkwellFiles", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["InkwellVideo", "InkwellEngine", "InkwellFiles", "InkwellDistributed", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDistributed", "InkwellDataset", "InkwellVideo", "InkwellFiles", "Yams"]),
         .target(name: "InkwellReport", dependencies: ["InkwellVideo", "InkwellTraining", "InkwellFiles"]),
@@ -91,7 +91,8 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
         // Real MPI jobs (`mpirun -np 2` of the built tool): exactness, faults, resume, two hosts.
-        .testTarget(name: "InkwellDistributedTests", dependencies: ["InkwellDistributed", "InkwellTraining", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellDistributedTests",
+                    dependencies: ["InkwellDistributed", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellTestSupport"]),
         .testTarget(name: "InkwellPipelineTests", dependencies: ["InkwellPipeline", "InkwellTestSupport"]),
         .testTarget(name: "InkwellStagesTests", dependencies: ["InkwellStages", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
 

@@ -21,6 +21,10 @@ public protocol Communicator: BatchReduction {
     func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int)
     /// Every rank's `value`, by rank.
     func gather(_ value: UInt64) -> [UInt64]
+    /// Sends `bytes` to rank `destination`, which takes them with `receive(from:)`.
+    func send(_ bytes: [UInt8], to destination: Int)
+    /// The next bytes rank `source` sent to this rank; waits without spinning a core.
+    func receive(from source: Int) -> [UInt8]
     /// Returns once every rank has called it; waits without spinning a core.
     func barrier()
     /// Ends the whole job: prints `message` (prefixed with the rank) and stops every rank.
@@ -42,6 +46,16 @@ extension Communicator {
     /// "rank K of N" for messages.
     public var rankName: String { "rank \(rank) of \(size)" }
 
+    /// Rank `root`'s `bytes` on every rank (the others pass nil).
+    public func broadcast(_ bytes: [UInt8]?, root: Int) -> [UInt8] {
+        guard isDistributed else { return bytes ?? [] }
+        var count = UInt64(bytes?.count ?? 0)
+        withUnsafeMutableBytes(of: &count) { broadcast($0, root: root) }
+        var data = rank == root ? bytes ?? [] : [UInt8](repeating: 0, count: Int(count))
+        data.withUnsafeMutableBytes { broadcast($0, root: root) }
+        return data
+    }
+
     /// Whether `flag` is true on any rank (a stop request seen by one rank stops all).
     public func any(_ flag: Bool) -> Bool {
         var v = [flag ? 1.0 : 0.0]
@@ -61,6 +75,8 @@ public final class SingleProcess: Communicator {
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>) -> PendingReduction { Done() }
     public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {}
     public func gather(_ value: UInt64) -> [UInt64] { [value] }
+    public func send(_ bytes: [UInt8], to destination: Int) { abort("send to rank \(destination) in a job of one process", code: 70) }
+    public func receive(from source: Int) -> [UInt8] { abort("receive from rank \(source) in a job of one process", code: 70) }
     public func barrier() {}
     public func abort(_ message: String, code: Int32) -> Never {
         fputs("inkwell: \(message)\n", stderr)

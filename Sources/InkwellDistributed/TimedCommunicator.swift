@@ -31,6 +31,8 @@ public final class TimedCommunicator: Communicator {
     public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) { timed(0) { base.broadcast(bytes, root: root) } }
     public func gather(_ value: UInt64) -> [UInt64] { timed(0) { base.gather(value) } }
     public func barrier() { timed(0) { base.barrier() } }
+    public func send(_ bytes: [UInt8], to destination: Int) { timed(0) { base.send(bytes, to: destination) } }
+    public func receive(from source: Int) -> [UInt8] { timed(0) { base.receive(from: source) } }
     public func abort(_ message: String, code: Int32) -> Never { base.abort(message, code: code) }
 
     private final class Timed: PendingReduction {

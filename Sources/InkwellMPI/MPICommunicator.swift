@@ -98,6 +98,32 @@ public final class MPICommunicator: Communicator {
         return all
     }
 
+    /// The tag of `send` / `receive` messages.
+    private static let messageTag: Int32 = 15
+
+    public func send(_ bytes: [UInt8], to destination: Int) {
+        var data = bytes
+        check(data.withUnsafeMutableBytes {
+            MPI_Send($0.baseAddress, Int32($0.count), inkwell_mpi_byte(), Int32(destination), Self.messageTag, world)
+        }, "MPI_Send (\(bytes.count) bytes to rank \(destination))")
+    }
+
+    public func receive(from source: Int) -> [UInt8] {
+        var status = MPI_Status()
+        var arrived: Int32 = 0
+        while arrived == 0 {
+            check(MPI_Iprobe(Int32(source), Self.messageTag, world, &arrived, &status), "MPI_Iprobe (from rank \(source))")
+            if arrived == 0 { usleep(500) }
+        }
+        var count: Int32 = 0
+        check(MPI_Get_count(&status, inkwell_mpi_byte(), &count), "MPI_Get_count")
+        var data = [UInt8](repeating: 0, count: Int(count))
+        check(data.withUnsafeMutableBytes {
+            MPI_Recv($0.baseAddress, count, inkwell_mpi_byte(), Int32(source), Self.messageTag, world, &status)
+        }, "MPI_Recv (\(count) bytes from rank \(source))")
+        return data
+    }
+
     public func barrier() {
         var request = inkwell_mpi_request_null()
         check(MPI_Ibarrier(world, &request), "MPI_Ibarrier")
