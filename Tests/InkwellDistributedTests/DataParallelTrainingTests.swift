@@ -109,6 +109,36 @@ final class DataParallelTrainingTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.readState(latest).step, state.step + 3)
     }
 
+    /// `mpirun -np 2 inkwell run`: rank 0 runs the pipeline, and its train stage trains on both
+    /// ranks; the losses are one process's.
+    func testThePipelineTrainStageRunsOnTwoRanks() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let pipeline = dir.appendingPathComponent("tiny.yaml")
+        try """
+            name: tiny
+            stages:
+              synth:
+                kind: synth
+                params: {clips: 4, seconds: 2, fps: 10, width: 64, height: 36, gop: 3, audio: false}
+              ingest:
+                kind: ingest
+                inputs: {videos: synth.videos}
+                params: {size: 121x65, test_fraction: 0.3}
+              train:
+                kind: train
+                inputs: {data: ingest.dataset}
+                params: {preset: narrow, batch: 5, steps: 3, eval_every: 1000, eval_frames: 4, fixed_latents: 4, keep_best: 1}
+            """.write(to: pipeline, atomically: true, encoding: .utf8)
+        let single = dir.appendingPathComponent("single"), pair = dir.appendingPathComponent("pair")
+        let one = try ChildProcess.run(try ChildProcess.inkwellTool(), ["run", pipeline.path, "--workdir", single.path])
+        XCTAssertEqual(one.status, 0, one.output)
+        let two = try MPIJob.run(ranks: 2, ["run", pipeline.path, "--workdir", pair.path])
+        XCTAssertEqual(two.status, 0, two.output)
+        try assertSameLosses(pair.appendingPathComponent("train/run"), single.appendingPathComponent("train/run"), steps: 1...3)
+        let log = try String(contentsOf: pair.appendingPathComponent("train/run/logs/rank-1.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("step 3/3"), log)
+    }
+
     /// A rank that cannot read the dataset says so, naming its rank and the path, before any step.
     func testARankThatCannotReadTheDatasetSaysSo() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
