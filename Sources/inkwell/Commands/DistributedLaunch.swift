@@ -11,7 +11,8 @@ enum DistributedLaunch {
         World.communicator = world
         let environment = ProcessInfo.processInfo.environment
         let local = Int(environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? environment["SLURM_NTASKS_PER_NODE"] ?? "") ?? 1
-        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1))
+        // Slurm says how many cores a task has; otherwise the ranks on this machine share its cores.
+        let threads = Int(environment["SLURM_CPUS_PER_TASK"] ?? "") ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1))
         BLAS.threads = threads
         Parallel.workers = threads
     }
