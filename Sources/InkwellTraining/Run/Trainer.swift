@@ -251,7 +251,9 @@ public final class Trainer {
     /// (or its beta). Collective.
     private func checkReplicas() throws {
         guard communicator.isDistributed else { return }
-        let betaBits = Tensor(shape: [2], values: [Float(beta.beta), Float(Double(beta.beta) - Double(Float(beta.beta)))])
+        // beta's exact bits, as two floats' bit patterns.
+        let bits = beta.beta.bitPattern
+        let betaBits = Tensor(shape: [2], values: [Float(bitPattern: UInt32(truncatingIfNeeded: bits)), Float(bitPattern: UInt32(bits >> 32))])
         let divergent = Replicas.divergentRanks(replicatedTensors + [betaBits], over: communicator)
         guard divergent.isEmpty else {
             throw TrainingError.divergence("at step \(step), rank \(divergent.map(String.init).joined(separator: ", rank ")) hold\(divergent.count == 1 ? "s" : "") weights or optimizer state that differ from rank 0's; stopping")
