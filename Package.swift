@@ -13,6 +13,9 @@ import PackageDescription
 /// - `InkwellReport`: evaluation figures, plots and the HTML run report.
 /// - `InkwellPipeline`: the stage protocol, pipeline files and the stage-graph runner.
 /// - `InkwellStages`: the built-in stages (synth, ingest, preprocess, train, evaluate, export).
+/// - `InkwellDistributed`: data-parallel training's `Communicator` (one process by default),
+///   gradient buckets, replica checks (docs/DISTRIBUTED.md).
+/// - `InkwellMPI`: the `Communicator` over MPI (OpenMPI), chosen when an MPI launcher started us.
 /// - `InkwellGolden`: checks the engine and the step against PyTorch's values (`inkwell selftest`).
 /// - `Inkwell`: the library product that plugins and users depend on (re-exports the rest).
 /// - `inkwell`: the command-line tool.
@@ -35,18 +38,22 @@ let package = Package(
             pkgConfig: "libavformat libavcodec libswscale libavutil",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]
         ),
+        // OpenMPI; shim.h returns the handles its macros hide from Swift (MPI_COMM_WORLD, MPI_FLOAT, ...).
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // Hand-vectorised C kernels (AVX-512 chosen at run time) for what gemm lowering does badly.
         .target(name: "CInkwellKernels"),
         // Atomic file writes (temporary name, fsync, rename): how every module writes its files.
         .target(name: "InkwellFiles"),
         .target(name: "InkwellEngine", dependencies: ["COpenBLAS", "CInkwellKernels"]),
         .target(name: "InkwellNN", dependencies: ["InkwellEngine", "InkwellFiles"]),
+        .target(name: "InkwellDistributed", dependencies: ["InkwellEngine"]),
+        .target(name: "InkwellMPI", dependencies: ["CMPI", "InkwellDistributed"]),
         .target(name: "InkwellVideo", dependencies: ["CFFmpeg", "InkwellFiles"]),
         .target(
             name: "InkwellDataset",
-            dependencies: ["InkwellVideo", "InkwellEngine", "InkwellFiles", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["InkwellVideo", "InkwellEngine", "InkwellFiles", "InkwellDistributed", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDataset", "InkwellVideo", "InkwellFiles", "Yams"]),
+        .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDistributed", "InkwellDataset", "InkwellVideo", "InkwellFiles", "Yams"]),
         .target(name: "InkwellReport", dependencies: ["InkwellVideo", "InkwellTraining", "InkwellFiles"]),
         .target(
             name: "InkwellPipeline",
@@ -56,17 +63,17 @@ let package = Package(
             name: "InkwellStages",
             dependencies: ["InkwellFiles", "InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport"]
         ),
-        .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining"]),
+        .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining", "InkwellDistributed"]),
         .target(
             name: "Inkwell",
             dependencies: [
                 "InkwellFiles", "InkwellEngine", "InkwellNN", "InkwellVideo", "InkwellDataset", "InkwellTraining",
-                "InkwellReport", "InkwellPipeline", "InkwellStages", "InkwellGolden",
+                "InkwellReport", "InkwellPipeline", "InkwellStages", "InkwellGolden", "InkwellDistributed",
             ]
         ),
         .executableTarget(
             name: "inkwell",
-            dependencies: ["Inkwell", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Inkwell", "InkwellMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             // Plugins (docs/PLUGINS.md) are shared libraries built against the `Inkwell` product; the
             // executable exports its symbols so a plugin binds to the host's copy of Inkwell's modules
             // (one StageRegistry, one StrategyRegistry, one set of protocol descriptors).
@@ -83,6 +90,9 @@ let package = Package(
         .testTarget(name: "InkwellTrainingTests", dependencies: ["InkwellTraining", "InkwellGolden", "InkwellDataset", "InkwellTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
+        // Real MPI jobs (`mpirun -np 2` of the built tool): exactness, faults, resume, two hosts.
+        .testTarget(name: "InkwellDistributedTests",
+                    dependencies: ["InkwellDistributed", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellTestSupport"]),
         .testTarget(name: "InkwellPipelineTests", dependencies: ["InkwellPipeline", "InkwellTestSupport"]),
         .testTarget(name: "InkwellStagesTests", dependencies: ["InkwellStages", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
 

@@ -9,3 +9,4 @@
 @_exported import InkwellPipeline
 @_exported import InkwellStages
 @_exported import InkwellGolden
+@_exported import InkwellDistributed

@@ -53,6 +53,9 @@ public final class DatasetLoader: @unchecked Sendable {
     private let starts: [Int]
     private let prefetch: Bool
     private var current = Position()
+    /// The rows of each batch this process reads (data-parallel training: its share of the global
+    /// batch); nil reads every row. The position still moves by whole batches.
+    public var rows: Range<Int>?
     private var cachedOrder: (epoch: Int, order: [Int])?
     private var pending: Pending?
     private let queue = DispatchQueue(label: "inkwell.dataset.loader.prefetch", qos: .userInitiated)
@@ -162,7 +165,7 @@ public final class DatasetLoader: @unchecked Sendable {
 
     /// The next batch, moving to the next epoch when this one is used up (it never ends).
     public func next() -> Batch {
-        let (start, frames) = upcoming()
+        let (start, frames, batchCount) = upcoming()
         let images: Tensor
         if let p = pending, p.position == start, p.frames == frames {
             p.done.wait()
@@ -172,10 +175,10 @@ public final class DatasetLoader: @unchecked Sendable {
             images = makeBatch(frames: frames)
         }
         pending = nil
-        current = Position(epoch: start.epoch, index: start.index + frames.count)
+        current = Position(epoch: start.epoch, index: start.index + batchCount)
         if prefetch {
             // Prepare the following batch on the background queue.
-            let (nextStart, nextFrames) = upcoming()
+            let (nextStart, nextFrames, _) = upcoming()
             let job = Pending(position: nextStart, frames: nextFrames)
             pending = job
             queue.async { [self] in
@@ -187,15 +190,17 @@ public final class DatasetLoader: @unchecked Sendable {
     }
 
     /// Where the batch after `current` starts (rolling over to the next epoch when too few frames
-    /// are left) and which frames it holds.
-    private func upcoming() -> (Position, [Int]) {
+    /// are left), which of its frames this process reads (`rows`) and how many the batch holds.
+    private func upcoming() -> (Position, [Int], Int) {
         var start = current
         let remaining = frameCount - start.index
         if remaining <= 0 || (dropLast && remaining < batchSize) {
             start = Position(epoch: start.epoch + 1, index: 0)
         }
         let count = min(batchSize, frameCount - start.index)
-        return (start, Array(order(epoch: start.epoch)[start.index..<(start.index + count)]))
+        let batch = order(epoch: start.epoch)[start.index..<(start.index + count)]
+        let frames = rows.map { batch.dropFirst(min($0.lowerBound, count)).prefix($0.count) } ?? batch
+        return (start, Array(frames), count)
     }
 
     /// A batch of the given frames (indices in the split), shape (frames.count, 3, H, W), in [-1, 1].

@@ -34,13 +34,16 @@ final class DecodePool: @unchecked Sendable {
     private var videosDone = 0
     private var cancelled = false
     private var threads: [Thread] = []
+    /// Which inputs this process decodes (in an ingest shared among ranks: its share).
+    private let owned: (Int) -> Bool
 
     struct Cancelled: Error {}
 
-    init(files: [URL], options: IngestOptions, known: Set<String>) {
+    init(files: [URL], options: IngestOptions, known: Set<String>, owned: @escaping (Int) -> Bool = { _ in true }) {
         self.files = files
         self.options = options
         self.known = known
+        self.owned = owned
         results = Array(repeating: nil, count: files.count)
     }
 
@@ -89,6 +92,7 @@ final class DecodePool: @unchecked Sendable {
     private func work() {
         while true {
             condition.lock()
+            while nextJob < files.count && !owned(nextJob) { nextJob += 1 }
             if cancelled || nextJob >= files.count { condition.unlock(); return }
             let index = nextJob
             nextJob += 1
@@ -162,5 +166,60 @@ final class DecodePool: @unchecked Sendable {
                                  container: info.container, codec: info.codec, width: info.width, height: info.height,
                                  frames: stats.framesTaken, split: .train, decodeErrors: stats.decodeErrors)
         return .decoded(DecodedVideo(record: record, frames: frames, provenance: provenance))
+    }
+}
+
+/// A decoded input as bytes, to pass from the rank that decoded it to rank 0 in an ingest shared
+/// among ranks: an 8-byte little-endian header length, a JSON header (the outcome, the video's
+/// record, each frame's timestamp and key-frame flag), then the frames.
+extension VideoOutcome {
+    private struct Header: Codable {
+        var kind: String
+        var text: String?
+        var record: VideoRecord?
+        var timestamps: [Double]?
+        var keyFrames: [Bool]?
+    }
+
+    func encoded() -> [UInt8] {
+        var header: Header
+        var frames: [UInt8] = []
+        switch self {
+        case .decoded(let video):
+            header = Header(kind: "decoded", record: video.record, timestamps: video.provenance.map(\.timestamp),
+                            keyFrames: video.provenance.map(\.isKeyFrame))
+            frames = video.frames
+        case .alreadyPresent, .taken: header = Header(kind: "present")
+        case .duplicate(let first): header = Header(kind: "duplicate", text: first)
+        case .rejected(let reason): header = Header(kind: "rejected", text: reason)
+        }
+        let json = (try? JSONEncoder().encode(header)) ?? Data()
+        var out = withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) }
+        out += json
+        out += frames
+        return out
+    }
+
+    /// Decodes `encoded()`'s bytes; `source` names the sender in errors.
+    init(encoded bytes: [UInt8], source: String) throws {
+        func fail(_ why: String) -> DatasetError { DatasetError(.incompatible, path: source, reason: why) }
+        guard bytes.count >= 8 else { throw fail("a decoded video message of \(bytes.count) bytes") }
+        let length = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        guard length <= bytes.count - 8, let header = try? JSONDecoder().decode(Header.self, from: Data(bytes[8..<(8 + length)])) else {
+            throw fail("a decoded video message with an unreadable header")
+        }
+        switch header.kind {
+        case "decoded":
+            guard let record = header.record, let times = header.timestamps, let keys = header.keyFrames, times.count == keys.count else {
+                throw fail("a decoded video message without its record")
+            }
+            let provenance = zip(times, keys).map {
+                FrameProvenance(video: record.path, videoSHA256: record.sha256, timestamp: $0.0, isKeyFrame: $0.1)
+            }
+            self = .decoded(DecodedVideo(record: record, frames: Array(bytes[(8 + length)...]), provenance: provenance))
+        case "present": self = .alreadyPresent
+        case "duplicate": self = .duplicate(header.text ?? "")
+        default: self = .rejected(header.text ?? "rejected")
+        }
     }
 }

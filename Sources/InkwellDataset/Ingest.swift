@@ -1,4 +1,5 @@
 import Foundation
+import InkwellDistributed
 import InkwellVideo
 
 /// How `Ingest` takes frames from videos and lays out the dataset.
@@ -130,6 +131,17 @@ public final class Ingest {
     /// The manifest is committed after every this many inputs (counted in input order, so an
     /// interrupted ingest and its rerun commit at the same points and write the same shards).
     var commitEvery = 4
+    /// The ranks that share the decoding (`mpirun -np N inkwell ingest`): rank K decodes inputs
+    /// K, K + N, ... and sends them to rank 0, which writes every video in input order, so the
+    /// dataset is the one a single process makes. One process by default.
+    public var communicator: any Communicator = SingleProcess()
+
+    /// What rank 0 tells the other ranks to decode: the inputs in order and the content already
+    /// in the dataset.
+    private struct Plan: Codable {
+        var files: [String]
+        var known: [String]
+    }
 
     public init(inputs: [URL], output: URL, options: IngestOptions = IngestOptions()) {
         self.inputs = inputs
@@ -142,6 +154,7 @@ public final class Ingest {
                     message: ((IngestMessage) -> Void)? = nil) throws -> IngestSummary {
         try options.validate()
         let began = Date()
+        if communicator.isDistributed && !communicator.isRoot { return try decodeForRoot(began: began) }
         let fm = FileManager.default
         do {
             try fm.createDirectory(at: output, withIntermediateDirectories: true)
@@ -188,9 +201,25 @@ public final class Ingest {
         }
 
         let splits = SplitPlan.make(existing: manifest.videos, inputs: files, seed: options.seed, testFraction: options.testFraction)
-        // Decode concurrently; commit in input order.
-        let pool = DecodePool(files: files, options: options, known: Set(manifest.videos.map(\.sha256)))
+        // Decode concurrently (this rank's share); commit in input order.
+        let ranks = communicator.size
+        if ranks > 1 {
+            let plan = Plan(files: files.map(\.path), known: manifest.videos.map(\.sha256))
+            _ = communicator.broadcast(Array(try JSONEncoder().encode(plan)), root: 0)
+        }
+        let pool = DecodePool(files: files, options: options, known: Set(manifest.videos.map(\.sha256)), owned: { $0 % ranks == 0 })
         pool.start()
+        /// Across ranks, the first input of each content (one process's pool tracks this itself).
+        var firstOfContent: [String: String] = [:]
+        func outcome(of i: Int, tick: () -> Void) throws -> VideoOutcome {
+            guard ranks > 1 else { return pool.wait(for: i, tick: tick) }
+            var result = i % ranks == 0 ? pool.wait(for: i, tick: tick)
+                : try VideoOutcome(encoded: communicator.receive(from: i % ranks), source: "\(files[i].path) (decoded by rank \(i % ranks))")
+            if case .decoded(let video) = result {
+                if let first = firstOfContent[video.record.sha256] { result = .duplicate(first) } else { firstOfContent[video.record.sha256] = files[i].path }
+            }
+            return result
+        }
         let writer = try ShardWriter(directory: output, width: options.width, height: options.height,
                                      shardFrames: options.shardFrames, existing: manifest.shards)
         writer.faultHook = faultHook
@@ -227,7 +256,7 @@ public final class Ingest {
 
         do {
             for i in files.indices {
-                let outcome = pool.wait(for: i) { if Date().timeIntervalSince(lastReport) >= 0.5 { report(done: i) } }
+                let outcome = try outcome(of: i) { if Date().timeIntervalSince(lastReport) >= 0.5 { report(done: i) } }
                 bytesDone += sizes[i]
                 let path = files[i].path
                 switch outcome {
@@ -287,6 +316,25 @@ public final class Ingest {
         }
         return IngestSummary(dataset: output, added: added, alreadyPresent: alreadyPresent, rejected: rejected,
                              framesAdded: framesAdded, manifest: manifest, elapsed: Date().timeIntervalSince(began))
+    }
+
+    /// A rank other than 0: decodes its share of rank 0's inputs and sends each to rank 0, in
+    /// input order. Writes nothing.
+    private func decodeForRoot(began: Date) throws -> IngestSummary {
+        let plan: Plan
+        do { plan = try JSONDecoder().decode(Plan.self, from: Data(communicator.broadcast(nil, root: 0))) } catch {
+            throw DatasetError(.incompatible, path: output.path, reason: "rank \(communicator.rank): unreadable ingest plan from rank 0: \(error)")
+        }
+        let (rank, ranks) = (communicator.rank, communicator.size)
+        let files = plan.files.map { URL(fileURLWithPath: $0) }
+        let pool = DecodePool(files: files, options: options, known: Set(plan.known), owned: { $0 % ranks == rank })
+        pool.start()
+        for i in files.indices where i % ranks == rank {
+            communicator.send(pool.wait(for: i) {}.encoded(), to: 0)
+        }
+        return IngestSummary(dataset: output, added: [], alreadyPresent: [], rejected: [], framesAdded: 0,
+                             manifest: DatasetManifest(width: options.width, height: options.height, parameters: options.parameters),
+                             elapsed: Date().timeIntervalSince(began))
     }
 
     static func describe(_ p: IngestParameters) -> String {

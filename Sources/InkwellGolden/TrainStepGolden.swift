@@ -1,4 +1,5 @@
 import Foundation
+import InkwellDistributed
 import InkwellEngine
 import InkwellNN
 import InkwellTraining
@@ -17,6 +18,10 @@ import InkwellTraining
 /// `train_step_gradients`, at 1e-4: unlike the changes, which Adam's first step turns into
 /// about lr * sign(gradient) and so amplifies near-zero gradients' rounding, the gradients are
 /// well-conditioned (PyTorch float32 lands near 1e-5) and name the op an error comes from.
+///
+/// Under an MPI launcher (`World.communicator` of several ranks) the step runs data-parallel:
+/// each rank takes its rows of the set's batch (unevenly when they do not divide) and of its
+/// noise, and the same comparisons must hold on every rank.
 public enum TrainStepGolden: GoldenSuite {
     public static let suiteName = "train_step"
     public static let changeTolerance = 5e-3
@@ -28,6 +33,11 @@ public enum TrainStepGolden: GoldenSuite {
     }
 
     public static func run(directory: URL) throws -> [GoldenCaseResult] {
+        try run(directory: directory, communicator: World.communicator)
+    }
+
+    /// `run(directory:)` with the step shared among `communicator`'s ranks.
+    public static func run(directory: URL, communicator: any Communicator) throws -> [GoldenCaseResult] {
         let jsonURL = directory.appendingPathComponent("train_step.json")
         let tensorsURL = directory.appendingPathComponent("train_step.safetensors")
         let data: Data
@@ -41,7 +51,7 @@ public enum TrainStepGolden: GoldenSuite {
         let file = try SafeTensorsFile(contentsOf: tensorsURL)
         let hasGradients = file.names.contains { $0.hasPrefix("grad.") }
         do {
-            let (errors, gradientErrors) = try check(spec, file)
+            let (errors, gradientErrors) = try check(spec, file, communicator: communicator)
             let step = GoldenCaseResult(name: "train_step", kind: "train_step", errors: errors)
             guard hasGradients else { return [step] }
             return [step, GoldenCaseResult(name: "train_step_gradients", kind: "train_step", errors: gradientErrors)]
@@ -71,7 +81,7 @@ public enum TrainStepGolden: GoldenSuite {
 
     /// The step's errors (changes, losses, beta, statistics) and, where the set has them, each
     /// sub-update's gradient errors.
-    static func check(_ spec: Spec, _ file: SafeTensorsFile) throws -> (step: Errors, gradients: Errors) {
+    static func check(_ spec: Spec, _ file: SafeTensorsFile, communicator: any Communicator) throws -> (step: Errors, gradients: Errors) {
         let w = spec.widths, h = spec.hyperparameters
         // Settings the model has fixed (the reference's) must be what the set used.
         for (name, value, fixed) in [("logvar_max", h.logvar_max, 20.0), ("bn_momentum", h.bn_momentum, 0.1),
@@ -107,7 +117,14 @@ public enum TrainStepGolden: GoldenSuite {
         var observerFailure: Error?
         var draws: [NoiseDraw: Tensor] = [:]
         for draw in NoiseDraw.allCases { draws[draw] = try file.tensor("noise.\(draw.rawValue)", shape: [w.batch, w.latent]) }
-        let input = try file.tensor("input", shape: [w.batch] + w.frame)
+        var input = try file.tensor("input", shape: [w.batch] + w.frame)
+        var noise: NoiseSource = SuppliedNoise(draws)
+        if communicator.isDistributed {
+            let rows = try BatchSplit(global: w.batch, ranks: communicator.size).rows(of: communicator.rank)
+            input = input.rows(rows)
+            noise = RowsOfGlobalNoise(noise, globalBatch: w.batch, rows: rows)
+            context.gradientReducer = GradientReducer(communicator: communicator)
+        }
         context.gradientObserver = { number, parameters in
             for p in parameters {
                 guard let name = names[ObjectIdentifier(p)], file.contains("grad.\(number).\(name)") else { continue }
@@ -119,7 +136,9 @@ public enum TrainStepGolden: GoldenSuite {
             }
         }
 
-        let result = try SeedSchedule().run(context, images: input, noise: SuppliedNoise(draws))
+        let result = try GlobalBatch.spanning(communicator.isDistributed ? communicator : nil) {
+            try SeedSchedule().run(context, images: input, noise: noise)
+        }
         if let observerFailure { throw observerFailure }
 
         var errors: [(tensor: String, error: Double, tolerance: Double)] = []

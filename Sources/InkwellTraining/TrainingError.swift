@@ -12,6 +12,8 @@ public enum TrainingError: Error, CustomStringConvertible, LocalizedError {
     case nonFinite(step: Int, loss: String, value: Float)
     /// Writing run files failed (e.g. out of disk); the previous checkpoint is intact.
     case io(String)
+    /// In data-parallel training, ranks whose weights differ from rank 0's.
+    case divergence(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum TrainingError: Error, CustomStringConvertible, LocalizedError {
         case .nonFinite(let step, let loss, let value):
             return "training stopped at step \(step): loss \(loss) is \(value); the last good checkpoint is kept"
         case .io(let s): return "write error: \(s)"
+        case .divergence(let s): return "replicas diverged: \(s)"
         }
     }
     public var errorDescription: String? { description }

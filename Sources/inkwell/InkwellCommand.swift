@@ -32,6 +32,18 @@ struct InkwellCommand: ParsableCommand {
     static func main() {
         // OpenBLAS's settings must be in the environment before it initialises.
         BLAS.reexecWithTunedEnvironmentIfNeeded()
-        main(nil)
+        DistributedLaunch.installWorldIfLaunched()
+        guard World.communicator.isDistributed else { main(nil); return }
+        // Under an MPI launcher, an error on one rank ends the whole job (MPI_Abort, naming the
+        // rank) instead of leaving the others waiting for it; success finalises MPI at exit.
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code.isSuccess || error is CleanExit { exit(withError: error) }
+            let message = fullMessage(for: error)
+            World.communicator.abort(message.isEmpty ? "stopped (exit status \(code.rawValue))" : message, code: code.rawValue)
+        }
     }
 }

@@ -40,6 +40,56 @@ private struct Groups {
         return (m, ss / Double(size))
     }
 
+    /// Per-group mean and biased variance over the global batch whose local part is x (the local
+    /// `moments` when `batch` is nil), and the global element count per group: the sums, then the
+    /// squared deviations from the global mean, each summed over `batch`.
+    func moments(_ x: UnsafePointer<Float>, over batch: BatchReduction?) -> (mean: [Double], variance: [Double], count: Int) {
+        guard let batch else { let (m, v) = moments(x); return (m, v, size) }
+        var sums = perGroup { g in (0..<segments).reduce(0.0) { $0 + VectorSums.sum(x + offset(g, $1), length) } }
+        sums.append(Double(size))
+        sums = GlobalBatch.sum(sums, over: batch)
+        let n = sums.removeLast()
+        let means = sums.map { $0 / n }
+        let squares = GlobalBatch.sum(perGroup { g in
+            (0..<segments).reduce(0.0) { $0 + VectorSums.squaredDeviations(x + offset(g, $1), length, mean: Float(means[g])) }
+        }, over: batch)
+        return (means, squares.map { $0 / n }, Int(n))
+    }
+
+    /// `value(g)` for every group, computed in parallel.
+    private func perGroup(_ value: (Int) -> Double) -> [Double] {
+        var out = [Double](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { op in
+            let op = op.baseAddress!
+            Parallel.forRanges(count, grain: 1) { range in for g in range { op[g] = value(g) } }
+        }
+        return out
+    }
+
+    /// The training-mode backward over a global batch (SyncBatchNorm): this process's sums
+    /// sum(g) and sum(g * xhat) are summed over `batch`, the input gradient uses their global
+    /// means (`count` elements per group), and the local sums are returned for the affine
+    /// parameters' gradients (this process's share, summed with every gradient later).
+    func backward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>?,
+                  mean: [Float], invstd: [Float], scale: UnsafePointer<Float>?, count n: Int, over batch: BatchReduction,
+                  parameterIndex: (Int) -> Int) -> (sumG: [Double], sumGXhat: [Double]) {
+        let local = backward(g, x, nil, mean: mean, invstd: invstd, scale: scale, parameterIndex: parameterIndex)
+        guard let gx else { return local }
+        let global = GlobalBatch.sum(local.sumG + local.sumGXhat, over: batch)
+        Parallel.forRanges(count, grain: 1) { range in
+            for grp in range {
+                let gamma = scale?[parameterIndex(grp)] ?? 1
+                let mg = Float(global[grp] / Double(n)), mgx = Float(global[count + grp] / Double(n))
+                for seg in 0..<segments {
+                    let o = offset(grp, seg)
+                    VectorSums.normalizationGradient(g + o, x + o, gx + o, length, a: gamma * invstd[grp], mg: mg, mgx: mgx,
+                                                     mean: mean[grp], invstd: invstd[grp])
+                }
+            }
+        }
+        return local
+    }
+
     /// y = (x - mean) * invstd * scale + shift, per group.
     func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                    mean: [Float], invstd: [Float], scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?,
@@ -129,13 +179,18 @@ public func batchNorm2d(_ x: Tensor, weight: Tensor?, bias: Tensor?, running: Ru
     }
     let groups = Groups(count: c, segments: n, length: hw) { ch, image in (image * c + ch) * hw }
     let mean: [Float], invstd: [Float]
+    // In training, the statistics are the global batch's (SyncBatchNorm) when one spans several
+    // processes; `count` is then its element count per channel.
+    let batch = training ? GlobalBatch.group : nil
+    var count = n * hw
     if training {
-        guard n * hw > 1 else { badShape("batch_norm2d", x.shape, expected: "more than one value per channel in training") }
-        let (m, v) = groups.moments(x.pointer)
+        let (m, v, total) = groups.moments(x.pointer, over: batch)
+        count = total
+        guard count > 1 else { badShape("batch_norm2d", x.shape, expected: "more than one value per channel in training") }
         mean = m.map(Float.init)
         invstd = v.map { Float(1 / ($0 + Double(eps)).squareRoot()) }
         if let running {
-            let unbias = Double(n * hw) / Double(n * hw - 1)
+            let unbias = Double(count) / Double(count - 1)
             let mom = running.momentum
             for ch in 0..<c {
                 running.mean.pointer[ch] = (1 - mom) * running.mean.pointer[ch] + mom * Float(m[ch])
@@ -159,7 +214,10 @@ public func batchNorm2d(_ x: Tensor, weight: Tensor?, bias: Tensor?, running: Ru
         var grads = [Tensor?](repeating: nil, count: needs.count)
         let gx = needs[0] ? Tensor.empty(x.shape) : nil
         let sums: (sumG: [Double], sumGXhat: [Double])
-        if training {
+        if training, let batch {
+            sums = groups.backward(g.pointer, x.pointer, gx?.pointer, mean: mean, invstd: invstd,
+                                   scale: weight?.pointer, count: count, over: batch) { $0 }
+        } else if training {
             sums = groups.backward(g.pointer, x.pointer, gx?.pointer, mean: mean, invstd: invstd,
                                    scale: weight?.pointer) { $0 }
         } else {

@@ -21,6 +21,9 @@ public protocol FrameBatches: AnyObject {
     /// Full batches in one epoch.
     var batchesPerEpoch: Int { get }
     var position: BatchPosition { get set }
+    /// The rows of each batch this process reads, in data-parallel training (nil: all of them).
+    /// The position still moves by whole batches, so it is the same on every rank.
+    var rows: Range<Int>? { get set }
     /// The next batch and the position it was taken from (its epoch is the batch's epoch).
     func nextBatch() throws -> (images: Tensor, position: BatchPosition)
     /// The given frames (indices in the split's own order, unshuffled), (N, C, H, W); the position
@@ -47,6 +50,7 @@ public final class TensorBatches: FrameBatches {
     public let shuffle: Bool
     public let dropLast: Bool
     public var position = BatchPosition()
+    public var rows: Range<Int>?
 
     public init(images: Tensor, batchSize: Int, seed: UInt64 = 0, shuffle: Bool = true, dropLast: Bool = true) throws {
         guard images.rank == 4 else { throw TrainingError.data("in-memory frames must be (N, C, H, W), got \(Shape.describe(images.shape))") }
@@ -89,9 +93,10 @@ public final class TensorBatches: FrameBatches {
         let remaining = frameCount - start.index
         if remaining <= 0 || (dropLast && remaining < batchSize) { start = BatchPosition(epoch: start.epoch + 1, index: 0) }
         let count = min(batchSize, frameCount - start.index)
-        let frames = order(epoch: start.epoch)[start.index..<(start.index + count)]
+        let batch = order(epoch: start.epoch)[start.index..<(start.index + count)]
+        let frames = rows.map { batch.dropFirst(min($0.lowerBound, count)).prefix($0.count) } ?? batch
         let per = Shape.count(Array(images.shape.dropFirst()))
-        let out = Tensor(zeros: [count] + Array(images.shape.dropFirst()))
+        let out = Tensor(zeros: [frames.count] + Array(images.shape.dropFirst()))
         for (row, frame) in frames.enumerated() {
             (out.pointer + row * per).update(from: images.pointer + frame * per, count: per)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import InkwellDataset
+import InkwellDistributed
 import InkwellEngine
 import InkwellFiles
 import InkwellNN
@@ -61,6 +62,12 @@ public struct TrainingSummary: Sendable {
 /// Everything that can be checked is checked in `init`, before any work: the configuration, the
 /// frame size against the widths, a dataset smaller than one batch, a checkpoint that is corrupt
 /// or does not fit the widths.
+///
+/// Data-parallel (docs/DISTRIBUTED.md): with a `communicator` of several ranks, every rank runs
+/// the same trainer over its rows of each global batch (`BatchSplit`); the step's batch
+/// reductions span the ranks (`GlobalBatch`), each sub-update's gradients are summed
+/// (`GradientReducer`), rank 0's weights are broadcast at start and the replicas' digests
+/// compared every `replicaCheckEvery` steps. Rank 0 alone writes the run directory.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let runDirectory: URL
@@ -77,9 +84,16 @@ public final class Trainer {
     public private(set) var epoch: Int = 0
     /// Messages about the run (skipped evaluation, resumed from ...), one line each.
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    /// The ranks that train together (one process: `SingleProcess`).
+    public let communicator: any Communicator
+    /// Steps between comparisons of the ranks' weights (also compared at every checkpoint).
+    public var replicaCheckEvery = 50
 
     private let context: StepContext
-    private let metrics: MetricsLog
+    /// What a step draws its noise from: `noise`, or this rank's rows of it.
+    private let stepNoise: NoiseSource
+    /// Rank 0's metrics log; nil on other ranks.
+    private let metrics: MetricsLog?
     private var evaluator: Evaluator
     private var elapsedBefore: Double = 0
     private var startTime = Date()
@@ -89,7 +103,8 @@ public final class Trainer {
     public var latestCheckpoint: URL { checkpointsDirectory.appendingPathComponent("latest") }
 
     /// Opens the dataset's train and test splits (a test split without frames skips evaluation).
-    public convenience init(configuration: TrainingConfiguration, runDirectory: URL, dataset: URL, resume: Bool) throws {
+    public convenience init(configuration: TrainingConfiguration, runDirectory: URL, dataset: URL, resume: Bool,
+                            communicator: any Communicator = World.communicator) throws {
         var config = configuration
         config.dataset = config.dataset ?? dataset.path
         let train: DatasetLoader
@@ -106,14 +121,16 @@ public final class Trainer {
         } catch let error as DatasetError {
             throw TrainingError.data("\(error)")
         }
-        try self.init(configuration: config, runDirectory: runDirectory, train: train, test: test, resume: resume)
-        if test == nil { log("note: \(dataset.path) has no test frames; evaluations and best checkpoints are skipped") }
+        try self.init(configuration: config, runDirectory: runDirectory, train: train, test: test, resume: resume,
+                      communicator: communicator)
+        if test == nil, communicator.isRoot { log("note: \(dataset.path) has no test frames; evaluations and best checkpoints are skipped") }
     }
 
     /// A trainer over any batch sources (tests feed tensors through `TensorBatches`).
     /// - Parameter resume: continue from RUN/checkpoints/latest (a fresh start when there is none).
     ///   Without it, a run directory that already holds a checkpoint is refused.
-    public init(configuration: TrainingConfiguration, runDirectory: URL, train: FrameBatches, test: FrameBatches?, resume: Bool) throws {
+    public init(configuration: TrainingConfiguration, runDirectory: URL, train: FrameBatches, test: FrameBatches?, resume: Bool,
+                communicator: any Communicator = World.communicator) throws {
         try configuration.validate()
         var config = try configuration.resolved()
         let widths = config.model
@@ -140,6 +157,8 @@ public final class Trainer {
         self.runDirectory = runDirectory
         self.train = train
         self.test = test
+        self.communicator = communicator
+        let isRoot = communicator.isRoot
 
         Initialization.seed(config.seed)
         model = try initial?.model ?? VAEGAN(widths: widths)
@@ -150,6 +169,16 @@ public final class Trainer {
         beta = try StrategyRegistry.makeBeta(config.beta)
         schedule = try StrategyRegistry.makeSchedule(config.schedule)
         noise = SeededNoise(seed: config.seed &+ 0x0123_4567)
+        if communicator.isDistributed {
+            let split: BatchSplit
+            do { split = try BatchSplit(global: config.batch, ranks: communicator.size) } catch {
+                throw TrainingError.configuration("\(error)")
+            }
+            train.rows = split.rows(of: communicator.rank)
+            stepNoise = RowsOfGlobalNoise(noise, globalBatch: config.batch, rows: split.rows(of: communicator.rank))
+        } else {
+            stepNoise = noise
+        }
         evaluator = Evaluator(latent: widths.latent, maxFrames: config.evalFrames, fixedLatentCount: config.fixedLatents,
                               fixedLatentSeed: config.fixedLatentSeed, noiseSeed: config.seed &+ 0x5EED)
 
@@ -157,7 +186,7 @@ public final class Trainer {
         // What killed writers left: temporary files and checkpoint folders (`.tmp-latest-*`)
         // anywhere in the run, and best-K candidates (copies of latest).
         let checkpoints = runDirectory.appendingPathComponent("checkpoints")
-        let removed = AtomicFile.removeTemporaries(under: runDirectory)
+        let removed = !isRoot ? [] : AtomicFile.removeTemporaries(under: runDirectory)
             + Checkpoint.removeTemporaries(in: checkpoints, prefixes: [".candidate-"])
         if !Checkpoint.exists(at: latest), let history = Self.history(of: runDirectory) {
             throw TrainingError.checkpoint("\(runDirectory.path) holds a run's history (\(history)) but no checkpoint to continue from (checkpoints/latest/state.json is missing); nothing was changed. Pass --restart to move it aside and start afresh, or choose another --out")
@@ -187,16 +216,17 @@ public final class Trainer {
         }
         context = StepContext(model: model, optimizers: optimizers, kld: kld, beta: beta,
                               reconstruction: try StrategyRegistry.makeReconstruction(config.reconstruction), stepsDone: step)
+        if communicator.isDistributed { context.gradientReducer = GradientReducer(communicator: communicator) }
         do {
-            try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true)
-            if resumedStep == nil {
+            if isRoot { try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true) }
+            if resumedStep == nil, isRoot {
                 try Checkpoint.encodeJSON(config).write(to: RunLayout.configuration(runDirectory), options: .atomic)
             }
         } catch {
             throw TrainingError.io("\(runDirectory.path): \(error.localizedDescription)")
         }
-        metrics = try MetricsLog(url: RunLayout.metrics(runDirectory), keepThroughStep: resumedStep ?? 0)
-        if test != nil {
+        metrics = !isRoot ? nil : try MetricsLog(url: RunLayout.metrics(runDirectory), keepThroughStep: resumedStep ?? 0)
+        if test != nil, isRoot {
             // Fitted once per dataset (cached in the run) and scored at every evaluation.
             do {
                 evaluator.baselines = try EvaluationBaselines.fitted(to: train, latent: widths.latent, cache: RunLayout.baselines(runDirectory))
@@ -204,8 +234,40 @@ public final class Trainer {
                 log("note: evaluations are made without baselines: \(error)")
             }
         }
+        try synchronizeReplicas()
         for name in removed { log("removed \(name), left in \(runDirectory.path) by an interrupted write") }
         if let resumedStep { log("resuming \(runDirectory.path) from step \(resumedStep)") }
+    }
+
+    /// Makes every rank start from rank 0's weights, and checks that every rank resumed from the
+    /// same step with the same optimizer state (a run directory every rank can read). Collective.
+    private func synchronizeReplicas() throws {
+        guard communicator.isDistributed else { return }
+        let steps = communicator.gather(UInt64(step))
+        if let other = steps.indices.first(where: { steps[$0] != steps[0] }) {
+            throw TrainingError.checkpoint("rank \(other) starts at step \(steps[other]), rank 0 at step \(steps[0]): every rank must read the same \(runDirectory.path) (a shared filesystem)")
+        }
+        Replicas.broadcast(model.stateTensors().map(\.1), over: communicator)
+        try checkReplicas()
+    }
+
+    /// Every tensor the ranks must hold identically: the model's parameters and running
+    /// statistics, and the optimizers' state.
+    private var replicatedTensors: [Tensor] {
+        model.stateTensors().map(\.1) + optimizers.named.flatMap { $0.1.stateTensors().map(\.1) }
+    }
+
+    /// Throws, naming the ranks, when any rank's weights or optimizer state differ from rank 0's
+    /// (or its beta). Collective.
+    private func checkReplicas() throws {
+        guard communicator.isDistributed else { return }
+        // beta's exact bits, as two floats' bit patterns.
+        let bits = beta.beta.bitPattern
+        let betaBits = Tensor(shape: [2], values: [Float(bitPattern: UInt32(truncatingIfNeeded: bits)), Float(bitPattern: UInt32(bits >> 32))])
+        let divergent = Replicas.divergentRanks(replicatedTensors + [betaBits], over: communicator)
+        guard divergent.isEmpty else {
+            throw TrainingError.divergence("at step \(step), rank \(divergent.map(String.init).joined(separator: ", rank ")) hold\(divergent.count == 1 ? "s" : "") weights or optimizer state that differ from rank 0's; stopping")
+        }
     }
 
     /// What in `runDirectory` shows that a run already trained there (metric rows, checkpoint
@@ -282,15 +344,17 @@ public final class Trainer {
             for (part, optimizer) in optimizers.named {
                 optimizer.learningRate = Float(configuration.learningRate(of: part, stepsDone: step))
             }
-            let result = try schedule.run(context, images: images, noise: noise)
+            let result = try GlobalBatch.spanning(communicator.isDistributed ? communicator : nil) {
+                try schedule.run(context, images: images, noise: stepNoise)
+            }
             step += 1
             epoch = position.epoch
-            try metrics.appendTrain(time: elapsed, step: step, epoch: epoch, result: result)
+            try metrics?.appendTrain(time: elapsed, step: step, epoch: epoch, result: result)
             if let (name, value) = result.firstNonFiniteLoss {
                 throw TrainingError.nonFinite(step: step, loss: name, value: value)
             }
             var evaluation: EvaluationResult?
-            if step % configuration.evalEvery == 0 || step == target, let test {
+            if step % configuration.evalEvery == 0 || step == target, communicator.isRoot, let test {
                 let e = try evaluate(test)
                 evaluation = e
                 lastEvaluation = e
@@ -299,12 +363,18 @@ public final class Trainer {
             }
             let seconds = Date().timeIntervalSince(began)
             stepSeconds = stepSeconds.map { 0.8 * $0 + 0.2 * seconds } ?? seconds
-            let stop = shouldStop()
+            // A stop seen by any rank stops every rank after the same step.
+            let stop = communicator.any(shouldStop())
             let periodic = configuration.checkpointEvery > 0 && step % configuration.checkpointEvery == 0
-            if evaluation != nil || periodic || step == target || stop {
+            let evaluationStep = test != nil && (step % configuration.evalEvery == 0 || step == target)
+            let checkpointing = evaluationStep || periodic || step == target || stop
+            if checkpointing || (communicator.isDistributed && step % max(replicaCheckEvery, 1) == 0) { try checkReplicas() }
+            if checkpointing {
                 try writeLatest(testPixel: evaluation?.pixelMSE)
                 checkpointedAt = step
                 if let evaluation { try updateBest(pixel: evaluation.pixelMSE) }
+                // The other ranks wait here, without spinning, while rank 0 evaluates and writes.
+                communicator.barrier()
             }
             progress?(TrainingProgress(step: step, targetSteps: target, epoch: epoch,
                                        imagesPerSecond: Double(images.shape[0]) / max(stepSeconds ?? 1, 1e-9),
@@ -314,7 +384,7 @@ public final class Trainer {
                 return TrainingSummary(steps: step, stoppedEarly: step < target, lastEvaluation: lastEvaluation, bestTestPixel: best)
             }
         }
-        if checkpointedAt != step { try writeLatest(testPixel: nil) }
+        if checkpointedAt != step { try writeLatest(testPixel: nil); communicator.barrier() }
         return TrainingSummary(steps: step, stoppedEarly: false, lastEvaluation: lastEvaluation, bestTestPixel: best)
     }
 
@@ -330,7 +400,7 @@ public final class Trainer {
         } catch {
             throw TrainingError.io("\(dir.path): \(error.localizedDescription)")
         }
-        try metrics.appendTest(time: elapsed, evaluation: result, kldName: kld.name)
+        try metrics?.appendTest(time: elapsed, evaluation: result, kldName: kld.name)
         return result
     }
 
@@ -342,8 +412,9 @@ public final class Trainer {
                         loader: train.position, testPixel: testPixel)
     }
 
-    /// Writes checkpoints/latest now.
+    /// Writes checkpoints/latest now (rank 0; other ranks write nothing).
     public func writeLatest(testPixel: Double? = nil) throws {
+        guard communicator.isRoot else { return }
         try Checkpoint.write(to: latestCheckpoint, model: model, optimizers: optimizers,
                              state: currentState(testPixel: testPixel), configuration: configuration)
     }
@@ -352,6 +423,7 @@ public final class Trainer {
     /// written at an evaluation with `pixel`) when it ranks.
     private func updateBest(pixel: Double) throws {
         let k = configuration.keepBest
+        guard communicator.isRoot else { return }
         guard k > 0 else { return }
         let fm = FileManager.default
         var entries: [(pixel: Double, url: URL)] = []

@@ -44,3 +44,31 @@ public final class SuppliedNoise: NoiseSource {
         return t
     }
 }
+
+/// One rank's rows of a global batch's draws: each draw is made for the whole global batch from
+/// `base` and only `rows` are kept, so the generator advances on every rank exactly as in one
+/// process, and each rank gets the noise one process would give its samples.
+public final class RowsOfGlobalNoise: NoiseSource {
+    public let base: NoiseSource
+    public let globalBatch: Int
+    public let rows: Range<Int>
+    public init(_ base: NoiseSource, globalBatch: Int, rows: Range<Int>) {
+        self.base = base; self.globalBatch = globalBatch; self.rows = rows
+    }
+    public func normal(_ draw: NoiseDraw, shape: [Int]) throws -> Tensor {
+        guard shape.first == rows.count else {
+            throw TrainingError.configuration("noise \(draw.rawValue): asked for \(Shape.describe(shape)), this rank holds \(rows.count) rows")
+        }
+        return try base.normal(draw, shape: [globalBatch] + shape.dropFirst()).rows(rows)
+    }
+}
+
+extension Tensor {
+    /// A copy of rows `range` of the first axis.
+    public func rows(_ range: Range<Int>) -> Tensor {
+        let per = Shape.count(Array(shape.dropFirst()))
+        let out = Tensor(zeros: [range.count] + Array(shape.dropFirst()))
+        out.pointer.update(from: pointer + range.lowerBound * per, count: range.count * per)
+        return out
+    }
+}

@@ -14,7 +14,8 @@ import InkwellNN
 ///    (The context's reconstruction loss may add to that; the seed's is feature matching alone.)
 /// 7. z = E(x); KLD by the strategy; loss = beta * KLD; step encoder.
 /// 8. beta <- the beta strategy's update from this step's KLD.
-/// Then the pixel error MSE(G(E(x)), x) without gradients. The encoder runs with batch norm in
+/// Then the pixel error MSE(G(E(x)), x) without gradients. In data-parallel training the same
+/// code runs on every rank over its rows of the global batch (docs/DISTRIBUTED.md). The encoder runs with batch norm in
 /// training mode at every call (its running statistics move at each).
 public final class SeedSchedule: TrainingSchedule {
     public struct Parameters: StrategyParameters { public init() {} }
@@ -37,6 +38,7 @@ public final class SeedSchedule: TrainingSchedule {
         func update(_ number: Int, _ loss: Tensor, _ targets: [Tensor], _ stepped: [Adam]) {
             model.zeroGrad()
             loss.backward(to: targets)
+            context.gradientReducer?.reduce(targets)
             context.gradientObserver?(number, targets)
             for o in stepped { o.step() }
             // Applied gradients are dropped now, not at the next clearing: the next sub-update's

@@ -1,3 +1,4 @@
+import InkwellDistributed
 import InkwellEngine
 import InkwellNN
 
@@ -35,6 +36,10 @@ public final class StepContext {
     /// sub-update's number (1 ... 7 in the seed schedule) and the parameters it steps (their
     /// `grad` is what the step applies). The golden check compares these with PyTorch's.
     public var gradientObserver: ((_ subUpdate: Int, _ parameters: [Tensor]) -> Void)?
+    /// In data-parallel training, sums each sub-update's gradients over the ranks (only the
+    /// parameters it steps), after its backward pass and before the observer and the optimizers.
+    /// Nil in one process.
+    public var gradientReducer: GradientReducer?
 
     public init(model: VAEGAN, optimizers: VAEGANOptimizers, kld: any KLDStrategy, beta: any BetaStrategy,
                 reconstruction: any ReconstructionLoss = FeatureMatchingLoss(), stepsDone: Int = 0) {
@@ -53,15 +58,18 @@ public struct ElementStatistics: Equatable, Sendable {
     public init(mean: Double, min: Double, max: Double, variance: Double) {
         self.mean = mean; self.min = min; self.max = max; self.variance = variance
     }
-    /// Mean, min, max and population variance of every element of `t`.
+    /// Mean, min, max and population variance of every element of `t` (of the global batch whose
+    /// local part `t` is, inside a data-parallel step: `GlobalBatch`).
     public init(_ t: Tensor) {
         var sum = 0.0, lo = Double.infinity, hi = -Double.infinity
         for v in t.buffer { let d = Double(v); sum += d; lo = Swift.min(lo, d); hi = Swift.max(hi, d) }
-        let n = Double(Swift.max(t.count, 1))
-        let m = sum / n
+        let totals = GlobalBatch.summed([sum, Double(t.count)])
+        let extremes = GlobalBatch.maximised([-lo, hi])
+        let n = Swift.max(totals[1], 1)
+        let m = totals[0] / n
         var sq = 0.0
         for v in t.buffer { let d = Double(v) - m; sq += d * d }
-        self.init(mean: m, min: lo, max: hi, variance: sq / n)
+        self.init(mean: m, min: -extremes[0], max: extremes[1], variance: GlobalBatch.summed([sq])[0] / n)
     }
 }
 

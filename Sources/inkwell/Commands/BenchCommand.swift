@@ -13,6 +13,7 @@ struct BenchCommand: ParsableCommand {
             BenchIngestCommand.self,
             BenchLoaderCommand.self,
             BenchSgemmCommand.self,
+            BenchDistributedCommand.self,
         ]
     )
 }

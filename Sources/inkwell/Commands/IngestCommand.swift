@@ -119,7 +119,11 @@ struct IngestCommand: ParsableCommand {
     func run() throws {
         let options = try makeOptions()
         let ingest = Ingest(inputs: paths.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: out), options: options)
-        let progressLine = IngestProgressLine(enabled: !quiet)
+        // Under mpirun the ranks share the decoding; rank 0 writes and reports.
+        let world = World.communicator
+        ingest.communicator = world
+        if !world.isRoot { RankOutput.silenceStandardOutput() }
+        let progressLine = IngestProgressLine(enabled: !quiet && world.isRoot)
         let summary: IngestSummary
         do {
             summary = try ingest.run(
@@ -130,7 +134,7 @@ struct IngestCommand: ParsableCommand {
                 })
         } catch {
             progressLine.clear()
-            DatasetStderr.print("inkwell: error: \(error)")
+            RankOutput.error("inkwell: error: \(error)")
             throw ExitCode(1)
         }
         progressLine.finish()
@@ -143,7 +147,15 @@ struct IngestCommand: ParsableCommand {
         train \(m.splits["train"]?.videos ?? 0) videos / \(m.frameCount(.train)) frames, \
         test \(m.splits["test"]?.videos ?? 0) videos / \(m.frameCount(.test)) frames; \(m.shards.count) shards
         """)
-        if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
+        guard world.isDistributed else {
+            if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
+            return
+        }
+        print("decoded by \(world.size) ranks")
+        // Rank 0's status (rejected inputs) is every rank's, so the job ends as one process would.
+        let status = Int32(world.gather(UInt64(summary.exitStatus))[0])
+        fflush(stdout)
+        if status != 0 { Foundation.exit(status) }
     }
 }
 

@@ -53,6 +53,16 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(65)
         }
+        // Under mpirun, rank 0 runs the pipeline; the other ranks train its train stages with it.
+        let world = World.communicator
+        if !world.isRoot {
+            RankOutput.silenceStandardOutput()
+            do { try TrainingJobs.follow() } catch {
+                RankOutput.error("inkwell run: \(error)")
+                throw ExitCode(1)
+            }
+            return
+        }
         let token = CancellationToken()
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
@@ -74,6 +84,7 @@ struct RunCommand: ParsableCommand {
         fflush(stdout)
         do {
             let outcomes = try runner.run()
+            try TrainingJobs.announce(nil)
             print(PipelineRunner.summary(outcomes), terminator: "")
             // Point at what a person opens next: every report the run holds.
             for stage in loaded.stages where outcomes.contains(where: { $0.name == stage.name && $0.status != .notRun }) {

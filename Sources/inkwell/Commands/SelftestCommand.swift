@@ -11,7 +11,9 @@ struct SelftestCommand: ParsableCommand {
         discussion: """
         DIR holds ops.json + ops.safetensors (and, when present, train_step.json + \
         train_step.safetensors). Any set of the same schema works: shapes and settings come \
-        from the files. Prints one line per case with its worst relative L2 error.
+        from the files. Prints one line per case with its worst relative L2 error. Under mpirun \
+        the training step runs data-parallel across the ranks (each its rows of the set's batch) \
+        and rank 0 prints; a case fails when it fails on any rank.
         """
     )
 
@@ -37,6 +39,8 @@ struct SelftestCommand: ParsableCommand {
     }
 
     func run() throws {
+        let world = World.communicator
+        if !world.isRoot { RankOutput.silenceStandardOutput() }
         let url = URL(fileURLWithPath: golden)
         var failed = 0, total = 0
         for suite in GoldenSuites.all where suite.isPresent(in: url) {
@@ -53,6 +57,7 @@ struct SelftestCommand: ParsableCommand {
             }
             for result in results {
                 print(result.summaryLine)
+                if !world.isRoot, !result.passed { RankOutput.error(result.summaryLine) }
                 if verbose {
                     for e in result.errors {
                         print("      \(e.error <= e.tolerance ? "ok  " : "OVER")  \(String(format: "%.3e", e.error))  \(e.tensor)")
@@ -61,6 +66,11 @@ struct SelftestCommand: ParsableCommand {
                 total += 1
                 if !result.passed { failed += 1 }
             }
+        }
+        if world.isDistributed {
+            print("data-parallel train_step on \(world.size) ranks")
+            // Every rank ends with the same status: a failure on any rank fails all.
+            if world.any(failed > 0) { fflush(stdout); Foundation.exit(1) }
         }
         print("\(total - failed)/\(total) golden cases passed")
         if failed > 0 { throw ExitCode(1) }

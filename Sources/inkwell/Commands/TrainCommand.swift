@@ -107,21 +107,30 @@ struct TrainCommand: ParsableCommand {
         }
         let stop = StopRequest()
         stop.install()
+        // Under mpirun every rank runs this; rank 0 alone moves, locks and writes the run
+        // directory, the others log to RUN/logs/rank-K.log (docs/DISTRIBUTED.md).
+        let world = World.communicator
         do {
-            if restart, FileManager.default.fileExists(atPath: out) {
-                print("inkwell train: moved the previous run aside to \(try Trainer.moveAside(URL(fileURLWithPath: out)).path)")
+            var lock: RunLock?
+            if world.isRoot {
+                if restart, FileManager.default.fileExists(atPath: out) {
+                    print("inkwell train: moved the previous run aside to \(try Trainer.moveAside(URL(fileURLWithPath: out)).path)")
+                }
+                // One job per run directory: a second is refused, naming the first.
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                lock = try RunLock(directory: URL(fileURLWithPath: out))
             }
-            // One process per run directory: a second is refused, naming the first.
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let lock = try RunLock(directory: URL(fileURLWithPath: out))
-            defer { lock.release() }
+            defer { lock?.release() }
+            world.barrier()
+            try RankOutput.redirectToRankLog(runDirectory: out)
             let trainer = try Trainer(configuration: try resolvedConfiguration(), runDirectory: URL(fileURLWithPath: out),
                                       dataset: URL(fileURLWithPath: data), resume: resume)
             let c = trainer.configuration
             if let initial = c.initialWeights {
                 print("inkwell train: starting from \(initial.path) (sha256 \(initial.sha256 ?? "?"))")
             }
-            print("inkwell train: \(out): widths \(c.model.encoder)/\(c.model.decoder)/\(c.model.discriminator) latent \(c.model.latent), frames \(c.model.frameSize[1]) x \(c.model.frameSize[0]), batch \(c.batch), kld \(c.kld.name), beta \(c.beta.name), \(trainer.model.parameterCount) parameters; from step \(trainer.step) to \(trainer.defaultTargetSteps)")
+            let ranks = world.isDistributed ? ", \(world.size) ranks x \(BLAS.threads) threads" : ""
+            print("inkwell train: \(out): widths \(c.model.encoder)/\(c.model.decoder)/\(c.model.discriminator) latent \(c.model.latent), frames \(c.model.frameSize[1]) x \(c.model.frameSize[0]), batch \(c.batch), kld \(c.kld.name), beta \(c.beta.name), \(trainer.model.parameterCount) parameters; from step \(trainer.step) to \(trainer.defaultTargetSteps)\(ranks)")
             var lastPrint = Date.distantPast
             let summary = try trainer.run(progress: { p in
                 if p.evaluation != nil || p.step == p.targetSteps || Date().timeIntervalSince(lastPrint) >= 1 {
@@ -137,11 +146,14 @@ struct TrainCommand: ParsableCommand {
                 print("done: \(summary.steps) steps\(best); run in \(out)")
             }
         } catch let error as TrainingError {
-            FileHandle.standardError.write(Data("inkwell train: \(error)\n".utf8))
+            RankOutput.error("inkwell train: \(error)")
             throw ExitCode(1)
         } catch let error as RunLock.Refused {
-            FileHandle.standardError.write(Data("inkwell train: \(error)\n".utf8))
+            RankOutput.error("inkwell train: \(error)")
             throw ExitCode(75)
+        } catch let error as RankOutputError {
+            RankOutput.error("inkwell train: \(error)")
+            throw ExitCode(1)
         }
     }
 }

@@ -1,0 +1,161 @@
+import CMPI
+import Foundation
+import InkwellDistributed
+
+/// The MPI world (OpenMPI) as a `Communicator`: the job `mpirun -np N` (or `srun`, or any
+/// launcher that sets up an MPI world) started.
+///
+/// Calls return errors instead of aborting inside MPI (MPI_ERRORS_RETURN); a failed call ends
+/// the job with `MPI_Abort` and a message naming the rank and the call. A rank that dies makes
+/// the launcher end every other rank (OpenMPI's own behaviour), so no rank waits forever.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    private let world: MPI_Comm
+
+    /// Environment variables that MPI launchers set in the processes they start.
+    static let launcherVariables = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"]
+
+    /// The MPI world when this process was started by an MPI launcher; nil when it was started
+    /// plainly (nothing of MPI is touched then).
+    public static func launchedWorld() -> MPICommunicator? {
+        let environment = ProcessInfo.processInfo.environment
+        guard launcherVariables.contains(where: { environment[$0] != nil }) else { return nil }
+        return MPICommunicator()
+    }
+
+    /// Initialises MPI (once per process) and registers its finalisation at exit.
+    private init() {
+        var provided: Int32 = 0
+        let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided)
+        guard rc == MPI_SUCCESS else {
+            fputs("inkwell: MPI_Init_thread failed (\(rc)); was this started by an MPI launcher?\n", stderr)
+            exit(1)
+        }
+        world = inkwell_mpi_comm_world()
+        MPI_Comm_set_errhandler(world, inkwell_mpi_errors_return())
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(world, &r)
+        MPI_Comm_size(world, &s)
+        rank = Int(r)
+        size = Int(s)
+        atexit {
+            var finalized: Int32 = 0
+            MPI_Finalized(&finalized)
+            if finalized == 0 { MPI_Finalize() }
+        }
+    }
+
+    /// Ends the job when `code` is not MPI_SUCCESS, naming the rank, the call and MPI's reason.
+    private func check(_ code: Int32, _ call: String) {
+        guard code != MPI_SUCCESS else { return }
+        var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
+        var length: Int32 = 0
+        MPI_Error_string(code, &text, &length)
+        abort("\(call) failed: \(String(cString: text))", code: 70)
+    }
+
+    public func sumAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>) {
+        guard values.count > 0 else { return }
+        check(MPI_Allreduce(inkwell_mpi_in_place(), values.baseAddress, Int32(values.count), inkwell_mpi_double(), inkwell_mpi_sum(), world),
+              "MPI_Allreduce (sum of \(values.count) doubles)")
+    }
+
+    public func maxAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>) {
+        guard values.count > 0 else { return }
+        check(MPI_Allreduce(inkwell_mpi_in_place(), values.baseAddress, Int32(values.count), inkwell_mpi_double(), inkwell_mpi_max(), world),
+              "MPI_Allreduce (max of \(values.count) doubles)")
+    }
+
+    public func sum(_ values: UnsafeMutableBufferPointer<Float>) {
+        guard values.count > 0 else { return }
+        check(MPI_Allreduce(inkwell_mpi_in_place(), values.baseAddress, Int32(values.count), inkwell_mpi_float(), inkwell_mpi_sum(), world),
+              "MPI_Allreduce (sum of \(values.count) floats)")
+    }
+
+    public func startSum(_ values: UnsafeMutableBufferPointer<Float>) -> PendingReduction {
+        let pending = Pending(self, "MPI_Iallreduce (sum of \(values.count) floats)")
+        guard values.count > 0 else { return pending }
+        check(MPI_Iallreduce(inkwell_mpi_in_place(), values.baseAddress, Int32(values.count), inkwell_mpi_float(), inkwell_mpi_sum(),
+                             world, &pending.request), pending.call)
+        return pending
+    }
+
+    public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {
+        let chunk = 1 << 30
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(chunk, bytes.count - offset)
+            check(MPI_Bcast(bytes.baseAddress! + offset, Int32(n), inkwell_mpi_byte(), Int32(root), world), "MPI_Bcast (\(n) bytes)")
+            offset += n
+        }
+    }
+
+    public func gather(_ value: UInt64) -> [UInt64] {
+        var mine = value
+        var all = [UInt64](repeating: 0, count: size)
+        check(MPI_Allgather(&mine, 1, inkwell_mpi_uint64(), &all, 1, inkwell_mpi_uint64(), world), "MPI_Allgather")
+        return all
+    }
+
+    /// The tag of `send` / `receive` messages.
+    private static let messageTag: Int32 = 15
+
+    public func send(_ bytes: [UInt8], to destination: Int) {
+        var data = bytes
+        check(data.withUnsafeMutableBytes {
+            MPI_Send($0.baseAddress, Int32($0.count), inkwell_mpi_byte(), Int32(destination), Self.messageTag, world)
+        }, "MPI_Send (\(bytes.count) bytes to rank \(destination))")
+    }
+
+    public func receive(from source: Int) -> [UInt8] {
+        var status = MPI_Status()
+        var arrived: Int32 = 0
+        while arrived == 0 {
+            check(MPI_Iprobe(Int32(source), Self.messageTag, world, &arrived, &status), "MPI_Iprobe (from rank \(source))")
+            if arrived == 0 { usleep(500) }
+        }
+        var count: Int32 = 0
+        check(MPI_Get_count(&status, inkwell_mpi_byte(), &count), "MPI_Get_count")
+        var data = [UInt8](repeating: 0, count: Int(count))
+        check(data.withUnsafeMutableBytes {
+            MPI_Recv($0.baseAddress, count, inkwell_mpi_byte(), Int32(source), Self.messageTag, world, &status)
+        }, "MPI_Recv (\(count) bytes from rank \(source))")
+        return data
+    }
+
+    public func barrier() {
+        var request = inkwell_mpi_request_null()
+        check(MPI_Ibarrier(world, &request), "MPI_Ibarrier")
+        wait(&request, "MPI_Ibarrier", politely: true)
+    }
+
+    public func abort(_ message: String, code: Int32) -> Never {
+        fputs("inkwell: rank \(rank) of \(size): \(message)\n", stderr)
+        fflush(stderr)
+        MPI_Abort(world, code == 0 ? 1 : code)
+        exit(code == 0 ? 1 : code)
+    }
+
+    /// Completes `request`; `politely` sleeps between tests (a long wait, e.g. while rank 0
+    /// evaluates) instead of spinning a core the others need.
+    fileprivate func wait(_ request: inout MPI_Request?, _ call: String, politely: Bool) {
+        guard politely else {
+            check(MPI_Wait(&request, inkwell_mpi_status_ignore()), call)
+            return
+        }
+        var done: Int32 = 0
+        while done == 0 {
+            check(MPI_Test(&request, &done, inkwell_mpi_status_ignore()), call)
+            if done == 0 { usleep(500) }
+        }
+    }
+
+    private final class Pending: PendingReduction {
+        var request: MPI_Request? = inkwell_mpi_request_null()
+        let call: String
+        unowned let owner: MPICommunicator
+        init(_ owner: MPICommunicator, _ call: String) { self.owner = owner; self.call = call }
+        func wait() { owner.wait(&request, call, politely: false) }
+    }
+}

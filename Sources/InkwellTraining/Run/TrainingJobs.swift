@@ -1,0 +1,70 @@
+import Foundation
+import InkwellDistributed
+
+/// Training started by something other than `inkwell train` under an MPI launcher (a pipeline's
+/// train stage in `inkwell run`): rank 0 runs the pipeline and, at each train stage, announces the
+/// trainer's arguments; the other ranks follow, training each announced job with it.
+public struct TrainingJob: Codable, Sendable {
+    public var configuration: TrainingConfiguration
+    public var runDirectory: String
+    public var dataset: String
+    public var resume: Bool
+
+    public init(configuration: TrainingConfiguration, runDirectory: URL, dataset: URL, resume: Bool) {
+        self.configuration = configuration
+        self.runDirectory = runDirectory.path
+        self.dataset = dataset.path
+        self.resume = resume
+    }
+}
+
+public enum TrainingJobs {
+    /// Rank 0: tells the other ranks to train `job` with it now; nil tells them there is no more.
+    /// Does nothing in one process.
+    public static func announce(_ job: TrainingJob?, over communicator: any Communicator = World.communicator) throws {
+        guard communicator.isDistributed, communicator.isRoot else { return }
+        let bytes = try job.map { Array(try JSONEncoder().encode($0)) } ?? []
+        communicator.barrier()
+        _ = communicator.broadcast(bytes, root: 0)
+    }
+
+    /// Ranks other than 0: trains every job rank 0 announces, logging to RUN/logs/rank-K.log,
+    /// until rank 0 announces none. Returns the number of jobs trained.
+    @discardableResult
+    public static func follow(over communicator: any Communicator = World.communicator) throws -> Int {
+        var jobs = 0
+        while true {
+            // Waits (sleeping, not spinning) while rank 0 runs the other stages.
+            communicator.barrier()
+            let bytes = communicator.broadcast(nil, root: 0)
+            guard !bytes.isEmpty else { return jobs }
+            let job = try JSONDecoder().decode(TrainingJob.self, from: Data(bytes))
+            let run = URL(fileURLWithPath: job.runDirectory)
+            let log = try RankLog(run: run, rank: communicator.rank)
+            let trainer = try Trainer(configuration: job.configuration, runDirectory: run, dataset: URL(fileURLWithPath: job.dataset),
+                                      resume: job.resume, communicator: communicator)
+            trainer.log = log.write
+            try trainer.run(progress: { log.write($0.line) })
+            jobs += 1
+        }
+    }
+}
+
+/// RUN/logs/rank-K.log, appended one line at a time.
+final class RankLog {
+    private let handle: FileHandle
+    init(run: URL, rank: Int) throws {
+        let logs = run.appendingPathComponent("logs")
+        let url = logs.appendingPathComponent("rank-\(rank).log")
+        do {
+            try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+            handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+        } catch {
+            throw TrainingError.io("\(url.path): cannot open the rank's log: \(error.localizedDescription)")
+        }
+    }
+    func write(_ line: String) { try? handle.write(contentsOf: Data((line + "\n").utf8)) }
+    deinit { try? handle.close() }
+}
