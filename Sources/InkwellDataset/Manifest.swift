@@ -93,18 +93,23 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
         do { data = try Data(contentsOf: file) } catch {
             throw DatasetError(.notFound, path: file.path, reason: "cannot read: \(error.localizedDescription)")
         }
+        return try decode(data, file: file.path)
+    }
+
+    /// Decodes and checks the bytes of a manifest.json; `file` names it in errors.
+    public static func decode(_ data: Data, file: String) throws -> DatasetManifest {
         let manifest: DatasetManifest
         do { manifest = try JSONDecoder().decode(DatasetManifest.self, from: data) } catch {
-            throw DatasetError(.malformed, path: file.path, reason: "invalid manifest: \(describeDecodingError(error))")
+            throw DatasetError(.malformed, path: file, reason: "invalid manifest: \(describeDecodingError(error))")
         }
         guard manifest.format == formatName else {
-            throw DatasetError(.malformed, path: file.path, reason: "format is '\(manifest.format)', expected '\(formatName)'")
+            throw DatasetError(.malformed, path: file, reason: "format is '\(manifest.format)', expected '\(formatName)'")
         }
         guard manifest.version == 1 else {
-            throw DatasetError(.malformed, path: file.path, reason: "unsupported format version \(manifest.version)")
+            throw DatasetError(.malformed, path: file, reason: "unsupported format version \(manifest.version)")
         }
         guard manifest.width > 0, manifest.height > 0 else {
-            throw DatasetError(.malformed, path: file.path, reason: "invalid frame size \(manifest.width)x\(manifest.height)")
+            throw DatasetError(.malformed, path: file, reason: "invalid frame size \(manifest.width)x\(manifest.height)")
         }
         return manifest
     }
