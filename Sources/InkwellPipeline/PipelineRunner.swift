@@ -69,7 +69,6 @@ public final class PipelineRunner {
 
     /// The folder a stage writes its outputs to.
     public func outputDirectory(of stage: String) -> URL { workDirectory.appendingPathComponent(stage) }
-    /// The folder holding a stage's log, parameters and records.
     /// Removes what a killed run left of its metadata writes (each stage's attempt, params and
     /// record files, the digest cache): AtomicFile temporaries that never became the file. Called
     /// with the lock held, so no other run is writing them; a contender's `.lock.tmp-` is left alone.
@@ -81,6 +80,7 @@ public final class PipelineRunner {
         }
     }
 
+    /// The folder holding a stage's log, parameters and records.
     public func metadataDirectory(of stage: String) -> URL {
         workDirectory.appendingPathComponent(".inkwell").appendingPathComponent(stage)
     }
