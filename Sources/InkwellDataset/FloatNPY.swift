@@ -23,13 +23,18 @@ public enum FloatNPY {
         do { data = try Data(contentsOf: url) } catch {
             throw DatasetError(.notFound, path: url.path, reason: "cannot read: \(error.localizedDescription)")
         }
+        return try decode(data, file: url.path)
+    }
+
+    /// Decodes the bytes of a float32 `.npy` file; `file` names it in errors.
+    public static func decode(_ data: Data, file: String) throws -> (shape: [Int], values: [Float]) {
         let header: NPYFormat.Header
         do { header = try data.withUnsafeBytes { try NPYFormat.parseHeader($0, dtypes: descriptors) } } catch let error as NPYHeaderError {
-            throw DatasetError(.malformed, path: url.path, reason: "\(error.reason) (expected float32, '<f4')")
+            throw DatasetError(.malformed, path: file, reason: "\(error.reason) (expected float32, '<f4')")
         }
         let count = header.shape.reduce(1, *)
         guard data.count - header.dataOffset == count * 4 else {
-            throw DatasetError(.malformed, path: url.path,
+            throw DatasetError(.malformed, path: file,
                                reason: "shape \(header.shape) needs \(count * 4) bytes of data, the file has \(data.count - header.dataOffset)")
         }
         let values = data.withUnsafeBytes { raw in

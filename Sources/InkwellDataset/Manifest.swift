@@ -93,20 +93,45 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
         do { data = try Data(contentsOf: file) } catch {
             throw DatasetError(.notFound, path: file.path, reason: "cannot read: \(error.localizedDescription)")
         }
+        return try decode(data, file: file.path)
+    }
+
+    /// Decodes and checks the bytes of a manifest.json; `file` names it in errors.
+    public static func decode(_ data: Data, file: String) throws -> DatasetManifest {
         let manifest: DatasetManifest
         do { manifest = try JSONDecoder().decode(DatasetManifest.self, from: data) } catch {
-            throw DatasetError(.malformed, path: file.path, reason: "invalid manifest: \(describeDecodingError(error))")
+            throw DatasetError(.malformed, path: file, reason: "invalid manifest: \(describeDecodingError(error))")
         }
         guard manifest.format == formatName else {
-            throw DatasetError(.malformed, path: file.path, reason: "format is '\(manifest.format)', expected '\(formatName)'")
+            throw DatasetError(.malformed, path: file, reason: "format is '\(manifest.format)', expected '\(formatName)'")
         }
         guard manifest.version == 1 else {
-            throw DatasetError(.malformed, path: file.path, reason: "unsupported format version \(manifest.version)")
+            throw DatasetError(.malformed, path: file, reason: "unsupported format version \(manifest.version)")
         }
-        guard manifest.width > 0, manifest.height > 0 else {
-            throw DatasetError(.malformed, path: file.path, reason: "invalid frame size \(manifest.width)x\(manifest.height)")
+        guard (1...maxSide).contains(manifest.width), (1...maxSide).contains(manifest.height) else {
+            throw DatasetError(.malformed, path: file, reason: "invalid frame size \(manifest.width)x\(manifest.height) (each side 1 to \(maxSide))")
         }
+        if let problem = manifest.shardCountProblem() { throw DatasetError(.malformed, path: file, reason: problem) }
         return manifest
+    }
+
+    /// The largest frame width or height a manifest may give.
+    public static let maxSide = 1 << 16
+
+    /// Why the shards' frame and byte counts cannot be used (negative, or sizes and totals that
+    /// overflow), or nil when they can.
+    func shardCountProblem() -> String? {
+        var total = 0
+        for shard in shards {
+            guard shard.frames >= 0, shard.bytes >= 0 else {
+                return "shard \(shard.file): negative frame or byte count (\(shard.frames) frames, \(shard.bytes) bytes)"
+            }
+            let (_, sizeOverflow) = shard.frames.multipliedReportingOverflow(by: frameBytes)
+            let (sum, totalOverflow) = total.addingReportingOverflow(shard.frames)
+            guard !sizeOverflow, !totalOverflow else { return "shard \(shard.file): \(shard.frames) frames is too many" }
+            total = sum
+        }
+        return nil
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import InkwellEngine
 
 /// The NumPy `.npy` format (version 1.0) for uint8 frame shards (and float32 latent matrices,
 /// `FloatNPY`).
@@ -76,6 +77,8 @@ public enum NPYFormat {
             guard let v = Int(d), v >= 0 else { throw bad("bad shape entry '\(d)'") }
             shape.append(v)
         }
+        // Elements are at most 8 bytes: callers may multiply the dimensions and the width freely.
+        guard Shape.byteCount(shape, elementBytes: 8) != nil else { throw bad("shape \(shape) is too large (its byte count overflows)") }
         return Header(shape: shape, dataOffset: start + headerLength, descr: dtype)
     }
 

@@ -3,6 +3,18 @@ public enum Shape {
     /// Number of elements of a shape (1 for a scalar, `[]`).
     @inlinable public static func count(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
+    /// Bytes of an array of `shape` whose elements take `elementBytes` each; nil when that
+    /// overflows an `Int` (a shape read from a file: check it before multiplying its dimensions).
+    public static func byteCount(_ shape: [Int], elementBytes: Int) -> Int? {
+        var bytes = elementBytes
+        for dimension in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            bytes = product
+        }
+        return bytes
+    }
+
     /// "[2, 3, 5]": how shapes appear in every error message.
     public static func describe(_ shape: [Int]) -> String {
         "[" + shape.map(String.init).joined(separator: ", ") + "]"

@@ -33,7 +33,13 @@ public struct PipelineLoader {
         } catch {
             throw PipelineValidationError([PipelineDiagnostic(file: file.path, line: 1, column: 1, message: "cannot read the pipeline file: \((error as NSError).localizedDescription)")])
         }
-        return try load(text: SourceNode.decodeUTF8(data, file: Self.displayPath(file)), file: file)
+        return try load(data: data, file: file)
+    }
+
+    /// Loads and validates a pipeline file's bytes; `file` names it in diagnostics and anchors its
+    /// relative paths.
+    public func load(data: Data, file: URL) throws -> Pipeline {
+        try load(text: SourceNode.decodeUTF8(data, file: Self.displayPath(file)), file: file)
     }
 
     public func load(text: String, file: URL) throws -> Pipeline {

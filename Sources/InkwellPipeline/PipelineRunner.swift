@@ -69,6 +69,17 @@ public final class PipelineRunner {
 
     /// The folder a stage writes its outputs to.
     public func outputDirectory(of stage: String) -> URL { workDirectory.appendingPathComponent(stage) }
+    /// Removes what a killed run left of its metadata writes (each stage's attempt, params and
+    /// record files, the digest cache): AtomicFile temporaries that never became the file. Called
+    /// with the lock held, so no other run is writing them; a contender's `.lock.tmp-` is left alone.
+    func removeMetadataTemporaries(in meta: URL) {
+        for stage in pipeline.stages { AtomicFile.removeTemporaryFiles(in: metadataDirectory(of: stage.name)) }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: meta.path)) ?? []
+        for name in names where name.hasPrefix(".digests.json\(AtomicFile.temporaryMarker)") {
+            try? FileManager.default.removeItem(at: meta.appendingPathComponent(name))
+        }
+    }
+
     /// The folder holding a stage's log, parameters and records.
     public func metadataDirectory(of stage: String) -> URL {
         workDirectory.appendingPathComponent(".inkwell").appendingPathComponent(stage)
@@ -91,6 +102,7 @@ public final class PipelineRunner {
         try fm.createDirectory(at: meta, withIntermediateDirectories: true)
         let lock = try RunLock(directory: meta, owner: workDirectory)
         defer { lock.release() }
+        removeMetadataTemporaries(in: meta)
         let digester = ContentDigester(cacheFile: meta.appendingPathComponent("digests.json"))
         defer { digester.save() }
 

@@ -193,6 +193,20 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertTrue(CounterStage.sawResume)
     }
 
+    /// What a SIGKILL during a metadata write leaves (found by RunChaosTests): the temporaries of
+    /// attempt.json, params.json and the digest cache; a later run removes them, even one where
+    /// every stage is up to date.
+    func testTemporariesOfKilledMetadataWritesAreRemovedByTheNextRun() throws {
+        try run(pipeline())
+        let meta = workdir.appendingPathComponent(".inkwell")
+        let leftovers = ["tx/.attempt.json.tmp-4242-1", "tx/.params.json.tmp-4242-2", ".digests.json.tmp-4242-3"]
+        for path in leftovers { try Data(count: 10).write(to: meta.appendingPathComponent(path)) }
+        let outcomes = try run(pipeline())
+        XCTAssertEqual(outcomes.map(\.status), [.upToDate, .upToDate, .upToDate])
+        for path in leftovers { XCTAssertFalse(FileManager.default.fileExists(atPath: meta.appendingPathComponent(path).path), path) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: meta.appendingPathComponent("tx/record.json").path), "records stay")
+    }
+
     static let counterText = """
         stages:
           src: {kind: source}

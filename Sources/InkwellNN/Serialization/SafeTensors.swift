@@ -122,7 +122,9 @@ public struct SafeTensorsFile {
                   begin >= 0, end >= begin else {
                 throw SafeTensorsError(file: file, tensor: name, reason: "bad header: data_offsets is not [begin, end]")
             }
-            let expected = Shape.count(shape) * dtype.byteWidth
+            guard let expected = Shape.byteCount(shape, elementBytes: dtype.byteWidth) else {
+                throw SafeTensorsError(file: file, tensor: name, reason: "bad header: shape \(Shape.describe(shape)) is too large (its byte count overflows)")
+            }
             guard end - begin == expected else {
                 throw SafeTensorsError(file: file, tensor: name,
                                        reason: "bad header: \(dtypeName) \(Shape.describe(shape)) needs \(expected) bytes, data_offsets span \(end - begin)")

@@ -146,18 +146,26 @@ public enum Checkpoint {
     public static func readState(_ directory: URL) throws -> CheckpointState {
         guard let dir = existing(directory) else { throw TrainingError.checkpoint("\(directory.path): no checkpoint (state.json missing)") }
         let url = dir.appendingPathComponent(stateFile)
-        do {
-            let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: url))
-            guard state.format == 1 else { throw TrainingError.checkpoint("\(url.path): unknown format \(state.format)") }
-            guard state.noiseGenerator.count == 4, state.noiseGenerator.allSatisfy({ UInt64($0, radix: 16) != nil }) else {
-                throw TrainingError.checkpoint("\(url.path): noise_generator must be four hex words")
-            }
-            return state
-        } catch let error as TrainingError { throw error } catch let error as DecodingError {
-            throw TrainingError.checkpoint("\(url.path): corrupt state (\(describe(error)))")
-        } catch {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
             throw TrainingError.checkpoint("\(url.path): cannot read (\(error.localizedDescription))")
         }
+        return try decodeState(data, file: url.path)
+    }
+
+    /// Decodes and checks the bytes of a state.json; `file` names it in errors.
+    public static func decodeState(_ data: Data, file: String) throws -> CheckpointState {
+        let state: CheckpointState
+        do { state = try JSONDecoder().decode(CheckpointState.self, from: data) } catch let error as DecodingError {
+            throw TrainingError.checkpoint("\(file): corrupt state (\(describe(error)))")
+        } catch {
+            throw TrainingError.checkpoint("\(file): corrupt state (\(error.localizedDescription))")
+        }
+        guard state.format == 1 else { throw TrainingError.checkpoint("\(file): unknown format \(state.format)") }
+        guard state.noiseGenerator.count == 4, state.noiseGenerator.allSatisfy({ UInt64($0, radix: 16) != nil }) else {
+            throw TrainingError.checkpoint("\(file): noise_generator must be four hex words")
+        }
+        return state
     }
 
     /// Reads the configuration saved with a checkpoint.
