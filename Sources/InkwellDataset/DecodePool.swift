@@ -26,6 +26,7 @@ final class DecodePool: @unchecked Sendable {
     private let files: [URL]
     private let options: IngestOptions
     private let known: Set<String>
+    private let digests: [String: (digest: String, bytes: Int64)]
     private let condition = NSCondition()
     private var results: [VideoOutcome?]
     private var nextJob = 0
@@ -39,8 +40,11 @@ final class DecodePool: @unchecked Sendable {
 
     struct Cancelled: Error {}
 
-    init(files: [URL], options: IngestOptions, known: Set<String>, owned: @escaping (Int) -> Bool = { _ in true }) {
+    /// - Parameter digests: SHA-256 and size of inputs already hashed, by path (not read again).
+    init(files: [URL], options: IngestOptions, known: Set<String>, digests: [String: (digest: String, bytes: Int64)] = [:],
+         owned: @escaping (Int) -> Bool = { _ in true }) {
         self.files = files
+        self.digests = digests
         self.options = options
         self.known = known
         self.owned = owned
@@ -120,7 +124,7 @@ final class DecodePool: @unchecked Sendable {
     private func decode(_ url: URL) throws -> VideoOutcome {
         // Open first: a file that is not a video is rejected before it is read in full.
         let decoder = try VideoDecoder(url: url)
-        let (sha, bytes) = try FileIO.sha256(ofFileAt: url)
+        let (sha, bytes) = try digests[url.path] ?? FileIO.sha256(ofFileAt: url)
         condition.lock()
         if known.contains(sha) { condition.unlock(); return .alreadyPresent }
         if let first = claimed[sha] { condition.unlock(); return .duplicate(first) }

@@ -207,7 +207,8 @@ public final class Ingest {
             let plan = Plan(files: files.map(\.path), known: manifest.videos.map(\.sha256))
             _ = communicator.broadcast(Array(try JSONEncoder().encode(plan)), root: 0)
         }
-        let pool = DecodePool(files: files, options: options, known: Set(manifest.videos.map(\.sha256)), owned: { $0 % ranks == 0 })
+        let pool = DecodePool(files: files, options: options, known: Set(manifest.videos.map(\.sha256)), digests: splits.digests,
+                              owned: { $0 % ranks == 0 })
         pool.start()
         /// Across ranks, the first input of each content (one process's pool tracks this itself).
         var firstOfContent: [String: String] = [:]

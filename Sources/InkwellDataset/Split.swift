@@ -41,6 +41,9 @@ struct SplitPlan {
     var testFraction: Double
     /// Digests whose split is forced.
     var forced: [String: Split] = [:]
+    /// The digest and size of each input hashed to make the plan, by path: the decode pool reuses
+    /// them instead of reading the files a second time.
+    var digests: [String: (digest: String, bytes: Int64)] = [:]
 
     func split(videoSHA256: String) -> Split {
         forced[videoSHA256] ?? SplitAssignment.split(videoSHA256: videoSHA256, seed: seed, testFraction: testFraction)
@@ -55,8 +58,9 @@ struct SplitPlan {
         var seen = Set<String>(), digests: [String] = []
         for url in inputs {
             // Only files that open as videos: one that is rejected must not be the forced one.
-            guard (try? VideoDecoder(url: url)) != nil, let (sha, _) = try? FileIO.sha256(ofFileAt: url),
-                  !known.contains(sha), seen.insert(sha).inserted else { continue }
+            guard (try? VideoDecoder(url: url)) != nil, let (sha, bytes) = try? FileIO.sha256(ofFileAt: url) else { continue }
+            plan.digests[url.path] = (sha, bytes)
+            guard !known.contains(sha), seen.insert(sha).inserted else { continue }
             digests.append(sha)
         }
         guard existing.count + digests.count >= 2, !digests.isEmpty else { return plan }

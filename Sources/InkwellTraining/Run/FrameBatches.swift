@@ -94,12 +94,8 @@ public final class TensorBatches: FrameBatches {
         if remaining <= 0 || (dropLast && remaining < batchSize) { start = BatchPosition(epoch: start.epoch + 1, index: 0) }
         let count = min(batchSize, frameCount - start.index)
         let batch = order(epoch: start.epoch)[start.index..<(start.index + count)]
-        let frames = rows.map { batch.dropFirst(min($0.lowerBound, count)).prefix($0.count) } ?? batch
-        let per = Shape.count(Array(images.shape.dropFirst()))
-        let out = Tensor(zeros: [frames.count] + Array(images.shape.dropFirst()))
-        for (row, frame) in frames.enumerated() {
-            (out.pointer + row * per).update(from: images.pointer + frame * per, count: per)
-        }
+        let selected = rows.map { batch.dropFirst(min($0.lowerBound, count)).prefix($0.count) } ?? batch
+        let out = try frames(Array(selected))
         position = BatchPosition(epoch: start.epoch, index: start.index + count)
         return (out, start)
     }

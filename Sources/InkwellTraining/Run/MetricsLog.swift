@@ -9,8 +9,8 @@ public final class MetricsLog {
         "disc_fake", "pixel", "z_mean", "z_min", "z_max", "z_var", "z_std_mean", "z_std_min", "z_std_max", "z_std_var",
         "psnr", "diversity", "collapsed", "psnr_mean_frame", "psnr_pca", "fd", "fd_floor",
     ]
-    /// The header before the baseline columns: such a file is resumed with its rows widened.
-    static let previousColumnCount = 24
+    /// The columns before the baseline ones: a file with that header is resumed with its rows widened.
+    static let previousColumnCount = columns.firstIndex(of: "psnr_mean_frame")!
     public let url: URL
     private let handle: FileHandle
 

@@ -58,7 +58,7 @@ final class RankLog {
         let url = logs.appendingPathComponent("rank-\(rank).log")
         do {
             try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+            if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
             handle = try FileHandle(forWritingTo: url)
             try handle.seekToEnd()
         } catch {
