@@ -19,6 +19,9 @@ import PackageDescription
 /// - `InkwellGolden`: checks the engine and the step against PyTorch's values (`inkwell selftest`).
 /// - `Inkwell`: the library product that plugins and users depend on (re-exports the rest).
 /// - `inkwell`: the command-line tool.
+/// Targets already in Swift 6 language mode (strict concurrency checking).
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
     name: "Inkwell",
     platforms: [.macOS(.v13)],
@@ -44,10 +47,10 @@ let package = Package(
         .target(name: "CInkwellKernels"),
         // Atomic file writes (temporary name, fsync, rename): how every module writes its files.
         .target(name: "InkwellFiles"),
-        .target(name: "InkwellEngine", dependencies: ["COpenBLAS", "CInkwellKernels"]),
-        .target(name: "InkwellNN", dependencies: ["InkwellEngine", "InkwellFiles"]),
-        .target(name: "InkwellDistributed", dependencies: ["InkwellEngine"]),
-        .target(name: "InkwellMPI", dependencies: ["CMPI", "InkwellDistributed"]),
+        .target(name: "InkwellEngine", dependencies: ["COpenBLAS", "CInkwellKernels"], swiftSettings: swift6),
+        .target(name: "InkwellNN", dependencies: ["InkwellEngine", "InkwellFiles"], swiftSettings: swift6),
+        .target(name: "InkwellDistributed", dependencies: ["InkwellEngine"], swiftSettings: swift6),
+        .target(name: "InkwellMPI", dependencies: ["CMPI", "InkwellDistributed"], swiftSettings: swift6),
         .target(name: "InkwellVideo", dependencies: ["CFFmpeg", "InkwellFiles"]),
         .target(
             name: "InkwellDataset",
@@ -63,7 +66,7 @@ let package = Package(
             name: "InkwellStages",
             dependencies: ["InkwellFiles", "InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport"]
         ),
-        .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining", "InkwellDistributed"]),
+        .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining", "InkwellDistributed"], swiftSettings: swift6),
         .target(
             name: "Inkwell",
             dependencies: [

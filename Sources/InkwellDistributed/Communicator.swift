@@ -79,7 +79,7 @@ public final class SingleProcess: Communicator {
     public func receive(from source: Int) -> [UInt8] { abort("receive from rank \(source) in a job of one process", code: 70) }
     public func barrier() {}
     public func abort(_ message: String, code: Int32) -> Never {
-        fputs("inkwell: \(message)\n", stderr)
+        FileHandle.standardError.write(Data("inkwell: \(message)\n".utf8))
         exit(code)
     }
 
@@ -89,5 +89,10 @@ public final class SingleProcess: Communicator {
 /// The job this process belongs to: `SingleProcess` unless the `inkwell` tool, started under an
 /// MPI launcher, installed its MPI communicator at start-up.
 public enum World {
-    nonisolated(unsafe) public static var communicator: any Communicator = SingleProcess()
+    public static var communicator: any Communicator {
+        get { installed.value }
+        set { installed.value = newValue }
+    }
+
+    private static let installed = Locked<any Communicator>(SingleProcess())
 }

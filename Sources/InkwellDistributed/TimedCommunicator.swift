@@ -7,16 +7,20 @@ public final class TimedCommunicator: Communicator {
     public let base: any Communicator
     /// Seconds spent inside collectives (including waiting for slower ranks) and the bytes this
     /// rank contributed to sums, since the last `reset()`.
-    public private(set) var seconds = 0.0
-    public private(set) var bytesSummed = 0
+    public var seconds: Double { tally.value.seconds }
+    public var bytesSummed: Int { tally.value.bytes }
+    private let tally = Locked((seconds: 0.0, bytes: 0))
 
     public init(_ base: any Communicator) { self.base = base }
 
-    public func reset() { seconds = 0; bytesSummed = 0 }
+    public func reset() { tally.value = (0, 0) }
 
     private func timed<T>(_ bytes: Int, _ body: () -> T) -> T {
         let start = Date()
-        defer { seconds += Date().timeIntervalSince(start); bytesSummed += bytes }
+        defer {
+            let seconds = Date().timeIntervalSince(start)
+            tally.withLock { $0.seconds += seconds; $0.bytes += bytes }
+        }
         return body()
     }
 

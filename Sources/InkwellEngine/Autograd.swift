@@ -52,22 +52,22 @@ final class GradNode {
     }
 }
 
-/// Whether ops record themselves for autograd. Process-wide: turn it off around evaluation with
-/// `withoutGrad { ... }`.
+/// Whether ops record themselves for autograd. Scoped to the calling task (or thread, outside
+/// tasks): turn it off around evaluation with `withoutGrad { ... }`; other threads are unaffected.
 public enum GradMode {
-    nonisolated(unsafe) public private(set) static var isEnabled = true
+    @TaskLocal private static var recording = true
+
+    /// Whether ops called here record themselves (true unless inside `withoutGrad`).
+    public static var isEnabled: Bool { recording }
 
     /// Whether an op with these inputs is recorded: recording is on and an input requires grad.
     static func records(_ inputs: [Tensor]) -> Bool {
-        isEnabled && inputs.contains(where: { $0.requiresGrad })
+        recording && inputs.contains(where: { $0.requiresGrad })
     }
 
     /// Runs `body` with recording off (PyTorch's `torch.no_grad()`), restoring the previous mode.
     public static func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
-        let previous = isEnabled
-        isEnabled = false
-        defer { isEnabled = previous }
-        return try body()
+        try $recording.withValue(false) { try body() }
     }
 }
 

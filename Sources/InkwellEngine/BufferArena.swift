@@ -31,17 +31,24 @@ public enum BufferArena {
     static let hugePageBytes = 2 << 20
 
     /// The reserved range, or nil where it could not be reserved.
-    private static let range: (base: UnsafeMutableRawPointer, bytes: Int)? = reserve()
+    private static let reservation = reserve()
+    private static var range: (base: UnsafeMutableRawPointer, bytes: Int)? { reservation.map { ($0.base, $0.bytes) } }
 
-    nonisolated(unsafe) private static var blocks = ArenaBlocks()
-    nonisolated(unsafe) private static var liveBytes = 0
-    nonisolated(unsafe) private static var highWater = 0
-    nonisolated(unsafe) private static var reuses = 0
-    nonisolated(unsafe) private static var growths = 0
-    nonisolated(unsafe) private static var grownBytes = 0
-    private static let lock = NSLock()
+    /// The reserved range: fixed once reserved, so shared between threads as it is.
+    private struct Reservation: @unchecked Sendable {
+        let base: UnsafeMutableRawPointer
+        let bytes: Int
+    }
 
-    private static func reserve() -> (base: UnsafeMutableRawPointer, bytes: Int)? {
+    /// The blocks and the counters behind `statistics`, under one lock.
+    private struct State {
+        var blocks = ArenaBlocks()
+        var liveBytes = 0, highWater = 0, reuses = 0, growths = 0, grownBytes = 0
+    }
+
+    private static let state = Locked(State())
+
+    private static func reserve() -> Reservation? {
         #if os(Linux)
         var bytes = Int(ProcessInfo.processInfo.physicalMemory) * 2
         while bytes >= 1 << 30 {
@@ -51,7 +58,7 @@ public enum BufferArena {
                 let aligned = (Int(bitPattern: raw) + hugePageBytes - 1) / hugePageBytes * hugePageBytes
                 let start = UnsafeMutableRawPointer(bitPattern: aligned)!
                 _ = madvise(start, bytes, MADV_HUGEPAGE)
-                return (start, bytes)
+                return Reservation(base: start, bytes: bytes)
             }
             bytes /= 2
         }
@@ -69,14 +76,15 @@ public enum BufferArena {
     static func allocate(_ bytes: Int) -> (pointer: UnsafeMutableRawPointer, capacity: Int) {
         let size = rounded(bytes)
         if size >= minimumBytes, let (base, bytes) = range {
-            lock.lock()
-            let taken = blocks.take(size, limit: bytes)
-            if let taken {
-                liveBytes += size
-                highWater = max(highWater, liveBytes)
-                if taken.grownBy > 0 { growths += 1; grownBytes += taken.grownBy } else { reuses += 1 }
+            let taken = state.withLock { s in
+                let taken = s.blocks.take(size, limit: bytes)
+                if let taken {
+                    s.liveBytes += size
+                    s.highWater = max(s.highWater, s.liveBytes)
+                    if taken.grownBy > 0 { s.growths += 1; s.grownBytes += taken.grownBy } else { s.reuses += 1 }
+                }
+                return taken
             }
-            lock.unlock()
             if let taken { return (base + taken.offset, size) }
         }
         var raw: UnsafeMutableRawPointer?
@@ -90,33 +98,33 @@ public enum BufferArena {
             Foundation.free(p)
             return
         }
-        lock.lock()
-        liveBytes -= capacity
-        blocks.give(offset: p - base, size: capacity)
-        lock.unlock()
+        state.withLock { s in
+            s.liveBytes -= capacity
+            s.blocks.give(offset: p - base, size: capacity)
+        }
     }
 
     /// Gives the pages of every free block back to the kernel (they read as zeros when next
     /// touched) and lowers the top past a free block at the end.
     public static func purge() {
         guard let (base, _) = range else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        #if os(Linux)
-        for block in blocks.free {
-            // Whole pages only: a block's edges may share a page with a live neighbour.
-            let start = (block.offset + 4095) & ~4095, end = (block.offset + block.size) & ~4095
-            if end > start { _ = madvise(base + start, end - start, MADV_DONTNEED) }
+        state.withLock { s in
+            #if os(Linux)
+            for block in s.blocks.free {
+                // Whole pages only: a block's edges may share a page with a live neighbour.
+                let start = (block.offset + 4095) & ~4095, end = (block.offset + block.size) & ~4095
+                if end > start { _ = madvise(base + start, end - start, MADV_DONTNEED) }
+            }
+            #endif
+            s.blocks.lowerTop()
         }
-        #endif
-        blocks.lowerTop()
     }
 
     /// Large buffers served from freed blocks and by growing the touched range (and the bytes it
     /// grew by), the touched bytes now, and the most bytes of large buffers ever in use at once.
     public static var statistics: (reuses: Int, growths: Int, grownBytes: Int, touchedBytes: Int, highWaterBytes: Int) {
-        lock.lock(); defer { lock.unlock() }
-        return (reuses, growths, grownBytes, blocks.top, highWater)
+        let s = state.value
+        return (s.reuses, s.growths, s.grownBytes, s.blocks.top, s.highWater)
     }
 }
 

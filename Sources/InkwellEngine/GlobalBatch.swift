@@ -3,7 +3,7 @@ import Foundation
 /// Sums (and maxima) across the processes that together hold one global batch: data-parallel
 /// training (docs/DISTRIBUTED.md). The engine knows only this; `InkwellDistributed`'s
 /// communicators conform.
-public protocol BatchReduction: AnyObject {
+public protocol BatchReduction: AnyObject, Sendable {
     /// Replaces each value with its sum over every process of the group, in place. Every process
     /// passes the same count; every process gets the same sums.
     func sumAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>)
@@ -20,15 +20,13 @@ public protocol BatchReduction: AnyObject {
 /// the BCE and MSE means, the batch KLD's statistics and the per-sample KLD's mean. Their backward
 /// hands each process the gradient of its own samples only; no other op's meaning changes.
 public enum GlobalBatch {
-    nonisolated(unsafe) public private(set) static var group: BatchReduction?
+    /// The group of the calling task (or thread, outside tasks); nil outside `spanning`.
+    @TaskLocal public static var group: (any BatchReduction)?
 
     /// Runs `body` with the ops' batch reductions spanning `group` (nil: local), restoring the
     /// previous group after.
-    public static func spanning<T>(_ group: BatchReduction?, _ body: () throws -> T) rethrows -> T {
-        let previous = self.group
-        self.group = group
-        defer { self.group = previous }
-        return try body()
+    public static func spanning<T>(_ group: (any BatchReduction)?, _ body: () throws -> T) rethrows -> T {
+        try $group.withValue(group) { try body() }
     }
 
     /// `values` summed over `group` (unchanged when nil).

@@ -3,7 +3,13 @@ import Foundation
 /// Splits elementwise work across the machine's cores when it is large enough to pay off.
 public enum Parallel {
     /// Worker count for the engine's own loops (not OpenBLAS's, see `BLAS.threads`).
-    nonisolated(unsafe) public static var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Process-wide; the machine's core count by default.
+    public static var workers: Int {
+        get { workerCount.value }
+        set { workerCount.value = max(1, newValue) }
+    }
+
+    private static let workerCount = Locked(max(1, ProcessInfo.processInfo.activeProcessorCount))
 
     /// Calls `body` on disjoint ranges covering `0..<count`, concurrently when `count` is at
     /// least `grain` elements per worker.
@@ -15,7 +21,7 @@ public enum Parallel {
             return
         }
         let size = (count + chunks - 1) / chunks
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        concurrently(chunks) { chunk in
             let start = chunk * size
             let end = min(count, start + size)
             if start < end { body(start..<end) }
@@ -30,6 +36,25 @@ public enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        concurrently(count, body)
     }
+
+    /// `DispatchQueue.concurrentPerform` over a body that is not `@Sendable`: the callers' bodies
+    /// write disjoint parts of buffers they own (the contract of `forRanges` and `forEach`), which
+    /// the compiler cannot see, so the body crosses threads unchecked.
+    @inlinable
+    static func concurrently(_ iterations: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { escaping in
+            let shared = UncheckedSendable(escaping)
+            DispatchQueue.concurrentPerform(iterations: iterations) { shared.value($0) }
+        }
+    }
+}
+
+/// A value handed to other threads on its owner's word that doing so is safe (see
+/// `Parallel.concurrently`).
+@usableFromInline
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    @usableFromInline let value: Value
+    @inlinable init(_ value: Value) { self.value = value }
 }

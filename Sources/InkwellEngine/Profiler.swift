@@ -11,45 +11,47 @@ import Foundation
 public enum Profiler {
     public static let isEnabled: Bool = ProcessInfo.processInfo.environment["INKWELL_PROFILE"] != nil
 
-    nonisolated(unsafe) private static var forward: [String: (seconds: Double, calls: Int)] = [:]
-    nonisolated(unsafe) private static var backward: [String: (seconds: Double, calls: Int)] = [:]
-    nonisolated(unsafe) private static var lastMark: UInt64 = 0
-    nonisolated(unsafe) private static var registered = false
+    /// Seconds and calls per op, and the time of the last mark.
+    private struct Tally {
+        var forward: [String: (seconds: Double, calls: Int)] = [:]
+        var backward: [String: (seconds: Double, calls: Int)] = [:]
+        var lastMark: UInt64 = 0
+    }
+
+    private static let tally = Locked(Tally())
+
+    /// Prints the report when the process exits; registered on first use.
+    private static let registration: Void = { atexit { Profiler.printReport() } }()
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    private static func register() {
-        guard !registered else { return }
-        registered = true
-        atexit { Profiler.printReport() }
-    }
-
     /// Attributes the time since the previous mark to `op`'s forward.
     static func markForward(_ op: String) {
-        register()
+        _ = registration
         let t = now()
-        if lastMark != 0 {
-            let s = Double(t - lastMark) / 1e9
-            forward[op, default: (0, 0)].seconds += s
-            forward[op, default: (0, 0)].calls += 1
+        tally.withLock { s in
+            if s.lastMark != 0 {
+                s.forward[op, default: (0, 0)].seconds += Double(t - s.lastMark) / 1e9
+                s.forward[op, default: (0, 0)].calls += 1
+            }
+            s.lastMark = t
         }
-        lastMark = t
     }
 
     /// Adds `seconds` to `op`'s backward.
     static func addBackward(_ op: String, since start: UInt64) {
-        register()
+        _ = registration
         let t = now()
-        backward[op, default: (0, 0)].seconds += Double(t - start) / 1e9
-        backward[op, default: (0, 0)].calls += 1
-        lastMark = t
+        tally.withLock { s in
+            s.backward[op, default: (0, 0)].seconds += Double(t - start) / 1e9
+            s.backward[op, default: (0, 0)].calls += 1
+            s.lastMark = t
+        }
     }
-
-    /// Restarts forward attribution (call before timing a forward pass).
-    public static func resetMark() { lastMark = now() }
 
     /// Prints the table (seconds, calls, share) to standard error.
     public static func printReport() {
+        let (forward, backward) = tally.withLock { ($0.forward, $0.backward) }
         let total = forward.values.reduce(0) { $0 + $1.seconds } + backward.values.reduce(0) { $0 + $1.seconds }
         guard total > 0 else { return }
         var lines = [String(format: "INKWELL_PROFILE: %.2f s in recorded ops (forward attributed between ops)", total)]

@@ -2,8 +2,8 @@
 
 /// The golden suites `inkwell selftest` runs (each where its files are present), in order.
 public enum GoldenSuites {
-    public static let all: [any GoldenSuite.Type] = [
+    public static var all: [any GoldenSuite.Type] { [
         GoldenOps.self,
         TrainStepGolden.self,
-    ]
+    ] }
 }

@@ -8,7 +8,11 @@ import InkwellDistributed
 /// Calls return errors instead of aborting inside MPI (MPI_ERRORS_RETURN); a failed call ends
 /// the job with `MPI_Abort` and a message naming the rank and the call. A rank that dies makes
 /// the launcher end every other rank (OpenMPI's own behaviour), so no rank waits forever.
-public final class MPICommunicator: Communicator {
+///
+/// Sendable unchecked: its stored values never change after `init`, and MPI is initialised
+/// `MPI_THREAD_FUNNELED`, so every call must come from the thread that made it (the training
+/// loop's), which the type cannot express.
+public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     private let world: MPI_Comm
@@ -29,7 +33,7 @@ public final class MPICommunicator: Communicator {
         var provided: Int32 = 0
         let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided)
         guard rc == MPI_SUCCESS else {
-            fputs("inkwell: MPI_Init_thread failed (\(rc)); was this started by an MPI launcher?\n", stderr)
+            FileHandle.standardError.write(Data("inkwell: MPI_Init_thread failed (\(rc)); was this started by an MPI launcher?\n".utf8))
             exit(1)
         }
         world = inkwell_mpi_comm_world()
@@ -52,7 +56,8 @@ public final class MPICommunicator: Communicator {
         var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
         var length: Int32 = 0
         MPI_Error_string(code, &text, &length)
-        abort("\(call) failed: \(String(cString: text))", code: 70)
+        let reason = String(decoding: text.prefix(Int(max(0, length))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        abort("\(call) failed: \(reason)", code: 70)
     }
 
     public func sumAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>) {
@@ -131,8 +136,7 @@ public final class MPICommunicator: Communicator {
     }
 
     public func abort(_ message: String, code: Int32) -> Never {
-        fputs("inkwell: rank \(rank) of \(size): \(message)\n", stderr)
-        fflush(stderr)
+        FileHandle.standardError.write(Data("inkwell: rank \(rank) of \(size): \(message)\n".utf8))
         MPI_Abort(world, code == 0 ? 1 : code)
         exit(code == 0 ? 1 : code)
     }

@@ -101,7 +101,7 @@ final class InitializationTests: XCTestCase {
     /// and biases uniform(+-1/sqrt(fan_in)); fan_in of a transposed conv weight (in, out, k, k)
     /// is out * k * k.
     func testDefaultInitialisationBounds() {
-        Initialization.seed(5)
+        var generator = RandomGenerator(seed: 5)
         func checkUniform(_ t: Tensor, bound: Float, _ what: String) {
             let v = t.values
             XCTAssertTrue(v.allSatisfy { abs($0) <= bound }, "\(what): outside +-\(bound)")
@@ -113,13 +113,13 @@ final class InitializationTests: XCTestCase {
             }
             XCTAssertTrue(t.requiresGrad, what)
         }
-        let conv = Conv2d(16, 32, kernelSize: 5)
+        let conv = Conv2d(16, 32, kernelSize: 5, using: &generator)
         checkUniform(conv.weight, bound: 1 / (16 * 25 as Float).squareRoot(), "conv weight")
         checkUniform(conv.bias!, bound: 1 / (16 * 25 as Float).squareRoot(), "conv bias")
-        let deconv = ConvTranspose2d(32, 16, kernelSize: 5, bias: false)
+        let deconv = ConvTranspose2d(32, 16, kernelSize: 5, bias: false, using: &generator)
         XCTAssertNil(deconv.bias)
         checkUniform(deconv.weight, bound: 1 / (16 * 25 as Float).squareRoot(), "transposed conv weight")
-        let fc = Linear(300, 200)
+        let fc = Linear(300, 200, using: &generator)
         checkUniform(fc.weight, bound: 1 / (300 as Float).squareRoot(), "linear weight")
         checkUniform(fc.bias!, bound: 1 / (300 as Float).squareRoot(), "linear bias")
         let bn = BatchNorm2d(4)
@@ -130,11 +130,11 @@ final class InitializationTests: XCTestCase {
     }
 
     func testSeededInitialisationIsReproducible() {
-        Initialization.seed(9)
-        let a = Conv2d(3, 4, kernelSize: 3).weight.values
-        Initialization.seed(9)
-        let b = Conv2d(3, 4, kernelSize: 3).weight.values
+        var first = RandomGenerator(seed: 9), second = RandomGenerator(seed: 9)
+        let a = Conv2d(3, 4, kernelSize: 3, using: &first).weight.values
+        let b = Conv2d(3, 4, kernelSize: 3, using: &second).weight.values
         XCTAssertEqual(a, b)
+        XCTAssertNotEqual(Conv2d(3, 4, kernelSize: 3, using: &first).weight.values, a, "the generator advances")
     }
 
     func testBatchNormModesAndRunningStatistics() {

@@ -10,12 +10,17 @@ final class TinyEncoder: Module {
     let convs: Sequential
     let map: Linear
 
-    init(channels: [Int] = [3, 4, 5]) {
+    convenience init(channels: [Int] = [3, 4, 5], seed: UInt64 = 0) {
+        var generator = RandomGenerator(seed: seed)
+        self.init(channels: channels, using: &generator)
+    }
+
+    init(channels: [Int], using generator: inout RandomGenerator) {
         convs = Sequential((0..<(channels.count - 1)).map { i in
-            Sequential(ReflectionPad2d(2), Conv2d(channels[i], channels[i + 1], kernelSize: 5, stride: 2, bias: false),
+            Sequential(ReflectionPad2d(2), Conv2d(channels[i], channels[i + 1], kernelSize: 5, stride: 2, bias: false, using: &generator),
                        BatchNorm2d(channels[i + 1]), ReLU()) as any UnaryLayer
         })
-        map = Linear(6, 4)
+        map = Linear(6, 4, using: &generator)
     }
 }
 
@@ -67,15 +72,13 @@ final class SafeTensorsTests: XCTestCase {
     func testModuleStateRoundTripIntoAFreshModule() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let url = dir.appendingPathComponent("model.safetensors")
-        Initialization.seed(1)
-        let source = TinyEncoder()
+        let source = TinyEncoder(seed: 1)
         // Make the buffers and counters non-default: two training-mode batches.
         var generator = RandomGenerator(seed: 3)
         for _ in 0..<2 { _ = source.convs(Tensor.randn([2, 3, 9, 9], using: &generator)) }
         try source.saveState(to: url)
 
-        Initialization.seed(2)
-        let target = TinyEncoder()
+        let target = TinyEncoder(seed: 2)
         XCTAssertNotEqual(target.stateTensors()[0].1.values, source.stateTensors()[0].1.values)
         let optimizerView = target.parameters   // identity must survive loading
         try target.loadState(from: url)
@@ -98,7 +101,8 @@ final class SafeTensorsTests: XCTestCase {
     func testPrefixedStateLoadsFromALargerFile() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let url = dir.appendingPathComponent("both.safetensors")
-        let a = TinyEncoder(), b = TinyEncoder()
+        let a = TinyEncoder(seed: 1), b = TinyEncoder(seed: 2)
+        XCTAssertNotEqual(a.stateTensors()[0].1.values, b.stateTensors()[0].1.values)
         let items = a.stateItems().map { ("vae.encoder." + $0.0, $0.1) } + [("other.x", .float(Tensor(zeros: [1])))]
         try SafeTensors.write(items: items, to: url)
         try b.loadState(from: url, prefix: "vae.encoder.")

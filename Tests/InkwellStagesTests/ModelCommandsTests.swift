@@ -52,8 +52,7 @@ final class ModelCommandsTests: XCTestCase {
 
     /// A narrow model whose batch-norm running statistics have seen one batch (counters at 1).
     static func makeModel() throws -> VAEGAN {
-        Initialization.seed(5)
-        let model = try VAEGAN(widths: .narrow)
+        let model = try VAEGAN(widths: .narrow, seed: 5)
         let x = Inference.modelInput((0..<4).map { frame($0) }, width: 121, height: 65)
         _ = withoutGrad { model.encoder.posterior(x) }
         model.eval()

@@ -11,6 +11,16 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(model.widths.frameSize, [65, 121])
     }
 
+    func testTheSameSeedBuildsTheSameModel() throws {
+        let values = { (seed: UInt64) in try VAEGAN(widths: tinyWidths, seed: seed).stateTensors().map(\.1.values) }
+        XCTAssertEqual(try values(3), try values(3))
+        XCTAssertNotEqual(try values(3), try values(4))
+        // One generator through encoder, decoder and discriminator, in that order.
+        var generator = RandomGenerator(seed: 3)
+        let manual = try VAEGAN(widths: tinyWidths, using: &generator)
+        XCTAssertEqual(manual.stateTensors().map(\.1.values), try values(3))
+    }
+
     func testStateNamesFollowTheReferenceModuleTree() throws {
         let model = try VAEGAN(widths: .narrow)
         let names = Set(model.stateItems().map(\.0))

@@ -111,7 +111,20 @@ public enum ConvolutionLowering {
     /// The most floats a column buffer (patch rows x images x positions) may hold; images are
     /// grouped into one product up to this size (at least one image per group). 16 Mi floats
     /// (64 MiB) by default.
-    nonisolated(unsafe) public static var columnBudget = 1 << 24
+    public static var columnBudget: Int {
+        get { settings.value.columnBudget }
+        set { settings.withLock { $0.columnBudget = newValue } }
+    }
+
+    /// The process-wide switches below, under one lock.
+    static let settings = Locked(Switches())
+
+    struct Switches {
+        var columnBudget = 1 << 24
+        var directSmallChannelConvolutions = inkwell_kernels_use_avx512() != 0
+        var winogradStridedConvolutions = true
+        var winogradTransposedConvolutions = true
+    }
 
     /// Whether the calling task (or thread, outside tasks) runs inside `withReferenceRounding`.
     @TaskLocal public static var referenceRounding = false
@@ -138,7 +151,10 @@ extension ConvolutionLowering {
     /// and last convs of the model) run as direct convolutions (`CInkwellKernels`) instead of
     /// im2col + gemm, whose column matrix is 25x the input for 3 channels. On by default where
     /// the AVX-512 kernel runs; settable (tests compare both paths).
-    nonisolated(unsafe) public static var directSmallChannelConvolutions = inkwell_kernels_use_avx512() != 0
+    public static var directSmallChannelConvolutions: Bool {
+        get { settings.value.directSmallChannelConvolutions }
+        set { settings.withLock { $0.directSmallChannelConvolutions = newValue } }
+    }
 
     /// Whether the AVX-512 versions of the engine's own kernels run (where the CPU has them);
     /// turned off, the portable versions run (tests compare both).

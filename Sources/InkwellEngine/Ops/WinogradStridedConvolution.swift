@@ -20,7 +20,10 @@ extension ConvolutionLowering {
     /// with Winograd's F(4x4, 3x3) (on by default; tests compare it with im2col + gemm). This
     /// covers the forward of the encoder's and discriminator's strided convolutions and the input
     /// gradient of the decoder's transposed convolutions.
-    nonisolated(unsafe) public static var winogradStridedConvolutions = true
+    public static var winogradStridedConvolutions: Bool {
+        get { settings.value.winogradStridedConvolutions }
+        set { settings.withLock { $0.winogradStridedConvolutions = newValue } }
+    }
 
     static func usesWinogradStrided(channels: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) -> Bool {
         winogradStridedConvolutions && channels > 4 && kernelHeight == 5 && kernelWidth == 5 && stride == 2

@@ -21,7 +21,10 @@ import CInkwellKernels
 extension ConvolutionLowering {
     /// Whether stride-2, 5 x 5, padding-2 transposed convolutions run their forward pass with
     /// Winograd's algorithm (on by default; tests compare it with gemm + col2im).
-    nonisolated(unsafe) public static var winogradTransposedConvolutions = true
+    public static var winogradTransposedConvolutions: Bool {
+        get { settings.value.winogradTransposedConvolutions }
+        set { settings.withLock { $0.winogradTransposedConvolutions = newValue } }
+    }
 
     static func usesWinograd(kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) -> Bool {
         winogradTransposedConvolutions && kernelHeight == 5 && kernelWidth == 5 && stride == 2 && padding == 2

@@ -4,13 +4,14 @@ import InkwellEngine
 ///
 /// - weight: (outFeatures, inFeatures), kaiming-uniform (a = sqrt(5)).
 /// - bias: (outFeatures), uniform(+-1/sqrt(inFeatures)); present by default.
+/// - `generator`: where the initial values come from (weight first, then bias).
 public final class Linear: Module, UnaryLayer {
     public let weight: Tensor
     public let bias: Tensor?
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
-        weight = Initialization.kaimingUniform([outFeatures, inFeatures], fanIn: inFeatures)
-        self.bias = bias ? Initialization.bias(outFeatures, fanIn: inFeatures) : nil
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, using generator: inout RandomGenerator) {
+        weight = Initialization.kaimingUniform([outFeatures, inFeatures], fanIn: inFeatures, using: &generator)
+        self.bias = bias ? Initialization.bias(outFeatures, fanIn: inFeatures, using: &generator) : nil
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {

@@ -13,17 +13,17 @@ public final class Decoder: Module {
     public let featureMap: [Int]
     public let mapChannels: Int
 
-    public init(widths: ModelWidths) {
+    public init(widths: ModelWidths, using generator: inout RandomGenerator) {
         let c = widths.decoder
         featureMap = widths.featureMap
         mapChannels = c[0]
-        map = Linear(widths.latent, c[0] * featureMap[0] * featureMap[1])
+        map = Linear(widths.latent, c[0] * featureMap[0] * featureMap[1], using: &generator)
         var layers: [any UnaryLayer] = (0..<(c.count - 1)).map { i in
-            Sequential(ConvTranspose2d(c[i], c[i + 1], kernelSize: 5, stride: 2, padding: 2, bias: false),
+            Sequential(ConvTranspose2d(c[i], c[i + 1], kernelSize: 5, stride: 2, padding: 2, bias: false, using: &generator),
                        InstanceNorm2d(), LeakyReLU(negativeSlope: 0.01))
         }
         layers.append(ReflectionPad2d(2))
-        layers.append(Conv2d(c.last!, widths.channels, kernelSize: 5))
+        layers.append(Conv2d(c.last!, widths.channels, kernelSize: 5, using: &generator))
         convs = Sequential(layers)
     }
 

@@ -11,14 +11,14 @@ public final class Discriminator: Module {
     public let convs: Sequential
     public let fc: Sequential
 
-    public init(widths: ModelWidths) {
+    public init(widths: ModelWidths, using generator: inout RandomGenerator) {
         let c = widths.discriminator
         convs = Sequential((0..<(c.count - 1)).map { i in
-            Sequential(ReflectionPad2d(2), Conv2d(c[i], c[i + 1], kernelSize: 5, stride: i == 0 ? 1 : 2))
+            Sequential(ReflectionPad2d(2), Conv2d(c[i], c[i + 1], kernelSize: 5, stride: i == 0 ? 1 : 2, using: &generator))
         })
         let grid = widths.discriminatorFeatureMap
-        fc = Sequential(Linear(c.last! * grid[0] * grid[1], widths.discriminatorHidden), ReLU(),
-                        Linear(widths.discriminatorHidden, 1), Sigmoid())
+        fc = Sequential(Linear(c.last! * grid[0] * grid[1], widths.discriminatorHidden, using: &generator), ReLU(),
+                        Linear(widths.discriminatorHidden, 1, using: &generator), Sigmoid())
     }
 
     /// The probability that each image of x (N, C, H, W) is real, (N, 1), and the feature map

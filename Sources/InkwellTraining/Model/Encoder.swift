@@ -25,13 +25,13 @@ public final class Encoder: Module {
     public let logvarMax: Float
 
     /// - Parameters: widths' encoder channels, feature map and latent.
-    public init(widths: ModelWidths, logvarMax: Float = 20) {
+    public init(widths: ModelWidths, logvarMax: Float = 20, using generator: inout RandomGenerator) {
         let channels = widths.encoder
         convs = Sequential((0..<(channels.count - 1)).map { i in
-            Sequential(ReflectionPad2d(2), Conv2d(channels[i], channels[i + 1], kernelSize: 5, stride: 2, bias: false),
+            Sequential(ReflectionPad2d(2), Conv2d(channels[i], channels[i + 1], kernelSize: 5, stride: 2, bias: false, using: &generator),
                        BatchNorm2d(channels[i + 1]), ReLU())
         })
-        map = Linear(channels.last! * widths.featureMap[0] * widths.featureMap[1], 2 * widths.latent)
+        map = Linear(channels.last! * widths.featureMap[0] * widths.featureMap[1], 2 * widths.latent, using: &generator)
         latent = widths.latent
         self.logvarMax = logvarMax
     }

@@ -7,9 +7,10 @@ public final class VAE: Module {
     public let encoder: Encoder
     public let decoder: Decoder
 
-    public init(widths: ModelWidths) {
-        encoder = Encoder(widths: widths)
-        decoder = Decoder(widths: widths)
+    /// Encoder then decoder, each drawing its initial values from `generator` in turn.
+    public init(widths: ModelWidths, using generator: inout RandomGenerator) {
+        encoder = Encoder(widths: widths, using: &generator)
+        decoder = Decoder(widths: widths, using: &generator)
     }
 }
 
@@ -22,14 +23,20 @@ public final class VAEGAN: Module {
     /// The widths it was built with.
     public let widths: ModelWidths
 
-    /// Builds a freshly initialised model (PyTorch's default initialisers drawing from
-    /// `Initialization.generator`; seed it with `Initialization.seed(_:)` first for a reproducible
-    /// model). Throws when the widths are not buildable.
-    public init(widths: ModelWidths) throws {
+    /// Builds a freshly initialised model: PyTorch's default initialisers, drawing from one
+    /// generator seeded with `seed` (0 by default), in the order encoder, decoder, discriminator.
+    /// The same widths and seed give the same model. Throws when the widths are not buildable.
+    public convenience init(widths: ModelWidths, seed: UInt64 = 0) throws {
+        var generator = RandomGenerator(seed: seed)
+        try self.init(widths: widths, using: &generator)
+    }
+
+    /// Builds a freshly initialised model drawing its initial values from `generator`.
+    public init(widths: ModelWidths, using generator: inout RandomGenerator) throws {
         try widths.validate()
         self.widths = widths
-        vae = VAE(widths: widths)
-        discriminator = Discriminator(widths: widths)
+        vae = VAE(widths: widths, using: &generator)
+        discriminator = Discriminator(widths: widths, using: &generator)
     }
 
     public var encoder: Encoder { vae.encoder }

@@ -160,8 +160,7 @@ public final class Trainer {
         self.communicator = communicator
         let isRoot = communicator.isRoot
 
-        Initialization.seed(config.seed)
-        model = try initial?.model ?? VAEGAN(widths: widths)
+        model = try initial?.model ?? VAEGAN(widths: widths, seed: config.seed)
         model.train()
         optimizers = VAEGANOptimizers(model: model, learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1),
                                       beta2: Float(config.adamBeta2), eps: Float(config.adamEps))

@@ -130,8 +130,7 @@ struct BenchDistributedCommand: ParsableCommand {
     }
 
     private func makeContext(_ widths: ModelWidths) throws -> StepContext {
-        Initialization.seed(0)
-        let model = try VAEGAN(widths: widths)
+        let model = try VAEGAN(widths: widths, seed: 0)
         return StepContext(model: model, optimizers: VAEGANOptimizers(model: model), kld: MovingBatchKLD(), beta: DualGradientBeta())
     }
 

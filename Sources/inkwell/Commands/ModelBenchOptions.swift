@@ -46,8 +46,7 @@ struct ModelBenchOptions: ParsableArguments {
         Parallel.workers = threads
         let widths = try ModelWidths.preset(preset)
         let frame = widths.frameSize
-        Initialization.seed(0)
-        let model = try VAEGAN(widths: widths)
+        let model = try VAEGAN(widths: widths, seed: 0)
         var generator = RandomGenerator(seed: 1)
         let images = Tensor.uniform([batch, widths.channels, frame[0], frame[1]], low: -1, high: 1, using: &generator)
         return (widths, model, images)
