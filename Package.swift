@@ -24,7 +24,7 @@ let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "Inkwell",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Inkwell", type: .dynamic, targets: ["Inkwell"]),
         .executable(name: "inkwell", targets: ["inkwell"]),

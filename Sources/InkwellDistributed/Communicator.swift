@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import InkwellEngine
 
 /// The processes (ranks) of one data-parallel job and the collective operations Inkwell uses
@@ -90,9 +91,9 @@ public final class SingleProcess: Communicator {
 /// MPI launcher, installed its MPI communicator at start-up.
 public enum World {
     public static var communicator: any Communicator {
-        get { installed.value }
-        set { installed.value = newValue }
+        get { installed.withLock { $0 } }
+        set { installed.withLock { $0 = newValue } }
     }
 
-    private static let installed = Locked<any Communicator>(SingleProcess())
+    private static let installed = Mutex<any Communicator>(SingleProcess())
 }

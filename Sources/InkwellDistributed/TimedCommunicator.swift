@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import InkwellEngine
 
 /// A communicator that counts the seconds and bytes spent in another's collectives: the
@@ -7,13 +8,13 @@ public final class TimedCommunicator: Communicator {
     public let base: any Communicator
     /// Seconds spent inside collectives (including waiting for slower ranks) and the bytes this
     /// rank contributed to sums, since the last `reset()`.
-    public var seconds: Double { tally.value.seconds }
-    public var bytesSummed: Int { tally.value.bytes }
-    private let tally = Locked((seconds: 0.0, bytes: 0))
+    public var seconds: Double { tally.withLock { $0.seconds } }
+    public var bytesSummed: Int { tally.withLock { $0.bytes } }
+    private let tally = Mutex((seconds: 0.0, bytes: 0))
 
     public init(_ base: any Communicator) { self.base = base }
 
-    public func reset() { tally.value = (0, 0) }
+    public func reset() { tally.withLock { $0 = (0, 0) } }
 
     private func timed<T>(_ bytes: Int, _ body: () -> T) -> T {
         let start = Date()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where tensor buffers of 1 MiB or more live: one reserved range of address space, carved best
 /// fit, with freed blocks merged with their free neighbours, so the steady state of a training or
@@ -46,7 +47,7 @@ public enum BufferArena {
         var liveBytes = 0, highWater = 0, reuses = 0, growths = 0, grownBytes = 0
     }
 
-    private static let state = Locked(State())
+    private static let state = Mutex(State())
 
     private static func reserve() -> Reservation? {
         #if os(Linux)
@@ -123,7 +124,7 @@ public enum BufferArena {
     /// Large buffers served from freed blocks and by growing the touched range (and the bytes it
     /// grew by), the touched bytes now, and the most bytes of large buffers ever in use at once.
     public static var statistics: (reuses: Int, growths: Int, grownBytes: Int, touchedBytes: Int, highWaterBytes: Int) {
-        let s = state.value
+        let s = state.withLock { $0 }
         return (s.reuses, s.growths, s.grownBytes, s.blocks.top, s.highWater)
     }
 }

@@ -1,15 +1,16 @@
 import Foundation
+import Synchronization
 
 /// Splits elementwise work across the machine's cores when it is large enough to pay off.
 public enum Parallel {
     /// Worker count for the engine's own loops (not OpenBLAS's, see `BLAS.threads`).
     /// Process-wide; the machine's core count by default.
     public static var workers: Int {
-        get { workerCount.value }
-        set { workerCount.value = max(1, newValue) }
+        get { workerCount.withLock { $0 } }
+        set { workerCount.withLock { $0 = max(1, newValue) } }
     }
 
-    private static let workerCount = Locked(max(1, ProcessInfo.processInfo.activeProcessorCount))
+    private static let workerCount = Mutex(max(1, ProcessInfo.processInfo.activeProcessorCount))
 
     /// Calls `body` on disjoint ranges covering `0..<count`, concurrently when `count` is at
     /// least `grain` elements per worker.

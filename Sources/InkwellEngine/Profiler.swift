@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Wall time per op kind, forward and backward, when the environment variable
 /// `INKWELL_PROFILE` is set (to anything); printed to standard error when the process exits.
@@ -18,7 +19,7 @@ public enum Profiler {
         var lastMark: UInt64 = 0
     }
 
-    private static let tally = Locked(Tally())
+    private static let tally = Mutex(Tally())
 
     /// Prints the report when the process exits; registered on first use.
     private static let registration: Void = { atexit { Profiler.printReport() } }()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -26,8 +27,8 @@ public enum PluginLoader {
     public static let entryPoint = "inkwell_plugin_register"
     typealias RegisterFunction = @convention(c) (UnsafeMutableRawPointer) -> Int32
 
-    nonisolated(unsafe) private static var loaded: [String: UnsafeMutableRawPointer] = [:]
-    private static let lock = NSLock()
+    /// The paths loaded so far (their libraries stay open for the life of the process).
+    private static let loaded = Mutex<Set<String>>([])
 
     public struct LoadError: Error, CustomStringConvertible, LocalizedError {
         public var description: String
@@ -39,8 +40,15 @@ public enum PluginLoader {
     /// loadable library, lacks the entry point, or its registration reports failure.
     public static func load(_ url: URL, into registry: StageRegistry = .shared) throws {
         let path = url.standardizedFileURL.path
-        lock.lock(); defer { lock.unlock() }
-        if loaded[path] != nil { return }
+        try loaded.withLock { loaded in
+            if loaded.contains(path) { return }
+            try open(path, into: registry)
+            loaded.insert(path)
+        }
+    }
+
+    /// Opens the library at `path` and calls its entry point with `registry`.
+    private static func open(_ path: String, into registry: StageRegistry) throws {
         guard FileManager.default.fileExists(atPath: path) else {
             throw LoadError(description: "no such file \(path) (build the plugin package first, e.g. `swift build` in its folder)")
         }
@@ -57,6 +65,5 @@ public enum PluginLoader {
         guard status == 0 else {
             throw LoadError(description: "\(path): '\(entryPoint)' reported failure (status \(status))")
         }
-        loaded[path] = handle
     }
 }

@@ -1,4 +1,5 @@
 import CInkwellKernels
+import Synchronization
 
 // Convolution primitives: conv2d and conv_transpose2d (NCHW, square stride and padding, zero
 // padding), lowered to sgemm through im2col / col2im. Several images share one product: their
@@ -112,12 +113,12 @@ public enum ConvolutionLowering {
     /// grouped into one product up to this size (at least one image per group). 16 Mi floats
     /// (64 MiB) by default.
     public static var columnBudget: Int {
-        get { settings.value.columnBudget }
+        get { settings.withLock { $0.columnBudget } }
         set { settings.withLock { $0.columnBudget = newValue } }
     }
 
     /// The process-wide switches below, under one lock.
-    static let settings = Locked(Switches())
+    static let settings = Mutex(Switches())
 
     struct Switches {
         var columnBudget = 1 << 24
@@ -152,7 +153,7 @@ extension ConvolutionLowering {
     /// im2col + gemm, whose column matrix is 25x the input for 3 channels. On by default where
     /// the AVX-512 kernel runs; settable (tests compare both paths).
     public static var directSmallChannelConvolutions: Bool {
-        get { settings.value.directSmallChannelConvolutions }
+        get { settings.withLock { $0.directSmallChannelConvolutions } }
         set { settings.withLock { $0.directSmallChannelConvolutions = newValue } }
     }
 

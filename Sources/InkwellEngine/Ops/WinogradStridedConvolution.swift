@@ -1,4 +1,5 @@
 import CInkwellKernels
+import Synchronization
 
 // A stride-2, 5 x 5 convolution (the encoder's and the discriminator's blocks, and the input
 // gradient of the decoder's transposed convolutions) with Winograd's F(4x4, 3x3).
@@ -21,7 +22,7 @@ extension ConvolutionLowering {
     /// covers the forward of the encoder's and discriminator's strided convolutions and the input
     /// gradient of the decoder's transposed convolutions.
     public static var winogradStridedConvolutions: Bool {
-        get { settings.value.winogradStridedConvolutions }
+        get { settings.withLock { $0.winogradStridedConvolutions } }
         set { settings.withLock { $0.winogradStridedConvolutions = newValue } }
     }
 

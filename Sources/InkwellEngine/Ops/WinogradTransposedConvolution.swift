@@ -1,4 +1,5 @@
 import CInkwellKernels
+import Synchronization
 
 // The forward pass of a stride-2, 5 x 5, padding-2 transposed convolution (the decoder's blocks)
 // with Winograd's minimal filtering: no col2im, and 1.6x (F(2x2, 3x3)) or 2.6-3x (F(4x4, 3x3))
@@ -22,7 +23,7 @@ extension ConvolutionLowering {
     /// Whether stride-2, 5 x 5, padding-2 transposed convolutions run their forward pass with
     /// Winograd's algorithm (on by default; tests compare it with gemm + col2im).
     public static var winogradTransposedConvolutions: Bool {
-        get { settings.value.winogradTransposedConvolutions }
+        get { settings.withLock { $0.winogradTransposedConvolutions } }
         set { settings.withLock { $0.winogradTransposedConvolutions = newValue } }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Inkwell
 import InkwellMPI
 
@@ -22,7 +23,8 @@ enum DistributedLaunch {
 /// errors that end the job also go to the console, prefixed with the rank.
 enum RankOutput {
     /// The console's standard error, kept before any redirection.
-    nonisolated(unsafe) private static var console: Int32 = 2
+    private static let savedConsole = Mutex<Int32>(2)
+    private static var console: Int32 { savedConsole.withLock { $0 } }
 
     /// On ranks other than 0, sends standard output and error to RUN/logs/rank-K.log (appended).
     static func redirectToRankLog(runDirectory: String) throws {
@@ -34,7 +36,8 @@ enum RankOutput {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else { throw RankOutputError("\(path): cannot open the rank's log: \(String(cString: strerror(errno)))") }
         fflush(stdout); fflush(stderr)
-        console = dup(2)
+        let saved = dup(2)
+        savedConsole.withLock { $0 = saved }
         dup2(fd, 1)
         dup2(fd, 2)
         close(fd)
