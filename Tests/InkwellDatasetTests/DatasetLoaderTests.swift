@@ -8,7 +8,7 @@ final class DatasetLoaderTests: XCTestCase {
     /// 4 videos of 10 frames (6 x 4): videos 0-2 train (frame ids 0..29), video 3 test (30..39).
     private func dataset() throws -> Dataset {
         let dir = try SharedFixtures.temporaryDirectory(self)
-        try DatasetFixtures.makeDataset(dir, videos: 4, framesPerVideo: 10, testVideos: 1, width: 6, height: 4, shardFrames: 7)
+        _ = try DatasetFixtures.makeDataset(dir, videos: 4, framesPerVideo: 10, testVideos: 1, width: 6, height: 4, shardFrames: 7)
         return try Dataset(url: dir)
     }
 

@@ -24,7 +24,7 @@ final class BadInputTests: XCTestCase {
 
     func testZeroByteFile() throws {
         let url = try SharedFixtures.temporaryDirectory(self).appendingPathComponent("empty.mp4")
-        FileManager.default.createFile(atPath: url.path, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: Data()))
         let e = openError(url)
         XCTAssertEqual(e?.kind, .emptyFile)
         XCTAssertEqual(e?.reason, "empty file (0 bytes)")
