@@ -178,18 +178,7 @@ private struct GoldenCase {
         }
         switch op {
         case "conv2d", "conv_transpose2d":
-            guard inputs.count >= 2 else { throw GoldenCaseError("\(op) needs inputs x, w[, b]") }
-            let hasBias = try flag("bias", default: inputs.count > 2)
-            guard hasBias == (inputs.count > 2) else { throw GoldenCaseError("attrs bias=\(hasBias) but inputs are \(inputNames)") }
-            let (stride, padding) = (try square("stride", default: 1), try square("padding", default: 0))
-            if op == "conv2d" {
-                guard try square("dilation", default: 1) == 1, try square("groups", default: 1) == 1 else {
-                    throw GoldenCaseError("dilation and groups other than 1 are not supported")
-                }
-                return conv2d(inputs[0], weight: inputs[1], bias: hasBias ? inputs[2] : nil, stride: stride, padding: padding)
-            }
-            guard try square("output_padding", default: 0) == 0 else { throw GoldenCaseError("output_padding is not supported") }
-            return convTranspose2d(inputs[0], weight: inputs[1], bias: hasBias ? inputs[2] : nil, stride: stride, padding: padding)
+            return try convolution(inputs)
         case "reflection_pad2d":
             let padding: Padding2D
             if let list = attrs["pad"] as? [NSNumber], list.count == 4 {
@@ -214,29 +203,7 @@ private struct GoldenCase {
             guard try !flag("affine", default: false) else { throw GoldenCaseError("affine instance norm is not supported") }
             return instanceNorm2d(try first(), eps: Float(try number("eps", default: 1e-5)))
         case "batch_norm2d":
-            let x = try first()
-            let gamma = input(inputs, ["gamma", "weight"]), beta = input(inputs, ["beta", "bias"])
-            let training = try flag("training", default: true)
-            let eps = Float(try number("eps", default: 1e-5))
-            if training {
-                let momentum = Float(try number("momentum", default: 0.1))
-                guard has("running_mean_before") == has("running_var_before") else {
-                    throw GoldenCaseError("needs both running_mean_before and running_var_before, or neither")
-                }
-                var running: RunningStatistics?
-                if has("running_mean_before") {
-                    running = RunningStatistics(mean: try tensor("running_mean_before"), variance: try tensor("running_var_before"), momentum: momentum)
-                }
-                let out = batchNorm2d(x, weight: gamma, bias: beta, running: running, training: true, eps: eps)
-                if let running {
-                    for (key, t) in [("running_mean_after", running.mean), ("running_var_after", running.variance)] where has(key) {
-                        extraChecks.append((key, t, try tensor(key)))
-                    }
-                }
-                return out
-            }
-            let running = RunningStatistics(mean: try tensor("running_mean"), variance: try tensor("running_var"))
-            return batchNorm2d(x, weight: gamma, bias: beta, running: running, training: false, eps: eps)
+            return try batchNorm(try first(), inputs, extraChecks: &extraChecks)
         case "binary_cross_entropy":
             let p = try first()
             let loss = binaryCrossEntropy(p, target: Float(try number("target")))
@@ -255,6 +222,48 @@ private struct GoldenCase {
         default:
             throw GoldenCaseError("unknown op '\(op)'")
         }
+    }
+
+    /// conv2d or conv_transpose2d over inputs x, w[, b], with PyTorch's attributes.
+    private func convolution(_ inputs: [Tensor]) throws -> Tensor {
+        guard inputs.count >= 2 else { throw GoldenCaseError("\(op) needs inputs x, w[, b]") }
+        let hasBias = try flag("bias", default: inputs.count > 2)
+        guard hasBias == (inputs.count > 2) else { throw GoldenCaseError("attrs bias=\(hasBias) but inputs are \(inputNames)") }
+        let (stride, padding) = (try square("stride", default: 1), try square("padding", default: 0))
+        if op == "conv2d" {
+            guard try square("dilation", default: 1) == 1, try square("groups", default: 1) == 1 else {
+                throw GoldenCaseError("dilation and groups other than 1 are not supported")
+            }
+            return conv2d(inputs[0], weight: inputs[1], bias: hasBias ? inputs[2] : nil, stride: stride, padding: padding)
+        }
+        guard try square("output_padding", default: 0) == 0 else { throw GoldenCaseError("output_padding is not supported") }
+        return convTranspose2d(inputs[0], weight: inputs[1], bias: hasBias ? inputs[2] : nil, stride: stride, padding: padding)
+    }
+
+    /// batch_norm2d in training mode (with the running statistics' updates checked when the case
+    /// has them) or evaluation mode.
+    private func batchNorm(_ x: Tensor, _ inputs: [Tensor], extraChecks: inout [(String, Tensor, Tensor)]) throws -> Tensor {
+        let gamma = input(inputs, ["gamma", "weight"]), beta = input(inputs, ["beta", "bias"])
+        let eps = Float(try number("eps", default: 1e-5))
+        guard try flag("training", default: true) else {
+            let running = RunningStatistics(mean: try tensor("running_mean"), variance: try tensor("running_var"))
+            return batchNorm2d(x, weight: gamma, bias: beta, running: running, training: false, eps: eps)
+        }
+        let momentum = Float(try number("momentum", default: 0.1))
+        guard has("running_mean_before") == has("running_var_before") else {
+            throw GoldenCaseError("needs both running_mean_before and running_var_before, or neither")
+        }
+        var running: RunningStatistics?
+        if has("running_mean_before") {
+            running = RunningStatistics(mean: try tensor("running_mean_before"), variance: try tensor("running_var_before"), momentum: momentum)
+        }
+        let out = batchNorm2d(x, weight: gamma, bias: beta, running: running, training: true, eps: eps)
+        if let running {
+            for (key, t) in [("running_mean_after", running.mean), ("running_var_after", running.variance)] where has(key) {
+                extraChecks.append((key, t, try tensor(key)))
+            }
+        }
+        return out
     }
 
     /// Adam: `param_before`, then for step i `grad_i` giving `param_after_i`.

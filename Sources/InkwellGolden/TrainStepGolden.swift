@@ -83,34 +83,11 @@ public enum TrainStepGolden: GoldenSuite {
     /// sub-update's gradient errors.
     static func check(_ spec: Spec, _ file: SafeTensorsFile, communicator: any Communicator) throws -> (step: Errors, gradients: Errors) {
         let w = spec.widths, h = spec.hyperparameters
-        // Settings the model has fixed (the reference's) must be what the set used.
-        for (name, value, fixed) in [("logvar_max", h.logvar_max, 20.0), ("bn_momentum", h.bn_momentum, 0.1),
-                                     ("bn_eps", h.bn_eps, 1e-5), ("in_eps", h.in_eps, 1e-5), ("leaky_slope", h.leaky_slope, 0.01)] {
-            if let value, abs(value - fixed) > 1e-12 { throw GoldenError("hyperparameter \(name) = \(value) is not supported (the model uses \(fixed))") }
-        }
-        let widths = ModelWidths(latent: w.latent, encoder: w.encoder, decoder: w.decoder, discriminator: w.discriminator,
-                                 discriminatorHidden: w.discriminator_hidden, featureMap: w.feature_map)
-        let model = try VAEGAN(widths: widths)
-        guard w.frame.count == 3, w.frame[0] == widths.channels else {
-            throw GoldenError("widths.frame \(w.frame) does not match \(widths.channels) image channels")
-        }
-        try widths.checkFrame(height: w.frame[1], width: w.frame[2])
-        try model.loadState(from: file, prefix: "before.", options: StateLoadOptions(allowUnknown: false, allowMissingCounters: true))
+        let model = try loadModel(spec, file)
         let before = model.stateTensors().map { ($0.0, $0.1.clone()) }
-
         let optimizers = VAEGANOptimizers(model: model, learningRate: Float(h.lr), beta1: Float(h.beta1),
                                           beta2: Float(h.beta2), eps: Float(h.eps))
-        var kldParameters = MovingBatchKLD.Parameters()
-        kldParameters.momentum = h.stats_momentum
-        kldParameters.initialMean = h.stats_mean_initial
-        kldParameters.initialVar = h.stats_var_initial
-        let kld = MovingBatchKLD(parameters: kldParameters)
-        var betaParameters = DualGradientBeta.Parameters()
-        betaParameters.initial = h.beta_initial
-        betaParameters.step = h.beta_step
-        betaParameters.target = h.target_kld
-        betaParameters.min = h.beta_min
-        let beta = DualGradientBeta(parameters: betaParameters)
+        let (kld, beta) = strategies(h)
         let context = StepContext(model: model, optimizers: optimizers, kld: kld, beta: beta)
         var gradientErrors: Errors = []
         let names = Dictionary(uniqueKeysWithValues: model.stateTensors().map { (ObjectIdentifier($0.1), $0.0) })
@@ -140,18 +117,64 @@ public enum TrainStepGolden: GoldenSuite {
             try SeedSchedule().run(context, images: input, noise: noise)
         }
         if let observerFailure { throw observerFailure }
+        var errors = try changeErrors(model, before: before, file)
+        errors += try valueErrors(result, kld: kld, beta: beta, latent: w.latent, file)
+        return (errors, gradientErrors)
+    }
 
-        var errors: [(tensor: String, error: Double, tolerance: Double)] = []
+    /// The set's model: its widths, with the state before the step loaded. Throws when the set uses
+    /// a setting the model fixes (the reference's) at another value, or a frame the widths do not fit.
+    private static func loadModel(_ spec: Spec, _ file: SafeTensorsFile) throws -> VAEGAN {
+        let w = spec.widths, h = spec.hyperparameters
+        for (name, value, fixed) in [("logvar_max", h.logvar_max, 20.0), ("bn_momentum", h.bn_momentum, 0.1),
+                                     ("bn_eps", h.bn_eps, 1e-5), ("in_eps", h.in_eps, 1e-5), ("leaky_slope", h.leaky_slope, 0.01)] {
+            if let value, abs(value - fixed) > 1e-12 { throw GoldenError("hyperparameter \(name) = \(value) is not supported (the model uses \(fixed))") }
+        }
+        let widths = ModelWidths(latent: w.latent, encoder: w.encoder, decoder: w.decoder, discriminator: w.discriminator,
+                                 discriminatorHidden: w.discriminator_hidden, featureMap: w.feature_map)
+        let model = try VAEGAN(widths: widths)
+        guard w.frame.count == 3, w.frame[0] == widths.channels else {
+            throw GoldenError("widths.frame \(w.frame) does not match \(widths.channels) image channels")
+        }
+        try widths.checkFrame(height: w.frame[1], width: w.frame[2])
+        try model.loadState(from: file, prefix: "before.", options: StateLoadOptions(allowUnknown: false, allowMissingCounters: true))
+        return model
+    }
+
+    /// The moving-batch KLD and the dual-gradient beta with the set's hyperparameters.
+    private static func strategies(_ h: Spec.Hyper) -> (MovingBatchKLD, DualGradientBeta) {
+        var kldParameters = MovingBatchKLD.Parameters()
+        kldParameters.momentum = h.stats_momentum
+        kldParameters.initialMean = h.stats_mean_initial
+        kldParameters.initialVar = h.stats_var_initial
+        var betaParameters = DualGradientBeta.Parameters()
+        betaParameters.initial = h.beta_initial
+        betaParameters.step = h.beta_step
+        betaParameters.target = h.target_kld
+        betaParameters.min = h.beta_min
+        return (MovingBatchKLD(parameters: kldParameters), DualGradientBeta(parameters: betaParameters))
+    }
+
+    /// Each state tensor's change over the step against the set's (`after.*` minus `before.*`).
+    private static func changeErrors(_ model: VAEGAN, before: [(String, Tensor)], _ file: SafeTensorsFile) throws -> Errors {
+        var errors: Errors = []
+        let now = Dictionary(uniqueKeysWithValues: model.stateTensors().map { ($0.0, $0.1) })
         for (name, old) in before {
             let key = "after.\(name)"
             guard file.contains(key) else { continue }
             let reference = try file.tensor(key, shape: old.shape).values
-            let now = model.stateTensors().first { $0.0 == name }!.1.values
             let oldValues = old.values
-            let mineChange = zip(now, oldValues).map { Double($0) - Double($1) }
+            let mineChange = zip(now[name]!.values, oldValues).map { Double($0) - Double($1) }
             let referenceChange = zip(reference, oldValues).map { Double($0) - Double($1) }
             errors.append((key, relativeL2(mineChange, referenceChange), changeTolerance))
         }
+        return errors
+    }
+
+    /// The step's losses, the beta after it and the KLD's running statistics against the set's.
+    private static func valueErrors(_ result: StepResult, kld: MovingBatchKLD, beta: DualGradientBeta, latent: Int,
+                                    _ file: SafeTensorsFile) throws -> Errors {
+        var errors: Errors = []
         let losses: [(String, String)] = [("disc_orig", "disc_real"), ("disc_recon", "disc_recon"), ("gen_recon", "gen_recon"),
                                           ("disc_fake", "disc_fake"), ("gen_fake", "gen_fake"), ("feats_recon", "feats"),
                                           ("kld", "kld"), ("pixel", "pixel")]
@@ -161,9 +184,9 @@ public enum TrainStepGolden: GoldenSuite {
         }
         errors.append(("beta_after", relativeL2([beta.beta], try file.tensor("beta_after").values.map(Double.init)), valueTolerance))
         guard let mean = kld.runningMean, let variance = kld.runningVariance else { throw GoldenError("the moving-batch KLD kept no statistics") }
-        errors.append(("stats_mean_after", relativeL2Error(mean.values, try file.tensor("stats_mean_after", shape: [w.latent]).values), valueTolerance))
-        errors.append(("stats_var_after", relativeL2Error(variance.values, try file.tensor("stats_var_after", shape: [w.latent]).values), valueTolerance))
-        return (errors, gradientErrors)
+        errors.append(("stats_mean_after", relativeL2Error(mean.values, try file.tensor("stats_mean_after", shape: [latent]).values), valueTolerance))
+        errors.append(("stats_var_after", relativeL2Error(variance.values, try file.tensor("stats_var_after", shape: [latent]).values), valueTolerance))
+        return errors
     }
 
     /// ||a - b|| / ||b|| in double precision (||a - b|| when b is all zeros; NaN propagates).

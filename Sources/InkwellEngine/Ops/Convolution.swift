@@ -291,38 +291,17 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
     guard geo.outHeight > 0, geo.outWidth > 0, stride > 0, padding >= 0 else {
         shapeMismatch("conv2d", x.shape, weight.shape, "kernel larger than the padded input, or a bad stride/padding")
     }
-    let (k, positions) = (geo.patchSize, geo.positions)
-    let imageSize = geo.channels * geo.height * geo.width
     let out = Tensor.empty([n, o, geo.outHeight, geo.outWidth])
-    let group = imagesPerGroup(n, rows: k, positions: positions)
+    let group = imagesPerGroup(n, rows: geo.patchSize, positions: geo.positions)
     if direct {
-        let packed = packedWeights(weight.pointer, channels: geo.channels, outChannels: o, kernelHeight: geo.kernelHeight,
-                                   kernelWidth: geo.kernelWidth, flip: false)
-        directConvolution(x.pointer, n: n, channels: geo.channels, height: geo.height, width: geo.width, packed: packed.pointer,
-                          outChannels: o, kernelHeight: geo.kernelHeight, kernelWidth: geo.kernelWidth, out.pointer)
-        if let bias {
-            let (yp, bp) = (out.pointer, bias.pointer)
-            Parallel.forEach(n) { i in
-                for oc in 0..<o { let plane = yp + (i * o + oc) * positions, b = bp[oc]; for j in 0..<positions { plane[j] += b } }
-            }
-        }
+        directConvolutionForward(x, weight: weight, bias: bias, geo, out)
     } else if !ConvolutionLowering.referenceRounding,
               ConvolutionLowering.usesWinogradStrided(channels: geo.channels, kernelHeight: geo.kernelHeight,
                                                       kernelWidth: geo.kernelWidth, stride: stride, padding: padding) {
         winogradStridedConvolution(x.pointer, n: n, inChannels: geo.channels, height: geo.height, width: geo.width,
                                    weight: weight.pointer, outChannels: o, padding: padding, bias: bias?.pointer, out.pointer)
     } else {
-        let columns = TensorStorage(count: k * group * positions, zeroed: false)
-        let products = TensorStorage(count: o * group * positions, zeroed: false)
-        for first in Swift.stride(from: 0, to: n, by: group) {
-            let count = min(group, n - first), ld = count * positions
-            Parallel.forEach(count) { j in
-                geo.im2col(x.pointer + (first + j) * imageSize, columns.pointer + j * positions, rowStride: ld)
-            }
-            BLAS.gemm(m: o, n: ld, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: ld, c: products.pointer, ldc: ld)
-            scatterImages(products.pointer, first: first, count: count, channels: o, positions: positions,
-                          bias: bias?.pointer, out.pointer)
-        }
+        loweredConvolutionForward(x, weight: weight, bias: bias, geo, group: group, out)
     }
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     // Only the weight gradient reads the input, image by image: a padded input is kept as its
@@ -333,67 +312,115 @@ private func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int
         let gx = needX ? Tensor(zeros: inputShape) : nil
         let gw = needW ? Tensor(zeros: weight.shape) : nil
         let gb = needB ? Tensor(zeros: [o]) : nil
-        // Direct path: the input gradient is the valid convolution of the zero-padded output
-        // gradient with the rotated kernels; the weight gradient still goes through gemm.
-        let lowerInputGradient = direct ? nil : gx
-        if direct, let gx {
-            let (kh, kw) = (geo.kernelHeight, geo.kernelWidth)
-            let (ph, pw) = (geo.outHeight + 2 * (kh - 1), geo.outWidth + 2 * (kw - 1))
-            let padded = TensorStorage(count: n * o * ph * pw)
-            let (gp, pp, ow) = (g.pointer, padded.pointer, geo.outWidth)
-            Parallel.forEach(n) { i in
-                for oc in 0..<o {
-                    for y in 0..<geo.outHeight {
-                        (pp + ((i * o + oc) * ph + y + kh - 1) * pw + kw - 1).update(from: gp + ((i * o + oc) * geo.outHeight + y) * ow, count: ow)
-                    }
-                }
-            }
-            let packed = packedWeights(weight.pointer, channels: o, outChannels: geo.channels, kernelHeight: kh, kernelWidth: kw, flip: true)
-            directConvolution(pp, n: n, channels: o, height: ph, width: pw, packed: packed.pointer,
-                              outChannels: geo.channels, kernelHeight: kh, kernelWidth: kw, gx.pointer)
+        if direct {
+            if let gx { directConvolutionInputGradient(g, weight: weight, geo, n: n, into: gx) }
+            if let gw { directConvolutionWeightGradient(g, input: savedX, geo, n: n, into: gw) }
+        } else if gx != nil || gw != nil {
+            loweredConvolutionGradients(g, weight: weight, input: savedX, geo, n: n, group: group, gx: gx, gw: gw)
         }
-        if direct, let gw {
-            // Per-worker partial sums over the images, then added.
-            let chunks = min(n, Parallel.workers)
-            let partials = TensorStorage(count: chunks * gw.count)
-            let (gp, pp, size) = (g.pointer, partials.pointer, gw.count)
-            Parallel.forEach(chunks) { chunk in
-                for i in Swift.stride(from: chunk, to: n, by: chunks) {
-                    savedX.withImage(i, size: imageSize) { xi in
-                        inkwell_direct_conv_weight_grad(xi, Int32(geo.channels), Int32(geo.height), Int32(geo.width),
-                                                        gp + i * o * positions, Int32(o), Int32(geo.kernelHeight), Int32(geo.kernelWidth),
-                                                        pp + chunk * size)
-                    }
-                }
-            }
-            for chunk in 0..<chunks { Kernels.add(gw.pointer, pp + chunk * size, gw.pointer, size) }
-        }
-        let lowerWeightGradient = direct ? nil : gw
-        if lowerInputGradient != nil || lowerWeightGradient != nil {
-            let gx = lowerInputGradient, gw = lowerWeightGradient
-            let columns = TensorStorage(count: k * group * positions, zeroed: false)
-            let gy = TensorStorage(count: o * group * positions, zeroed: false)
-            for first in Swift.stride(from: 0, to: n, by: group) {
-                let count = min(group, n - first), ld = count * positions
-                gatherImages(g.pointer, first: first, count: count, channels: o, positions: positions, gy.pointer)
-                if let gw {
-                    Parallel.forEach(count) { j in
-                        savedX.withImage(first + j, size: imageSize) { geo.im2col($0, columns.pointer + j * positions, rowStride: ld) }
-                    }
-                    BLAS.gemm(transB: true, m: o, n: k, k: ld, a: gy.pointer, lda: ld, b: columns.pointer, ldb: ld,
-                              beta: 1, c: gw.pointer, ldc: k)
-                }
-                if let gx {
-                    BLAS.gemm(transA: true, m: k, n: ld, k: o, a: weight.pointer, lda: k, b: gy.pointer, ldb: ld,
-                              c: columns.pointer, ldc: ld)
-                    Parallel.forEach(count) { j in
-                        geo.col2im(columns.pointer + j * positions, gx.pointer + (first + j) * imageSize, rowStride: ld)
-                    }
-                }
-            }
-        }
-        if let gb { addChannelSums(g.pointer, n: n, channels: o, positions: positions, gb.pointer) }
+        if let gb { addChannelSums(g.pointer, n: n, channels: o, positions: geo.positions, gb.pointer) }
         return [gx, gw, gb].prefix(needs.count).map { $0 }
+    }
+}
+
+/// The direct path's forward (`CInkwellKernels`): packed kernels, then the bias per plane.
+private func directConvolutionForward(_ x: Tensor, weight: Tensor, bias: Tensor?, _ geo: ConvGeometry, _ out: Tensor) {
+    let (n, o, positions) = (x.shape[0], weight.shape[0], geo.positions)
+    let packed = packedWeights(weight.pointer, channels: geo.channels, outChannels: o, kernelHeight: geo.kernelHeight,
+                               kernelWidth: geo.kernelWidth, flip: false)
+    directConvolution(x.pointer, n: n, channels: geo.channels, height: geo.height, width: geo.width, packed: packed.pointer,
+                      outChannels: o, kernelHeight: geo.kernelHeight, kernelWidth: geo.kernelWidth, out.pointer)
+    if let bias {
+        let (yp, bp) = (out.pointer, bias.pointer)
+        Parallel.forEach(n) { i in
+            for oc in 0..<o { let plane = yp + (i * o + oc) * positions, b = bp[oc]; for j in 0..<positions { plane[j] += b } }
+        }
+    }
+}
+
+/// PyTorch's lowering: `group` images at a time, im2col into one column matrix, one sgemm, then
+/// the products scattered to the output planes (with the bias).
+private func loweredConvolutionForward(_ x: Tensor, weight: Tensor, bias: Tensor?, _ geo: ConvGeometry, group: Int, _ out: Tensor) {
+    let (n, o, k, positions) = (x.shape[0], weight.shape[0], geo.patchSize, geo.positions)
+    let imageSize = geo.channels * geo.height * geo.width
+    let columns = TensorStorage(count: k * group * positions, zeroed: false)
+    let products = TensorStorage(count: o * group * positions, zeroed: false)
+    for first in Swift.stride(from: 0, to: n, by: group) {
+        let count = min(group, n - first), ld = count * positions
+        Parallel.forEach(count) { j in
+            geo.im2col(x.pointer + (first + j) * imageSize, columns.pointer + j * positions, rowStride: ld)
+        }
+        BLAS.gemm(m: o, n: ld, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: ld, c: products.pointer, ldc: ld)
+        scatterImages(products.pointer, first: first, count: count, channels: o, positions: positions,
+                      bias: bias?.pointer, out.pointer)
+    }
+}
+
+/// The direct path's input gradient: the valid convolution of the zero-padded output gradient
+/// with the rotated kernels.
+private func directConvolutionInputGradient(_ g: Tensor, weight: Tensor, _ geo: ConvGeometry, n: Int, into gx: Tensor) {
+    let o = weight.shape[0]
+    let (kh, kw) = (geo.kernelHeight, geo.kernelWidth)
+    let (ph, pw) = (geo.outHeight + 2 * (kh - 1), geo.outWidth + 2 * (kw - 1))
+    let padded = TensorStorage(count: n * o * ph * pw)
+    let (gp, pp, ow) = (g.pointer, padded.pointer, geo.outWidth)
+    Parallel.forEach(n) { i in
+        for oc in 0..<o {
+            for y in 0..<geo.outHeight {
+                (pp + ((i * o + oc) * ph + y + kh - 1) * pw + kw - 1).update(from: gp + ((i * o + oc) * geo.outHeight + y) * ow, count: ow)
+            }
+        }
+    }
+    let packed = packedWeights(weight.pointer, channels: o, outChannels: geo.channels, kernelHeight: kh, kernelWidth: kw, flip: true)
+    directConvolution(pp, n: n, channels: o, height: ph, width: pw, packed: packed.pointer,
+                      outChannels: geo.channels, kernelHeight: kh, kernelWidth: kw, gx.pointer)
+}
+
+/// The direct path's weight gradient: per-worker partial sums over the images, then added.
+private func directConvolutionWeightGradient(_ g: Tensor, input savedX: SavedTensor, _ geo: ConvGeometry, n: Int, into gw: Tensor) {
+    let (o, positions) = (gw.shape[0], geo.positions)
+    let imageSize = geo.channels * geo.height * geo.width
+    let chunks = min(n, Parallel.workers)
+    let partials = TensorStorage(count: chunks * gw.count)
+    let (gp, pp, size) = (g.pointer, partials.pointer, gw.count)
+    Parallel.forEach(chunks) { chunk in
+        for i in Swift.stride(from: chunk, to: n, by: chunks) {
+            savedX.withImage(i, size: imageSize) { xi in
+                inkwell_direct_conv_weight_grad(xi, Int32(geo.channels), Int32(geo.height), Int32(geo.width),
+                                                gp + i * o * positions, Int32(o), Int32(geo.kernelHeight), Int32(geo.kernelWidth),
+                                                pp + chunk * size)
+            }
+        }
+    }
+    for chunk in 0..<chunks { Kernels.add(gw.pointer, pp + chunk * size, gw.pointer, size) }
+}
+
+/// The lowered path's input and weight gradients, `group` images at a time: the output gradient
+/// gathered into one matrix; the weight gradient accumulates gy x columnsᵀ, the input gradient
+/// is weightᵀ x gy scattered back by col2im.
+private func loweredConvolutionGradients(_ g: Tensor, weight: Tensor, input savedX: SavedTensor, _ geo: ConvGeometry,
+                                         n: Int, group: Int, gx: Tensor?, gw: Tensor?) {
+    let (o, k, positions) = (weight.shape[0], geo.patchSize, geo.positions)
+    let imageSize = geo.channels * geo.height * geo.width
+    let columns = TensorStorage(count: k * group * positions, zeroed: false)
+    let gy = TensorStorage(count: o * group * positions, zeroed: false)
+    for first in Swift.stride(from: 0, to: n, by: group) {
+        let count = min(group, n - first), ld = count * positions
+        gatherImages(g.pointer, first: first, count: count, channels: o, positions: positions, gy.pointer)
+        if let gw {
+            Parallel.forEach(count) { j in
+                savedX.withImage(first + j, size: imageSize) { geo.im2col($0, columns.pointer + j * positions, rowStride: ld) }
+            }
+            BLAS.gemm(transB: true, m: o, n: k, k: ld, a: gy.pointer, lda: ld, b: columns.pointer, ldb: ld,
+                      beta: 1, c: gw.pointer, ldc: k)
+        }
+        if let gx {
+            BLAS.gemm(transA: true, m: k, n: ld, k: o, a: weight.pointer, lda: k, b: gy.pointer, ldb: ld,
+                      c: columns.pointer, ldc: ld)
+            Parallel.forEach(count) { j in
+                geo.col2im(columns.pointer + j * positions, gx.pointer + (first + j) * imageSize, rowStride: ld)
+            }
+        }
     }
 }
 
@@ -415,7 +442,7 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
     // The convolution whose input-gradient this is: an (Cout, oh, ow) map lowered to (h, w).
     let geo = ConvGeometry(channels: cout, height: oh, width: ow, kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     precondition(geo.outHeight == h && geo.outWidth == w, "conv_transpose2d: geometry does not invert")
-    let (k, positions, outSize) = (geo.patchSize, h * w, cout * oh * ow)
+    let (k, positions) = (geo.patchSize, h * w)
     let group = imagesPerGroup(n, rows: k, positions: positions)
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     let out: Tensor
@@ -430,21 +457,7 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
                                       tile: GradMode.records(inputs) ? .f2x3 : .f4x3, out.pointer)
     } else {
         out = Tensor(zeros: [n, cout, oh, ow])
-        let columns = TensorStorage(count: k * group * positions, zeroed: false)
-        let xs = TensorStorage(count: cin * group * positions, zeroed: false)
-        for first in Swift.stride(from: 0, to: n, by: group) {
-            let count = min(group, n - first), ld = count * positions
-            gatherImages(x.pointer, first: first, count: count, channels: cin, positions: positions, xs.pointer)
-            BLAS.gemm(transA: true, m: k, n: ld, k: cin, a: weight.pointer, lda: k, b: xs.pointer, ldb: ld,
-                      c: columns.pointer, ldc: ld)
-            Parallel.forEach(count) { j in
-                let y = out.pointer + (first + j) * outSize
-                geo.col2im(columns.pointer + j * positions, y, rowStride: ld)
-                if let bias {
-                    for c in 0..<cout { let b = bias.pointer[c], plane = y + c * oh * ow; for i in 0..<(oh * ow) { plane[i] += b } }
-                }
-            }
-        }
+        loweredTransposedConvolutionForward(x, weight: weight, bias: bias, geo, group: group, out)
     }
     return out.recorded("conv_transpose2d", inputs, saving: [x, weight]) { g, needs in
         let needB = needs.count > 2 && needs[2]
@@ -460,27 +473,60 @@ public func convTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
         }
         let loweredX = winogradX ? nil : gx
         if loweredX != nil || gw != nil {
-            let columns = TensorStorage(count: k * group * positions, zeroed: false)
-            let small = TensorStorage(count: cin * group * positions, zeroed: false)
-            for first in Swift.stride(from: 0, to: n, by: group) {
-                let count = min(group, n - first), ld = count * positions
-                Parallel.forEach(count) { j in
-                    geo.im2col(g.pointer + (first + j) * outSize, columns.pointer + j * positions, rowStride: ld)
-                }
-                if let gw {
-                    gatherImages(x.pointer, first: first, count: count, channels: cin, positions: positions, small.pointer)
-                    BLAS.gemm(transB: true, m: cin, n: k, k: ld, a: small.pointer, lda: ld, b: columns.pointer, ldb: ld,
-                              beta: 1, c: gw.pointer, ldc: k)
-                }
-                if let gx = loweredX {
-                    BLAS.gemm(m: cin, n: ld, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: ld,
-                              c: small.pointer, ldc: ld)
-                    scatterImages(small.pointer, first: first, count: count, channels: cin, positions: positions,
-                                  bias: nil, gx.pointer)
-                }
-            }
+            loweredTransposedConvolutionGradients(g, input: x, weight: weight, geo, group: group, gx: loweredX, gw: gw)
         }
         if let gb { addChannelSums(g.pointer, n: n, channels: cout, positions: oh * ow, gb.pointer) }
         return [gx, gw, gb].prefix(needs.count).map { $0 }
+    }
+}
+
+/// The transposed convolution's lowered forward, `group` images at a time: weightᵀ x input into
+/// one column matrix, scattered onto the (zeroed) output by col2im, plus the bias.
+private func loweredTransposedConvolutionForward(_ x: Tensor, weight: Tensor, bias: Tensor?, _ geo: ConvGeometry,
+                                                 group: Int, _ out: Tensor) {
+    let (n, cin, cout) = (x.shape[0], x.shape[1], weight.shape[1])
+    let (k, positions, planeSize) = (geo.patchSize, x.shape[2] * x.shape[3], geo.height * geo.width)
+    let columns = TensorStorage(count: k * group * positions, zeroed: false)
+    let xs = TensorStorage(count: cin * group * positions, zeroed: false)
+    for first in Swift.stride(from: 0, to: n, by: group) {
+        let count = min(group, n - first), ld = count * positions
+        gatherImages(x.pointer, first: first, count: count, channels: cin, positions: positions, xs.pointer)
+        BLAS.gemm(transA: true, m: k, n: ld, k: cin, a: weight.pointer, lda: k, b: xs.pointer, ldb: ld,
+                  c: columns.pointer, ldc: ld)
+        Parallel.forEach(count) { j in
+            let y = out.pointer + (first + j) * cout * planeSize
+            geo.col2im(columns.pointer + j * positions, y, rowStride: ld)
+            if let bias {
+                for c in 0..<cout { let b = bias.pointer[c], plane = y + c * planeSize; for i in 0..<planeSize { plane[i] += b } }
+            }
+        }
+    }
+}
+
+/// The transposed convolution's lowered gradients, `group` images at a time: the output gradient
+/// im2col'd once; the weight gradient accumulates input x columnsᵀ, the input gradient is
+/// weight x columns.
+private func loweredTransposedConvolutionGradients(_ g: Tensor, input x: Tensor, weight: Tensor, _ geo: ConvGeometry,
+                                                   group: Int, gx: Tensor?, gw: Tensor?) {
+    let (n, cin, cout) = (x.shape[0], x.shape[1], weight.shape[1])
+    let (k, positions, outSize) = (geo.patchSize, x.shape[2] * x.shape[3], cout * geo.height * geo.width)
+    let columns = TensorStorage(count: k * group * positions, zeroed: false)
+    let small = TensorStorage(count: cin * group * positions, zeroed: false)
+    for first in Swift.stride(from: 0, to: n, by: group) {
+        let count = min(group, n - first), ld = count * positions
+        Parallel.forEach(count) { j in
+            geo.im2col(g.pointer + (first + j) * outSize, columns.pointer + j * positions, rowStride: ld)
+        }
+        if let gw {
+            gatherImages(x.pointer, first: first, count: count, channels: cin, positions: positions, small.pointer)
+            BLAS.gemm(transB: true, m: cin, n: k, k: ld, a: small.pointer, lda: ld, b: columns.pointer, ldb: ld,
+                      beta: 1, c: gw.pointer, ldc: k)
+        }
+        if let gx {
+            BLAS.gemm(m: cin, n: ld, k: k, a: weight.pointer, lda: k, b: columns.pointer, ldb: ld,
+                      c: small.pointer, ldc: ld)
+            scatterImages(small.pointer, first: first, count: count, channels: cin, positions: positions,
+                          bias: nil, gx.pointer)
+        }
     }
 }
