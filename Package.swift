@@ -107,7 +107,9 @@ let package = Package(
                 intent: .custom(verb: "inkwell", description: "Build and run the inkwell tool, e.g. `inkwell run pipelines/demo.yaml`."),
                 permissions: [.writeToPackageDirectory(reason: "pipelines write their run directory (runs/<pipeline name>) in the package")]
             ),
-            dependencies: ["inkwell"],
+            // No `dependencies: ["inkwell"]`: the plugin builds the tool itself (packageManager.build),
+            // and a dependency would make every `swift build` compile all targets a second time
+            // for the host (the `-tool` copies).
             path: "Plugins/InkwellCommandPlugin"
         ),
     ],
