@@ -199,13 +199,6 @@ public enum Preprocess {
                 options: PreprocessOptions(darkThreshold: darkThreshold, uniformThreshold: uniformThreshold))
     }
 
-    /// Drops frames whose mean absolute difference from the previous kept frame of the same video
-    /// is below `threshold` (default 2).
-    @discardableResult
-    public static func dropNearDuplicates(source: URL, output: URL, threshold: Double = 2) throws -> PreprocessSummary {
-        try run(source: source, output: output, options: PreprocessOptions(duplicateThreshold: threshold))
-    }
-
     /// Adds a horizontally mirrored copy of every frame.
     @discardableResult
     public static func addHorizontalFlips(source: URL, output: URL) throws -> PreprocessSummary {

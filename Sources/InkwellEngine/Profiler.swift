@@ -45,9 +45,6 @@ public enum Profiler {
         lastMark = t
     }
 
-    /// Restarts forward attribution (call before timing a forward pass).
-    public static func resetMark() { lastMark = now() }
-
     /// Prints the table (seconds, calls, share) to standard error.
     public static func printReport() {
         let total = forward.values.reduce(0) { $0 + $1.seconds } + backward.values.reduce(0) { $0 + $1.seconds }
