@@ -16,6 +16,8 @@ import PackageDescription
 /// - `InkwellDistributed`: data-parallel training's `Communicator` (one process by default),
 ///   gradient buckets, replica checks (docs/DISTRIBUTED.md).
 /// - `InkwellMPI`: the `Communicator` over MPI (OpenMPI), chosen when an MPI launcher started us.
+/// - `InkwellBenchmarks`: what `inkwell bench` measures (ops, ingest, a step's FLOPs); no
+///   library target depends on it.
 /// - `InkwellGolden`: checks the engine and the step against PyTorch's values (`inkwell selftest`).
 /// - `Inkwell`: the library product that plugins and users depend on (re-exports the rest).
 /// - `inkwell`: the command-line tool.
@@ -63,6 +65,7 @@ let package = Package(
             name: "InkwellStages",
             dependencies: ["InkwellFiles", "InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport"]
         ),
+        .target(name: "InkwellBenchmarks", dependencies: ["InkwellEngine", "InkwellVideo", "InkwellTraining"]),
         .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining", "InkwellDistributed"]),
         .target(
             name: "Inkwell",
@@ -73,7 +76,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "inkwell",
-            dependencies: ["Inkwell", "InkwellMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Inkwell", "InkwellMPI", "InkwellBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             // Plugins (docs/PLUGINS.md) are shared libraries built against the `Inkwell` product; the
             // executable exports its symbols so a plugin binds to the host's copy of Inkwell's modules
             // (one StageRegistry, one StrategyRegistry, one set of protocol descriptors).
@@ -83,7 +86,8 @@ let package = Package(
         // Tests. `InkwellTestSupport` finds ../shared (or skips with a printed reason).
         .target(name: "InkwellTestSupport", path: "Tests/InkwellTestSupport"),
         .testTarget(name: "InkwellEngineTests", dependencies: ["InkwellEngine", "InkwellNN", "InkwellGolden", "InkwellTestSupport"]),
-        .testTarget(name: "InkwellVideoTests", dependencies: ["InkwellVideo", "InkwellTestSupport"]),
+        // FFmpegAgreementTests compares the decoder with the ffmpeg program through the ingest bench's runner.
+        .testTarget(name: "InkwellVideoTests", dependencies: ["InkwellVideo", "InkwellBenchmarks", "InkwellTestSupport"]),
         .testTarget(name: "InkwellDatasetTests", dependencies: ["InkwellDataset", "InkwellVideo", "InkwellEngine", "InkwellTestSupport"]),
         // Fixtures/: a train_step golden set written by scripts/golden-sweep (odd widths, batch 3,
         // each sub-update's gradients), read from disk by GoldenTrainStepTests.

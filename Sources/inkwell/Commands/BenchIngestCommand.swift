@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inkwell
+import InkwellBenchmarks
 
 /// `inkwell bench ingest`: times in-process decoding + scaling (key-frame and all-frames mode) on
 /// a 60 s 1280 x 720 30 fps H.264 clip with a key frame every 2 s, against the `ffmpeg` program
