@@ -101,6 +101,8 @@ let package = Package(
         .testTarget(name: "InkwellDistributedTests",
                     dependencies: ["InkwellDistributed", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellTestSupport"]),
         .testTarget(name: "InkwellPipelineTests", dependencies: ["InkwellPipeline", "InkwellTestSupport"]),
+        // The built `inkwell` run as a user runs it: exit statuses, validation messages, signals.
+        .testTarget(name: "InkwellCLITests", dependencies: ["InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellTestSupport"]),
         .testTarget(name: "InkwellStagesTests", dependencies: ["InkwellStages", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
 
         // `swift package --allow-writing-to-package-directory inkwell run pipelines/demo.yaml`:
