@@ -29,7 +29,7 @@ public final class PipelineRunner {
         }
     }
 
-    public enum Status: String, Codable {
+    public enum Status: String, Codable, Sendable {
         case ran = "ran"
         case resumed = "resumed"
         case upToDate = "up to date"
@@ -38,7 +38,7 @@ public final class PipelineRunner {
         case notRun = "not run"
     }
 
-    public struct StageOutcome {
+    public struct StageOutcome: Sendable {
         public var name: String
         public var kind: String
         public var status: Status
