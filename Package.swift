@@ -16,6 +16,8 @@ import PackageDescription
 /// - `InkwellDistributed`: data-parallel training's `Communicator` (one process by default),
 ///   gradient buckets, replica checks (docs/DISTRIBUTED.md).
 /// - `InkwellMPI`: the `Communicator` over MPI (OpenMPI), chosen when an MPI launcher started us.
+/// - `InkwellBenchmarks`: what `inkwell bench` measures (ops, ingest, a step's FLOPs); no
+///   library target depends on it.
 /// - `InkwellGolden`: checks the engine and the step against PyTorch's values (`inkwell selftest`).
 /// - `Inkwell`: the library product that plugins and users depend on (re-exports the rest).
 /// - `inkwell`: the command-line tool.
@@ -66,6 +68,7 @@ let package = Package(
             name: "InkwellStages",
             dependencies: ["InkwellFiles", "InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport"]
         ),
+        .target(name: "InkwellBenchmarks", dependencies: ["InkwellEngine", "InkwellVideo", "InkwellTraining"]),
         .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining", "InkwellDistributed"], swiftSettings: swift6),
         .target(
             name: "Inkwell",
@@ -76,7 +79,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "inkwell",
-            dependencies: ["Inkwell", "InkwellMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Inkwell", "InkwellMPI", "InkwellBenchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             // Plugins (docs/PLUGINS.md) are shared libraries built against the `Inkwell` product; the
             // executable exports its symbols so a plugin binds to the host's copy of Inkwell's modules
             // (one StageRegistry, one StrategyRegistry, one set of protocol descriptors).
@@ -85,8 +88,12 @@ let package = Package(
 
         // Tests. `InkwellTestSupport` finds ../shared (or skips with a printed reason).
         .target(name: "InkwellTestSupport", path: "Tests/InkwellTestSupport"),
+        // The child processes of tests that need a fresh process (a crash, a re-execution): an
+        // executable, not a test, so nothing that always passes is counted among the tests.
+        .executableTarget(name: "inkwell-test-scenarios", dependencies: ["InkwellEngine"], path: "Tests/InkwellTestScenarios"),
         .testTarget(name: "InkwellEngineTests", dependencies: ["InkwellEngine", "InkwellNN", "InkwellGolden", "InkwellTestSupport"]),
-        .testTarget(name: "InkwellVideoTests", dependencies: ["InkwellVideo", "InkwellTestSupport"]),
+        // FFmpegAgreementTests compares the decoder with the ffmpeg program through the ingest bench's runner.
+        .testTarget(name: "InkwellVideoTests", dependencies: ["InkwellVideo", "InkwellBenchmarks", "InkwellTestSupport"]),
         .testTarget(name: "InkwellDatasetTests", dependencies: ["InkwellDataset", "InkwellVideo", "InkwellEngine", "InkwellTestSupport"]),
         // Fixtures/: a train_step golden set written by scripts/golden-sweep (odd widths, batch 3,
         // each sub-update's gradients), read from disk by GoldenTrainStepTests.
@@ -97,6 +104,8 @@ let package = Package(
         .testTarget(name: "InkwellDistributedTests",
                     dependencies: ["InkwellDistributed", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellTestSupport"]),
         .testTarget(name: "InkwellPipelineTests", dependencies: ["InkwellPipeline", "InkwellTestSupport"]),
+        // The built `inkwell` run as a user runs it: exit statuses, validation messages, signals.
+        .testTarget(name: "InkwellCLITests", dependencies: ["InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellTestSupport"]),
         .testTarget(name: "InkwellStagesTests", dependencies: ["InkwellStages", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
 
         // `swift package --allow-writing-to-package-directory inkwell run pipelines/demo.yaml`:

@@ -18,8 +18,6 @@ public struct DatasetError: Error, CustomStringConvertible, Sendable, Equatable 
         case locked
         /// Nothing usable: no frames were ingested, or a split is empty.
         case empty
-        /// The operation was stopped by an injected fault (tests only).
-        case interrupted
     }
 
     public let kind: Kind

@@ -126,7 +126,8 @@ public final class Ingest {
     public let inputs: [URL]
     public let output: URL
     public let options: IngestOptions
-    /// Test hook: called at write points; throwing `.interrupted` simulates a kill (no cleanup).
+    /// Test seam: called at write points (after each shard, before each manifest); a throw fails
+    /// the ingest there, which then cleans up as after any failure.
     var faultHook: ((WriteEvent) throws -> Void)?
     /// The manifest is committed after every this many inputs (counted in input order, so an
     /// interrupted ingest and its rerun commit at the same points and write the same shards).
@@ -155,168 +156,62 @@ public final class Ingest {
         try options.validate()
         let began = Date()
         if communicator.isDistributed && !communicator.isRoot { return try decodeForRoot(began: began) }
-        let fm = FileManager.default
         do {
-            try fm.createDirectory(at: output, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         } catch {
             throw DatasetError(.writeFailed, path: output.path, reason: "cannot create dataset folder: \(error.localizedDescription)")
         }
         let lock = try DatasetLock(directory: output)
         defer { lock.release() }
+        let existing = try existingManifest()
+        ShardWriter.removeLeftovers(in: output, keeping: existing)
+        let manifest = existing ?? DatasetManifest(width: options.width, height: options.height, parameters: options.parameters)
 
-        // The current dataset, if any.
-        var manifest: DatasetManifest
-        let hasManifest = fm.fileExists(atPath: output.appendingPathComponent(DatasetManifest.fileName).path)
-        if hasManifest {
-            manifest = try DatasetManifest.read(datasetAt: output)
-            guard manifest.preprocess.isEmpty else {
-                throw DatasetError(.incompatible, path: output.path, reason: "dataset was made by preprocessing; ingest into its source instead")
-            }
-            guard manifest.width == options.width, manifest.height == options.height else {
-                throw DatasetError(.incompatible, path: output.path,
-                                   reason: "dataset frames are \(manifest.width)x\(manifest.height), not \(options.width)x\(options.height); use another --out")
-            }
-            guard manifest.parameters.isCompatible(with: options.parameters) else {
-                throw DatasetError(.incompatible, path: output.path,
-                                   reason: "dataset was ingested with different parameters (\(Self.describe(manifest.parameters))) than now (\(Self.describe(options.parameters))); use another --out")
-            }
-        } else {
-            manifest = DatasetManifest(width: options.width, height: options.height, parameters: options.parameters)
-        }
-        ShardWriter.removeLeftovers(in: output, keeping: hasManifest ? manifest : nil)
-
-        // Inputs.
-        var rejected: [RejectedInput] = []
         let found = InputDiscovery.expand(inputs, excluding: output)
-        for r in found.rejected {
-            rejected.append(r)
-            message?(IngestMessage(kind: .rejected, path: r.path, text: r.reason))
-        }
-        let files = found.files
-        var totalBytes: Int64 = 0
-        let sizes: [Int64] = files.map {
-            let s = ((try? fm.attributesOfItem(atPath: $0.path))?[.size] as? NSNumber)?.int64Value ?? 0
-            totalBytes += s
-            return s
-        }
-
-        let splits = SplitPlan.make(existing: manifest.videos, inputs: files, seed: options.seed, testFraction: options.testFraction)
+        for r in found.rejected { message?(IngestMessage(kind: .rejected, path: r.path, text: r.reason)) }
+        let splits = SplitPlan.make(existing: manifest.videos, inputs: found.files, seed: options.seed, testFraction: options.testFraction)
         // Decode concurrently (this rank's share); commit in input order.
         let ranks = communicator.size
         if ranks > 1 {
-            let plan = Plan(files: files.map(\.path), known: manifest.videos.map(\.sha256))
+            let plan = Plan(files: found.files.map(\.path), known: manifest.videos.map(\.sha256))
             _ = communicator.broadcast(Array(try JSONEncoder().encode(plan)), root: 0)
         }
-        let pool = DecodePool(files: files, options: options, known: Set(manifest.videos.map(\.sha256)), digests: splits.digests,
+        let pool = DecodePool(files: found.files, options: options, known: Set(manifest.videos.map(\.sha256)), digests: splits.digests,
                               owned: { $0 % ranks == 0 })
         pool.start()
-        /// Across ranks, the first input of each content (one process's pool tracks this itself).
-        var firstOfContent: [String: String] = [:]
-        func outcome(of i: Int, tick: () -> Void) throws -> VideoOutcome {
-            guard ranks > 1 else { return pool.wait(for: i, tick: tick) }
-            var result = i % ranks == 0 ? pool.wait(for: i, tick: tick)
-                : try VideoOutcome(encoded: communicator.receive(from: i % ranks), source: "\(files[i].path) (decoded by rank \(i % ranks))")
-            if case .decoded(let video) = result {
-                if let first = firstOfContent[video.record.sha256] { result = .duplicate(first) } else { firstOfContent[video.record.sha256] = files[i].path }
-            }
-            return result
-        }
         let writer = try ShardWriter(directory: output, width: options.width, height: options.height,
                                      shardFrames: options.shardFrames, existing: manifest.shards)
         writer.faultHook = faultHook
-
-        var added: [VideoRecord] = []
-        var alreadyPresent: [String] = []
-        var framesAdded = 0
-        // The last manifest on disk: kept by a failure, like the dataset before this run.
-        var committed: DatasetManifest? = hasManifest ? manifest : nil
-        /// Writes the shards so far (partly filled ones too) and a manifest listing them.
-        func commitProgress() throws {
-            guard framesAdded > 0, committed.map({ $0.videos.count < manifest.videos.count + added.count }) ?? true else { return }
-            var progress = manifest
-            progress.shards += try writer.finish()
-            progress.videos += added
-            progress.parameters.shardFrames = options.shardFrames
-            progress.updated = DatasetManifest.now()
-            progress.updateSplitSummaries()
-            try writer.commit(progress)
-            committed = progress
-        }
-        var bytesDone: Int64 = 0
-        var lastReport = Date.distantPast
-        func report(done: Int) {
-            guard let progress else { return }
-            let (frames, _) = pool.counters()
-            let elapsed = Date().timeIntervalSince(began)
-            let eta: Double? = bytesDone > 0 ? elapsed * Double(totalBytes - bytesDone) / Double(bytesDone) : nil
-            progress(IngestProgress(videosDone: done, videosTotal: files.count, frames: frames,
-                                    framesPerSecond: elapsed > 0 ? Double(frames) / elapsed : 0,
-                                    elapsed: elapsed, eta: eta))
-            lastReport = Date()
-        }
-
+        let pass = IngestPass(ingest: self, manifest: manifest, isNew: existing == nil, found: found, splits: splits,
+                              pool: pool, writer: writer, began: began, progress: progress, message: message)
         do {
-            for i in files.indices {
-                let outcome = try outcome(of: i) { if Date().timeIntervalSince(lastReport) >= 0.5 { report(done: i) } }
-                bytesDone += sizes[i]
-                let path = files[i].path
-                switch outcome {
-                case .rejected(let reason):
-                    let r = RejectedInput(path: path, reason: reason)
-                    rejected.append(r)
-                    message?(IngestMessage(kind: .rejected, path: path, text: reason))
-                case .alreadyPresent, .taken:
-                    alreadyPresent.append(path)
-                    message?(IngestMessage(kind: .skipped, path: path, text: "already in the dataset (same content)"))
-                case .duplicate(let first):
-                    alreadyPresent.append(path)
-                    message?(IngestMessage(kind: .skipped, path: path, text: "same content as \(first)"))
-                case .decoded(var video):
-                    video.record.split = splits.split(videoSHA256: video.record.sha256)
-                    if video.record.decodeErrors > 0 {
-                        message?(IngestMessage(kind: .warning, path: path,
-                                               text: "\(video.record.decodeErrors) decode error(s) (damaged or truncated data); \(video.record.frames) frames kept"))
-                    }
-                    try video.frames.withUnsafeBytes {
-                        try writer.append($0, provenance: video.provenance, split: video.record.split)
-                    }
-                    framesAdded += video.record.frames
-                    added.append(video.record)
-                }
-                if (i + 1) % commitEvery == 0, i + 1 < files.count { try commitProgress() }
-                report(done: i + 1)
-            }
-            let newShards = try writer.finish()
-            let examined = Set(files.map(\.path) + found.rejected.map(\.path))
-            let previousRejected = manifest.rejected
-            manifest.rejected = manifest.rejected.filter { !examined.contains($0.path) } + rejected
-            if newShards.isEmpty && manifest.rejected == previousRejected && hasManifest {
-                // Nothing new: leave the dataset exactly as it is.
-                return IngestSummary(dataset: output, added: added, alreadyPresent: alreadyPresent, rejected: rejected,
-                                     framesAdded: 0, manifest: manifest, elapsed: Date().timeIntervalSince(began))
-            }
-            guard manifest.frameCount + framesAdded > 0 else {
-                let inputCount = files.count + found.rejected.count
-                let why = inputCount == 0 ? "no input files found" : "\(rejected.count) of \(inputCount) inputs rejected"
-                throw DatasetError(.empty, path: output.path, reason: "no frames ingested (\(why)); nothing written")
-            }
-            manifest.shards += newShards
-            manifest.videos += added
-            manifest.parameters.shardFrames = options.shardFrames
-            manifest.updated = DatasetManifest.now()
-            manifest.updateSplitSummaries()
-            try writer.commit(manifest)
+            return try pass.writeAll()
         } catch {
             pool.cancel()
-            if (error as? DatasetError)?.kind != .interrupted {
-                // Leave the dataset exactly as its last commit.
-                ShardWriter.removeLeftovers(in: output, keeping: committed)
-                if committed == nil { Self.removeEmptyDataset(output) }
-            }
+            // Leave the dataset exactly as its last commit.
+            ShardWriter.removeLeftovers(in: output, keeping: pass.committed)
+            if pass.committed == nil { Self.removeEmptyDataset(output) }
             throw error
         }
-        return IngestSummary(dataset: output, added: added, alreadyPresent: alreadyPresent, rejected: rejected,
-                             framesAdded: framesAdded, manifest: manifest, elapsed: Date().timeIntervalSince(began))
+    }
+
+    /// The dataset's manifest when the folder holds one that these options can extend; nil for a
+    /// new dataset.
+    private func existingManifest() throws -> DatasetManifest? {
+        guard FileManager.default.fileExists(atPath: output.appendingPathComponent(DatasetManifest.fileName).path) else { return nil }
+        let manifest = try DatasetManifest.read(datasetAt: output)
+        guard manifest.preprocess.isEmpty else {
+            throw DatasetError(.incompatible, path: output.path, reason: "dataset was made by preprocessing; ingest into its source instead")
+        }
+        guard manifest.width == options.width, manifest.height == options.height else {
+            throw DatasetError(.incompatible, path: output.path,
+                               reason: "dataset frames are \(manifest.width)x\(manifest.height), not \(options.width)x\(options.height); use another --out")
+        }
+        guard manifest.parameters.isCompatible(with: options.parameters) else {
+            throw DatasetError(.incompatible, path: output.path,
+                               reason: "dataset was ingested with different parameters (\(Self.describe(manifest.parameters))) than now (\(Self.describe(options.parameters))); use another --out")
+        }
+        return manifest
     }
 
     /// A rank other than 0: decodes its share of rank 0's inputs and sends each to rank 0, in
@@ -354,6 +249,154 @@ public final class Ingest {
         rmdir(shards.path)
         unlink(url.appendingPathComponent(".lock").path)
         rmdir(url.path)
+    }
+}
+
+/// One ingest's writing on rank 0: takes each input's outcome in input order (from the decode
+/// pool, or from the rank that decoded it), appends decoded videos to the shards, commits every
+/// `commitEvery` inputs and last, and reports progress and messages.
+private final class IngestPass {
+    let ingest: Ingest
+    /// The dataset before this run (its manifest, or a new one).
+    var manifest: DatasetManifest
+    let isNew: Bool
+    let files: [URL]
+    let discoveryRejected: [RejectedInput]
+    let sizes: [Int64]
+    let totalBytes: Int64
+    let splits: SplitPlan
+    let pool: DecodePool
+    let writer: ShardWriter
+    let began: Date
+    let progress: ((IngestProgress) -> Void)?
+    let message: ((IngestMessage) -> Void)?
+
+    var rejected: [RejectedInput]
+    var added: [VideoRecord] = []
+    var alreadyPresent: [String] = []
+    var framesAdded = 0
+    /// The last manifest on disk: kept by a failure, like the dataset before this run.
+    var committed: DatasetManifest?
+    var bytesDone: Int64 = 0
+    var lastReport = Date.distantPast
+    /// Across ranks, the first input of each content (one process's pool tracks this itself).
+    var firstOfContent: [String: String] = [:]
+
+    init(ingest: Ingest, manifest: DatasetManifest, isNew: Bool, found: (files: [URL], rejected: [RejectedInput]), splits: SplitPlan,
+         pool: DecodePool, writer: ShardWriter, began: Date, progress: ((IngestProgress) -> Void)?, message: ((IngestMessage) -> Void)?) {
+        self.ingest = ingest
+        self.manifest = manifest
+        self.isNew = isNew
+        files = found.files
+        discoveryRejected = found.rejected
+        rejected = found.rejected
+        sizes = found.files.map { ((try? FileManager.default.attributesOfItem(atPath: $0.path))?[.size] as? NSNumber)?.int64Value ?? 0 }
+        totalBytes = sizes.reduce(0, +)
+        self.splits = splits
+        self.pool = pool
+        self.writer = writer
+        self.began = began
+        self.progress = progress
+        self.message = message
+        committed = isNew ? nil : manifest
+    }
+
+    /// Writes every input's frames and commits the manifest; returns the run's summary.
+    func writeAll() throws -> IngestSummary {
+        for i in files.indices {
+            let outcome = try outcome(of: i) { if Date().timeIntervalSince(lastReport) >= 0.5 { report(done: i) } }
+            bytesDone += sizes[i]
+            try take(outcome, path: files[i].path)
+            if (i + 1) % ingest.commitEvery == 0, i + 1 < files.count { try commitProgress() }
+            report(done: i + 1)
+        }
+        let newShards = try writer.finish()
+        let examined = Set(files.map(\.path) + discoveryRejected.map(\.path))
+        let previousRejected = manifest.rejected
+        manifest.rejected = manifest.rejected.filter { !examined.contains($0.path) } + rejected
+        if newShards.isEmpty && manifest.rejected == previousRejected && !isNew {
+            // Nothing new: leave the dataset exactly as it is.
+            return summary(framesAdded: 0)
+        }
+        guard manifest.frameCount + framesAdded > 0 else {
+            let inputCount = files.count + discoveryRejected.count
+            let why = inputCount == 0 ? "no input files found" : "\(rejected.count) of \(inputCount) inputs rejected"
+            throw DatasetError(.empty, path: ingest.output.path, reason: "no frames ingested (\(why)); nothing written")
+        }
+        manifest.shards += newShards
+        manifest.videos += added
+        manifest.parameters.shardFrames = ingest.options.shardFrames
+        manifest.updated = DatasetManifest.now()
+        manifest.updateSplitSummaries()
+        try writer.commit(manifest)
+        return summary(framesAdded: framesAdded)
+    }
+
+    private func summary(framesAdded: Int) -> IngestSummary {
+        IngestSummary(dataset: ingest.output, added: added, alreadyPresent: alreadyPresent, rejected: rejected,
+                      framesAdded: framesAdded, manifest: manifest, elapsed: Date().timeIntervalSince(began))
+    }
+
+    /// Input `i`'s outcome: from this process's pool, or received from the rank that decoded it.
+    private func outcome(of i: Int, tick: () -> Void) throws -> VideoOutcome {
+        let ranks = ingest.communicator.size
+        guard ranks > 1 else { return pool.wait(for: i, tick: tick) }
+        var result = i % ranks == 0 ? pool.wait(for: i, tick: tick)
+            : try VideoOutcome(encoded: ingest.communicator.receive(from: i % ranks), source: "\(files[i].path) (decoded by rank \(i % ranks))")
+        if case .decoded(let video) = result {
+            if let first = firstOfContent[video.record.sha256] { result = .duplicate(first) } else { firstOfContent[video.record.sha256] = files[i].path }
+        }
+        return result
+    }
+
+    /// Records an input's outcome: its frames appended to the shards, or why it was skipped.
+    private func take(_ outcome: VideoOutcome, path: String) throws {
+        switch outcome {
+        case .rejected(let reason):
+            rejected.append(RejectedInput(path: path, reason: reason))
+            message?(IngestMessage(kind: .rejected, path: path, text: reason))
+        case .alreadyPresent, .taken:
+            alreadyPresent.append(path)
+            message?(IngestMessage(kind: .skipped, path: path, text: "already in the dataset (same content)"))
+        case .duplicate(let first):
+            alreadyPresent.append(path)
+            message?(IngestMessage(kind: .skipped, path: path, text: "same content as \(first)"))
+        case .decoded(var video):
+            video.record.split = splits.split(videoSHA256: video.record.sha256)
+            if video.record.decodeErrors > 0 {
+                message?(IngestMessage(kind: .warning, path: path,
+                                       text: "\(video.record.decodeErrors) decode error(s) (damaged or truncated data); \(video.record.frames) frames kept"))
+            }
+            try video.frames.withUnsafeBytes {
+                try writer.append($0, provenance: video.provenance, split: video.record.split)
+            }
+            framesAdded += video.record.frames
+            added.append(video.record)
+        }
+    }
+
+    /// Writes the shards so far (partly filled ones too) and a manifest listing them.
+    private func commitProgress() throws {
+        guard framesAdded > 0, committed.map({ $0.videos.count < manifest.videos.count + added.count }) ?? true else { return }
+        var progress = manifest
+        progress.shards += try writer.finish()
+        progress.videos += added
+        progress.parameters.shardFrames = ingest.options.shardFrames
+        progress.updated = DatasetManifest.now()
+        progress.updateSplitSummaries()
+        try writer.commit(progress)
+        committed = progress
+    }
+
+    private func report(done: Int) {
+        guard let progress else { return }
+        let (frames, _) = pool.counters()
+        let elapsed = Date().timeIntervalSince(began)
+        let eta: Double? = bytesDone > 0 ? elapsed * Double(totalBytes - bytesDone) / Double(bytesDone) : nil
+        progress(IngestProgress(videosDone: done, videosTotal: files.count, frames: frames,
+                                framesPerSecond: elapsed > 0 ? Double(frames) / elapsed : 0,
+                                elapsed: elapsed, eta: eta))
+        lastReport = Date()
     }
 }
 

@@ -113,81 +113,48 @@ public enum Preprocess {
         let previous = try? DatasetManifest.read(datasetAt: out)
         ShardWriter.removeLeftovers(in: out, keeping: previous)
 
-        let width = src.width, height = src.height, frameBytes = src.frameBytes
-        let writer = try ShardWriter(directory: out, width: width, height: height,
+        let writer = try ShardWriter(directory: out, width: src.width, height: src.height,
                                      shardFrames: src.manifest.parameters.shardFrames, existing: previous?.shards ?? [])
-        var dropped = ["dark": 0, "uniform": 0, "duplicate": 0]
-        var added = ["flipped": 0]
-        var keptPerVideo: [String: Int] = [:]
-        var framesIn = 0, framesOut = 0
+        var pass = PreprocessPass(options: options, width: src.width, height: src.height)
         do {
             for split in Split.allCases {
-                var previousKept: [UInt8] = []
-                var previousVideo = ""
+                pass.startSplit()
                 for record in src.shards(in: split) {
                     let shard = try src.openShard(record, verify: true)
-                    let rows = try src.provenance(of: record)
-                    var bytes: [UInt8] = []
-                    bytes.reserveCapacity(shard.frames * frameBytes)
-                    var outRows: [FrameProvenance] = []
-                    for i in 0..<shard.frames {
-                        framesIn += 1
-                        let frame = shard.frame(i)
-                        let row = rows[i]
-                        if row.videoSHA256 != previousVideo {
-                            previousVideo = row.videoSHA256
-                            previousKept = []
-                        }
-                        if let t = options.darkThreshold, FrameStatistics.meanValue(frame) < t {
-                            dropped["dark"]! += 1; continue
-                        }
-                        if let t = options.uniformThreshold, FrameStatistics.lumaStandardDeviation(frame) < t {
-                            dropped["uniform"]! += 1; continue
-                        }
-                        if let t = options.duplicateThreshold, !previousKept.isEmpty {
-                            let diff = previousKept.withUnsafeBufferPointer { FrameStatistics.meanAbsoluteDifference(frame, $0) }
-                            if diff < t { dropped["duplicate"]! += 1; continue }
-                        }
-                        if options.duplicateThreshold != nil { previousKept = Array(frame) }
-                        bytes.append(contentsOf: frame)
-                        outRows.append(row)
-                        keptPerVideo[row.videoSHA256, default: 0] += 1
-                        if options.flip {
-                            bytes += FrameStatistics.flippedHorizontally(frame, width: width, height: height)
-                            var mirrored = row
-                            mirrored.flipped = !row.flipped
-                            outRows.append(mirrored)
-                            keptPerVideo[row.videoSHA256, default: 0] += 1
-                            added["flipped"]! += 1
-                        }
-                    }
-                    framesOut += outRows.count
-                    try bytes.withUnsafeBytes { try writer.append($0, provenance: outRows, split: split) }
+                    let kept = pass.filter(shard, rows: try src.provenance(of: record), frameBytes: src.frameBytes)
+                    try kept.bytes.withUnsafeBytes { try writer.append($0, provenance: kept.rows, split: split) }
                 }
             }
-            let shards = try writer.finish()
-            var manifest = src.manifest
-            manifest.shards = shards
-            manifest.videos = src.manifest.videos.map { v in
-                var v = v
-                v.frames = keptPerVideo[v.sha256] ?? 0
-                return v
-            }
-            let manifestDigest = FileIO.sha256((try? Data(contentsOf: src.url.appendingPathComponent(DatasetManifest.fileName))) ?? Data())
-            let record = PreprocessRecord(source: src.url.path, sourceManifestSHA256: manifestDigest,
-                                          steps: options.stepRecords, framesIn: framesIn, framesOut: framesOut,
-                                          dropped: dropped, added: added)
-            manifest.preprocess.append(record)
-            manifest.created = DatasetManifest.now()
-            manifest.updated = manifest.created
-            manifest.updateSplitSummaries()
-            try writer.commit(manifest)
+            let manifest = try commit(pass, of: src, options: options, writer: writer)
             ShardWriter.removeLeftovers(in: out, keeping: manifest)
-            return PreprocessSummary(output: out, record: record, manifest: manifest)
+            return PreprocessSummary(output: out, record: manifest.preprocess.last!, manifest: manifest)
         } catch {
             ShardWriter.removeLeftovers(in: out, keeping: previous)
             throw error
         }
+    }
+
+    /// Writes the last shards and the output's manifest: the source's, with the new shards, each
+    /// video's kept frame count and a record of this preprocessing.
+    private static func commit(_ pass: PreprocessPass, of src: Dataset, options: PreprocessOptions, writer: ShardWriter) throws -> DatasetManifest {
+        let shards = try writer.finish()
+        var manifest = src.manifest
+        manifest.shards = shards
+        manifest.videos = src.manifest.videos.map { v in
+            var v = v
+            v.frames = pass.keptPerVideo[v.sha256] ?? 0
+            return v
+        }
+        let manifestDigest = FileIO.sha256((try? Data(contentsOf: src.url.appendingPathComponent(DatasetManifest.fileName))) ?? Data())
+        let record = PreprocessRecord(source: src.url.path, sourceManifestSHA256: manifestDigest,
+                                      steps: options.stepRecords, framesIn: pass.framesIn, framesOut: pass.framesOut,
+                                      dropped: pass.dropped, added: pass.added)
+        manifest.preprocess.append(record)
+        manifest.created = DatasetManifest.now()
+        manifest.updated = manifest.created
+        manifest.updateSplitSummaries()
+        try writer.commit(manifest)
+        return manifest
     }
 
     /// Drops near-black frames (mean channel value below `darkThreshold`, default 12) and
@@ -199,16 +166,83 @@ public enum Preprocess {
                 options: PreprocessOptions(darkThreshold: darkThreshold, uniformThreshold: uniformThreshold))
     }
 
-    /// Drops frames whose mean absolute difference from the previous kept frame of the same video
-    /// is below `threshold` (default 2).
-    @discardableResult
-    public static func dropNearDuplicates(source: URL, output: URL, threshold: Double = 2) throws -> PreprocessSummary {
-        try run(source: source, output: output, options: PreprocessOptions(duplicateThreshold: threshold))
-    }
-
     /// Adds a horizontally mirrored copy of every frame.
     @discardableResult
     public static func addHorizontalFlips(source: URL, output: URL) throws -> PreprocessSummary {
         try run(source: source, output: output, options: PreprocessOptions(flip: true))
+    }
+}
+
+/// One preprocessing pass over a dataset: which frames it keeps (and mirrors), its counts, and the
+/// last kept frame of the current video that the duplicate check compares with.
+private struct PreprocessPass {
+    let options: PreprocessOptions
+    let width: Int
+    let height: Int
+    var dropped = ["dark": 0, "uniform": 0, "duplicate": 0]
+    var added = ["flipped": 0]
+    var keptPerVideo: [String: Int] = [:]
+    var framesIn = 0
+    var framesOut = 0
+    private var previousKept: [UInt8] = []
+    private var previousVideo = ""
+
+    init(options: PreprocessOptions, width: Int, height: Int) {
+        self.options = options
+        self.width = width
+        self.height = height
+    }
+
+    /// A split starts: no previous frame to compare with.
+    mutating func startSplit() {
+        previousKept = []
+        previousVideo = ""
+    }
+
+    /// The kept frames of one shard (each followed by its mirror image when flipping) and their
+    /// provenance rows.
+    mutating func filter(_ shard: MappedShard, rows: [FrameProvenance], frameBytes: Int) -> (bytes: [UInt8], rows: [FrameProvenance]) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(shard.frames * frameBytes)
+        var outRows: [FrameProvenance] = []
+        for i in 0..<shard.frames {
+            framesIn += 1
+            let frame = shard.frame(i)
+            let row = rows[i]
+            if row.videoSHA256 != previousVideo {
+                previousVideo = row.videoSHA256
+                previousKept = []
+            }
+            guard keeps(frame) else { continue }
+            bytes.append(contentsOf: frame)
+            outRows.append(row)
+            keptPerVideo[row.videoSHA256, default: 0] += 1
+            if options.flip {
+                bytes += FrameStatistics.flippedHorizontally(frame, width: width, height: height)
+                var mirrored = row
+                mirrored.flipped = !row.flipped
+                outRows.append(mirrored)
+                keptPerVideo[row.videoSHA256, default: 0] += 1
+                added["flipped"]! += 1
+            }
+        }
+        framesOut += outRows.count
+        return (bytes, outRows)
+    }
+
+    /// Whether a frame passes the dark, uniform and duplicate checks (counting why it does not).
+    private mutating func keeps(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        if let t = options.darkThreshold, FrameStatistics.meanValue(frame) < t {
+            dropped["dark"]! += 1; return false
+        }
+        if let t = options.uniformThreshold, FrameStatistics.lumaStandardDeviation(frame) < t {
+            dropped["uniform"]! += 1; return false
+        }
+        if let t = options.duplicateThreshold, !previousKept.isEmpty {
+            let diff = previousKept.withUnsafeBufferPointer { FrameStatistics.meanAbsoluteDifference(frame, $0) }
+            if diff < t { dropped["duplicate"]! += 1; return false }
+        }
+        if options.duplicateThreshold != nil { previousKept = Array(frame) }
+        return true
     }
 }

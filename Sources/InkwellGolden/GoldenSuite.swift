@@ -55,6 +55,15 @@ public protocol GoldenSuite {
     static func run(directory: URL) throws -> [GoldenCaseResult]
 }
 
+/// A suite whose cases share one relative L2 tolerance that the caller may set
+/// (`inkwell selftest --tolerance`); suites with fixed per-tensor tolerances are plain `GoldenSuite`s.
+public protocol GoldenSuiteWithTolerance: GoldenSuite {
+    /// The tolerance `run(directory:)` uses.
+    static var defaultTolerance: Double { get }
+    /// Runs every case against `tolerance`.
+    static func run(directory: URL, tolerance: Double) throws -> [GoldenCaseResult]
+}
+
 /// A problem reading a golden set as a whole (missing or malformed JSON).
 public struct GoldenError: Error, CustomStringConvertible {
     public let description: String

@@ -7,3 +7,6 @@ public enum GoldenSuites {
         TrainStepGolden.self,
     ] }
 }
+
+// The ops cases share one tolerance (`inkwell selftest --tolerance`).
+extension GoldenOps: GoldenSuiteWithTolerance {}

@@ -29,15 +29,6 @@ public struct Pipeline {
         }
         return result
     }
-
-    /// The named stages and every stage that depends on them, transitively.
-    public func descendants(of names: Set<String>) -> Set<String> {
-        var result = names
-        for stage in stages where stage.dependencies.contains(where: result.contains) {
-            result.insert(stage.name)
-        }
-        return result
-    }
 }
 
 /// One stage of a validated pipeline.

@@ -51,100 +51,132 @@ public struct PipelineLoader {
         guard root.pairs != nil else {
             throw PipelineValidationError([context.diagnostic(root.location, "a pipeline file must be a mapping with 'stages:' (found \(root.kindName))")])
         }
+        checkTopLevelKeys(root, context: &context)
+        applyOverrides(to: &root, context: &context)
+        readVariables(root, context: &context)
+        let plugins = loadPlugins(root, context: &context)
+        let name = pipelineName(root, file: file, context: &context)
+        let declared = declaredStages(root, context: &context)
+        let kinds = stageKinds(declared, context: &context)
+        let stageNames = declared.map(\.name)
+        var stages = declared.compactMap { resolveStage($0, kinds: kinds, stageNames: stageNames, context: &context) }
+        if context.diagnostics.isEmpty { stages = order(stages, declared: declared, context: &context) }
+        if !context.diagnostics.isEmpty { throw PipelineValidationError(context.diagnostics) }
+        return Pipeline(name: name, file: file, variables: context.variables.compactMapValues { Self.plainValue($0) }, plugins: plugins, stages: stages)
+    }
+
+    /// A stage as the file declares it: its name, its key and its body (not yet checked).
+    private struct DeclaredStage {
+        var name: String
+        var key: SourceNode
+        var body: SourceNode
+    }
+
+    private func checkTopLevelKeys(_ root: SourceNode, context: inout ValidationContext) {
         for (key, _) in root.pairs! {
             guard let name = key.text else { context.error(key.location, "keys must be plain names"); continue }
             if !Self.topLevelKeys.contains(name) {
                 context.error(key.location, "unknown top-level key '\(name)'\(NameSuggestion.hint(for: name, in: Self.topLevelKeys)) (expected one of \(Self.topLevelKeys.joined(separator: ", ")))")
             }
         }
-        applyOverrides(to: &root, context: &context)
+    }
 
-        // Variables.
-        if let vars = root["vars"] {
-            if let pairs = vars.pairs {
-                var seen = [String: SourceLocation]()
-                for (key, value) in pairs {
-                    guard let name = key.text else { continue }
-                    if let first = seen[name] {
-                        context.error(key.location, "duplicate variable '\(name)' (first defined at line \(first.line))")
-                        continue
-                    }
-                    seen[name] = key.location
-                    guard value.text != nil else {
-                        context.error(value.location, "variable '\(name)' must be a scalar (found \(value.kindName))")
-                        continue
-                    }
-                    context.variables[name] = value
-                }
-            } else if !vars.isNull {
-                context.error(vars.location, "'vars' must be a mapping of names to values (found \(vars.kindName))")
-            }
+    /// `vars:`: each a scalar, named once; recorded in the context for substitution.
+    private func readVariables(_ root: SourceNode, context: inout ValidationContext) {
+        guard let vars = root["vars"] else { return }
+        guard let pairs = vars.pairs else {
+            if !vars.isNull { context.error(vars.location, "'vars' must be a mapping of names to values (found \(vars.kindName))") }
+            return
         }
+        var seen = [String: SourceLocation]()
+        for (key, value) in pairs {
+            guard let name = key.text else { continue }
+            if let first = seen[name] {
+                context.error(key.location, "duplicate variable '\(name)' (first defined at line \(first.line))")
+                continue
+            }
+            seen[name] = key.location
+            guard value.text != nil else {
+                context.error(value.location, "variable '\(name)' must be a scalar (found \(value.kindName))")
+                continue
+            }
+            context.variables[name] = value
+        }
+    }
 
-        // Plugins, loaded before stages are checked so their kinds are known.
+    /// `plugins:`, loaded before stages are checked so their kinds are known.
+    private func loadPlugins(_ root: SourceNode, context: inout ValidationContext) -> [URL] {
+        guard let list = root["plugins"], !list.isNull else { return [] }
         var plugins: [URL] = []
-        if let list = root["plugins"], !list.isNull {
-            let entries = list.items ?? [list]
-            for entry in entries {
-                guard let resolved = context.substitute(entry), let path = resolved.text else {
-                    if entry.text == nil { context.error(entry.location, "a plugin must be a path to a shared library") }
-                    continue
-                }
-                let url = context.resolvePath(path)
-                plugins.append(url)
-                if let loadPlugin {
-                    do { try loadPlugin(url) } catch {
-                        context.error(entry.location, "cannot load plugin '\(path)': \(error)")
-                    }
+        for entry in list.items ?? [list] {
+            guard let resolved = context.substitute(entry), let path = resolved.text else {
+                if entry.text == nil { context.error(entry.location, "a plugin must be a path to a shared library") }
+                continue
+            }
+            let url = context.resolvePath(path)
+            plugins.append(url)
+            if let loadPlugin {
+                do { try loadPlugin(url) } catch {
+                    context.error(entry.location, "cannot load plugin '\(path)': \(error)")
                 }
             }
         }
+        return plugins
+    }
 
-        var name = file.deletingPathExtension().lastPathComponent
-        if let node = root["name"] {
-            if let text = context.substitute(node)?.text, !text.isEmpty, !text.contains("/"), text != ".", text != ".." {
-                name = text
+    /// `name:`, or the file's name without its extension.
+    private func pipelineName(_ root: SourceNode, file: URL, context: inout ValidationContext) -> String {
+        let name = file.deletingPathExtension().lastPathComponent
+        guard let node = root["name"] else { return name }
+        if let text = context.substitute(node)?.text, !text.isEmpty, !text.contains("/"), text != ".", text != ".." {
+            return text
+        }
+        context.error(node.location, "'name' must be a non-empty string without '/' (it names the run directory runs/<name>)")
+        return name
+    }
+
+    /// `stages:`: the stages with valid, distinct names, in file order.
+    private func declaredStages(_ root: SourceNode, context: inout ValidationContext) -> [DeclaredStage] {
+        guard let stages = root["stages"], let pairs = stages.pairs else {
+            if let stages = root["stages"], !stages.isNull {
+                context.error(stages.location, "'stages' must be a mapping of stage names to stage definitions (found \(stages.kindName))")
             } else {
-                context.error(node.location, "'name' must be a non-empty string without '/' (it names the run directory runs/<name>)")
+                context.error(root.location, "the pipeline has no 'stages:'")
             }
+            return []
         }
-
-        // Stages.
-        var declared: [(name: String, key: SourceNode, body: SourceNode)] = []
-        if let stages = root["stages"], let pairs = stages.pairs {
-            var seen = [String: SourceLocation]()
-            for (key, body) in pairs {
-                guard let stageName = key.text, !stageName.isEmpty else { context.error(key.location, "a stage name must be a plain string"); continue }
-                if let first = seen[stageName] {
-                    context.error(key.location, "duplicate stage name '\(stageName)' (first defined at line \(first.line))")
-                    continue
-                }
-                if stageName.contains(".") || stageName.contains("/") || stageName.contains(" ") {
-                    context.error(key.location, "stage name '\(stageName)' must not contain '.', '/' or spaces")
-                    continue
-                }
-                seen[stageName] = key.location
-                declared.append((stageName, key, body))
+        var declared: [DeclaredStage] = []
+        var seen = [String: SourceLocation]()
+        for (key, body) in pairs {
+            guard let stageName = key.text, !stageName.isEmpty else { context.error(key.location, "a stage name must be a plain string"); continue }
+            if let first = seen[stageName] {
+                context.error(key.location, "duplicate stage name '\(stageName)' (first defined at line \(first.line))")
+                continue
             }
-        } else if let stages = root["stages"], !stages.isNull {
-            context.error(stages.location, "'stages' must be a mapping of stage names to stage definitions (found \(stages.kindName))")
-        } else {
-            context.error(root.location, "the pipeline has no 'stages:'")
+            if stageName.contains(".") || stageName.contains("/") || stageName.contains(" ") {
+                context.error(key.location, "stage name '\(stageName)' must not contain '.', '/' or spaces")
+                continue
+            }
+            seen[stageName] = key.location
+            declared.append(DeclaredStage(name: stageName, key: key, body: body))
         }
-        let stageNames = declared.map(\.name)
+        return declared
+    }
 
+    /// Each declared stage's kind, from the registry; stages whose body or kind is wrong are left out.
+    private func stageKinds(_ declared: [DeclaredStage], context: inout ValidationContext) -> [String: Stage.Type] {
         var kinds: [String: Stage.Type] = [:]
-        for (stageName, key, body) in declared {
-            guard let pairs = body.pairs else {
-                context.error(body.location, "stage '\(stageName)' must be a mapping with 'kind:' (found \(body.kindName))")
+        for stage in declared {
+            guard let pairs = stage.body.pairs else {
+                context.error(stage.body.location, "stage '\(stage.name)' must be a mapping with 'kind:' (found \(stage.body.kindName))")
                 continue
             }
             for (k, _) in pairs where !Self.stageKeys.contains(k.text ?? "") {
                 let text = k.text ?? ""
-                context.error(k.location, "unknown key '\(text)' in stage '\(stageName)'\(NameSuggestion.hint(for: text, in: Self.stageKeys)) (expected \(Self.stageKeys.joined(separator: ", ")))")
+                context.error(k.location, "unknown key '\(text)' in stage '\(stage.name)'\(NameSuggestion.hint(for: text, in: Self.stageKeys)) (expected \(Self.stageKeys.joined(separator: ", ")))")
             }
-            guard let kindNode = body["kind"], let kindName = context.substitute(kindNode)?.text else {
-                context.error(key.location, "stage '\(stageName)' has no 'kind:'")
+            guard let kindNode = stage.body["kind"], let kindName = context.substitute(kindNode)?.text else {
+                context.error(stage.key.location, "stage '\(stage.name)' has no 'kind:'")
                 continue
             }
             guard let kind = registry.stage(kind: kindName) else {
@@ -152,66 +184,76 @@ public struct PipelineLoader {
                 context.error(kindNode.location, "unknown stage kind '\(kindName)'\(NameSuggestion.hint(for: kindName, in: known)) (known kinds: \(known.joined(separator: ", ")))")
                 continue
             }
-            kinds[stageName] = kind
+            kinds[stage.name] = kind
         }
+        return kinds
+    }
 
-        var stages: [PipelineStage] = []
-        for (stageName, key, body) in declared {
-            guard let kind = kinds[stageName] else { continue }
-            let parameters = context.resolveParameters(body["params"], specs: kind.parameters, owner: "stage '\(stageName)' (\(kind.kind))", ownerLocation: key.location)
-            if let parameters {
-                for problem in kind.validate(parameters) {
-                    let location = problem.parameter.flatMap { p in body["params"]?.pairs?.first(where: { $0.key.text == p })?.value.location } ?? key.location
-                    context.error(location, "stage '\(stageName)': \(problem.message)")
-                }
+    /// A stage of known kind with its parameters resolved and checked and its inputs resolved;
+    /// nil when its kind is unknown or its parameters cannot be resolved.
+    private func resolveStage(_ stage: DeclaredStage, kinds: [String: Stage.Type], stageNames: [String],
+                              context: inout ValidationContext) -> PipelineStage? {
+        guard let kind = kinds[stage.name] else { return nil }
+        let (stageName, key, body) = (stage.name, stage.key, stage.body)
+        let parameters = context.resolveParameters(body["params"], specs: kind.parameters, owner: "stage '\(stageName)' (\(kind.kind))", ownerLocation: key.location)
+        if let parameters {
+            for problem in kind.validate(parameters) {
+                let location = problem.parameter.flatMap { p in body["params"]?.pairs?.first(where: { $0.key.text == p })?.value.location } ?? key.location
+                context.error(location, "stage '\(stageName)': \(problem.message)")
             }
-            // Inputs.
-            var inputs: [String: OutputReference] = [:]
-            let declaredInputs = kind.inputs.map(\.name)
-            if let inputNode = body["inputs"], !inputNode.isNull {
-                if let pairs = inputNode.pairs {
-                    for (portKey, refNode) in pairs {
-                        let port = portKey.text ?? ""
-                        guard let spec = kind.inputs.first(where: { $0.name == port }) else {
-                            let list = declaredInputs.isEmpty ? "it has no inputs" : "its inputs are \(declaredInputs.joined(separator: ", "))"
-                            context.error(portKey.location, "stage '\(stageName)' (\(kind.kind)) has no input '\(port)'\(NameSuggestion.hint(for: port, in: declaredInputs)); \(list)")
-                            continue
-                        }
-                        guard let reference = context.substitute(refNode)?.text else {
-                            if refNode.text == nil { context.error(refNode.location, "input '\(port)' must name another stage's output as 'stage.output'") }
-                            continue
-                        }
-                        if let resolved = context.resolveReference(reference, at: refNode.location, for: spec, of: stageName, stageNames: stageNames, kinds: kinds) {
-                            inputs[port] = resolved
-                        }
+        }
+        let inputs = resolveInputs(stage, kind: kind, kinds: kinds, stageNames: stageNames, context: &context)
+        guard let parameters else { return nil }
+        return PipelineStage(name: stageName, kind: kind, parameters: parameters, inputs: inputs, location: key.location)
+    }
+
+    /// `inputs:` of a stage: each port of its kind bound to another stage's output; every
+    /// required port bound.
+    private func resolveInputs(_ stage: DeclaredStage, kind: Stage.Type, kinds: [String: Stage.Type], stageNames: [String],
+                               context: inout ValidationContext) -> [String: OutputReference] {
+        let (stageName, key, body) = (stage.name, stage.key, stage.body)
+        var inputs: [String: OutputReference] = [:]
+        let declaredInputs = kind.inputs.map(\.name)
+        if let inputNode = body["inputs"], !inputNode.isNull {
+            if let pairs = inputNode.pairs {
+                for (portKey, refNode) in pairs {
+                    let port = portKey.text ?? ""
+                    guard let spec = kind.inputs.first(where: { $0.name == port }) else {
+                        let list = declaredInputs.isEmpty ? "it has no inputs" : "its inputs are \(declaredInputs.joined(separator: ", "))"
+                        context.error(portKey.location, "stage '\(stageName)' (\(kind.kind)) has no input '\(port)'\(NameSuggestion.hint(for: port, in: declaredInputs)); \(list)")
+                        continue
                     }
-                } else {
-                    context.error(inputNode.location, "'inputs' of stage '\(stageName)' must be a mapping of input names to 'stage.output' (found \(inputNode.kindName))")
+                    guard let reference = context.substitute(refNode)?.text else {
+                        if refNode.text == nil { context.error(refNode.location, "input '\(port)' must name another stage's output as 'stage.output'") }
+                        continue
+                    }
+                    if let resolved = context.resolveReference(reference, at: refNode.location, for: spec, of: stageName, stageNames: stageNames, kinds: kinds) {
+                        inputs[port] = resolved
+                    }
                 }
-            }
-            for spec in kind.inputs where !spec.isOptional && inputs[spec.name] == nil {
-                let alreadyReported = body["inputs"]?.pairs?.contains(where: { $0.key.text == spec.name }) ?? false
-                if !alreadyReported {
-                    context.error(key.location, "stage '\(stageName)' (\(kind.kind)) is missing its required input '\(spec.name)' (\(spec.kind.rawValue)); add 'inputs: {\(spec.name): STAGE.OUTPUT}'")
-                }
-            }
-            if let parameters {
-                stages.append(PipelineStage(name: stageName, kind: kind, parameters: parameters, inputs: inputs, location: key.location))
+            } else {
+                context.error(inputNode.location, "'inputs' of stage '\(stageName)' must be a mapping of input names to 'stage.output' (found \(inputNode.kindName))")
             }
         }
+        for spec in kind.inputs where !spec.isOptional && inputs[spec.name] == nil {
+            let alreadyReported = body["inputs"]?.pairs?.contains(where: { $0.key.text == spec.name }) ?? false
+            if !alreadyReported {
+                context.error(key.location, "stage '\(stageName)' (\(kind.kind)) is missing its required input '\(spec.name)' (\(spec.kind.rawValue)); add 'inputs: {\(spec.name): STAGE.OUTPUT}'")
+            }
+        }
+        return inputs
+    }
 
-        // Order, and cycles.
-        if context.diagnostics.isEmpty {
-            switch PipelineGraph.topologicalOrder(stages) {
-            case .success(let ordered): stages = ordered
-            case .failure(let cycle):
-                let first = stages.first { $0.name == cycle[0] }!
-                let location = declared.first { $0.name == first.name }?.body["inputs"]?.location ?? first.location
-                context.error(location, "cycle between stages: \((cycle + [cycle[0]]).joined(separator: " -> "))")
-            }
+    /// The stages in dependency order, or as they were with a diagnostic naming a cycle.
+    private func order(_ stages: [PipelineStage], declared: [DeclaredStage], context: inout ValidationContext) -> [PipelineStage] {
+        switch PipelineGraph.topologicalOrder(stages) {
+        case .success(let ordered): return ordered
+        case .failure(let cycle):
+            let first = stages.first { $0.name == cycle[0] }!
+            let location = declared.first { $0.name == first.name }?.body["inputs"]?.location ?? first.location
+            context.error(location, "cycle between stages: \((cycle + [cycle[0]]).joined(separator: " -> "))")
+            return stages
         }
-        if !context.diagnostics.isEmpty { throw PipelineValidationError(context.diagnostics) }
-        return Pipeline(name: name, file: file, variables: context.variables.compactMapValues { Self.plainValue($0) }, plugins: plugins, stages: stages)
     }
 
     static func plainValue(_ node: SourceNode) -> ParameterValue? {

@@ -100,15 +100,6 @@ public struct StageError: Error, CustomStringConvertible, LocalizedError {
     public static let cancelled = StageError("cancelled")
 }
 
-/// Set when the run is interrupted (SIGINT, SIGTERM); stages poll it.
-public final class CancellationToken: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
-    public init() {}
-    public var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
-    public func cancel() { lock.lock(); cancelled = true; lock.unlock() }
-}
-
 /// Writes a stage's log: every line goes to its log file, and to the console prefixed with the
 /// stage's name unless the runner is quiet.
 public final class StageLogger: @unchecked Sendable {

@@ -145,19 +145,7 @@ public final class VideoDecoder {
         FFmpegLog.ensureConfigured()
         self.url = url
         let path = url.path
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            throw VideoError(.notFound, path: path, reason: "cannot read: \(String(cString: strerror(errno)))")
-        }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            throw VideoError(.notReadable, path: path, reason: "is a directory")
-        }
-        guard access(path, R_OK) == 0 else {
-            throw VideoError(.notReadable, path: path, reason: "cannot read: \(String(cString: strerror(errno)))")
-        }
-        if st.st_size == 0 {
-            throw VideoError(.emptyFile, path: path, reason: "empty file (0 bytes)")
-        }
+        try Self.checkReadable(path)
 
         var fc: UnsafeMutablePointer<AVFormatContext>?
         var ret = avformat_open_input(&fc, path, nil, nil)
@@ -175,7 +163,43 @@ public final class VideoDecoder {
         if inkwell_format_is_image(fmt) != 0 {
             throw VideoError(.stillImage, path: path, reason: "a still image, not a video")
         }
-        // The first video stream that is not an attached picture (cover art).
+        let index = try Self.videoStreamIndex(fmt, path: path)
+        streamIndex = index
+        let stream = fmt.pointee.streams[Int(index)]!
+        let par = stream.pointee.codecpar!
+        let codecName = String(cString: avcodec_get_name(par.pointee.codec_id))
+        guard let dec = avcodec_find_decoder(par.pointee.codec_id) else {
+            throw VideoError(.unsupportedCodec, path: path, reason: "no decoder for video codec \(codecName)")
+        }
+        decoder = dec
+        guard par.pointee.width > 0, par.pointee.height > 0 else {
+            throw VideoError(.notMedia, path: path, reason: "video stream has no picture size (damaged header?)")
+        }
+        info = Self.describe(fmt, stream: stream, codecName: codecName)
+        format = fmt
+        ok = true
+    }
+
+    /// Throws unless `path` is a readable, non-empty file.
+    private static func checkReadable(_ path: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw VideoError(.notFound, path: path, reason: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            throw VideoError(.notReadable, path: path, reason: "is a directory")
+        }
+        guard access(path, R_OK) == 0 else {
+            throw VideoError(.notReadable, path: path, reason: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        if st.st_size == 0 {
+            throw VideoError(.emptyFile, path: path, reason: "empty file (0 bytes)")
+        }
+    }
+
+    /// The video stream to decode: FFmpeg's best video stream unless it is an attached picture
+    /// (cover art), else the first video stream that is not. Throws naming the streams there are.
+    private static func videoStreamIndex(_ fmt: UnsafeMutablePointer<AVFormatContext>, path: String) throws -> Int32 {
         var index: Int32 = -1
         for i in 0..<Int(fmt.pointee.nb_streams) {
             let s = fmt.pointee.streams[i]!
@@ -200,18 +224,14 @@ public final class VideoDecoder {
             let only = Set(kinds) == ["audio"] ? "an audio-only file" : "no video stream"
             throw VideoError(.noVideoStream, path: path, reason: "\(only) (streams: \(kinds.joined(separator: ", ")))")
         }
-        streamIndex = index
-        let stream = fmt.pointee.streams[Int(index)]!
-        let par = stream.pointee.codecpar!
-        let codecName = String(cString: avcodec_get_name(par.pointee.codec_id))
-        guard let dec = avcodec_find_decoder(par.pointee.codec_id) else {
-            throw VideoError(.unsupportedCodec, path: path, reason: "no decoder for video codec \(codecName)")
-        }
-        decoder = dec
-        guard par.pointee.width > 0, par.pointee.height > 0 else {
-            throw VideoError(.notMedia, path: path, reason: "video stream has no picture size (damaged header?)")
-        }
+        return index
+    }
 
+    /// What the container says of the video stream: size, duration, rate, display rotation,
+    /// pixel format and the audio codec beside it.
+    private static func describe(_ fmt: UnsafeMutablePointer<AVFormatContext>, stream: UnsafeMutablePointer<AVStream>,
+                                 codecName: String) -> VideoInfo {
+        let par = stream.pointee.codecpar!
         let tb = stream.pointee.time_base
         var duration = 0.0
         if stream.pointee.duration != inkwell_nopts_value(), stream.pointee.duration > 0 {
@@ -234,7 +254,7 @@ public final class VideoDecoder {
         let sarQ = par.pointee.sample_aspect_ratio
         let sar = sarQ.num > 0 && sarQ.den > 0 ? Double(sarQ.num) / Double(sarQ.den) : 1
         let pixName = av_get_pix_fmt_name(AVPixelFormat(rawValue: par.pointee.format)).map { String(cString: $0) } ?? "unknown"
-        info = VideoInfo(
+        return VideoInfo(
             container: String(cString: fmt.pointee.iformat.pointee.name),
             codec: codecName,
             width: Int(par.pointee.width), height: Int(par.pointee.height),
@@ -244,8 +264,6 @@ public final class VideoDecoder {
             audioCodec: audioIndex >= 0
                 ? String(cString: avcodec_get_name(fmt.pointee.streams[Int(audioIndex)]!.pointee.codecpar.pointee.codec_id))
                 : nil)
-        format = fmt
-        ok = true
     }
 
     deinit {
@@ -271,11 +289,67 @@ public final class VideoDecoder {
             fmt.pointee.opaque = nil
             loggedErrors.deallocate()
         }
-        guard var ctx = avcodec_alloc_context3(decoder) else {
+        var ctxOpt: UnsafeMutablePointer<AVCodecContext>? = try openCodec(for: stream, in: fmt, options: options, loggedErrors: loggedErrors)
+        defer { avcodec_free_context(&ctxOpt) }
+        let ctx = ctxOpt!
+
+        var packet = av_packet_alloc()
+        var frame = av_frame_alloc()
+        defer { av_packet_free(&packet); av_frame_free(&frame) }
+        guard let pkt = packet, let frm = frame else {
             throw VideoError(.decodeFailed, path: path, reason: "out of memory")
         }
-        var ctxOpt: UnsafeMutablePointer<AVCodecContext>? = ctx
-        defer { avcodec_free_context(&ctxOpt) }
+
+        let startPTS = stream.pointee.start_time != inkwell_nopts_value() ? stream.pointee.start_time : 0
+        let start = max(0, options.start ?? 0)
+        if start > 0 || hasDecoded { seek(fmt, to: start, startPTS: startPTS, timeBase: av_q2d(stream.pointee.time_base)) }
+        hasDecoded = true
+        if let crop = options.crop, !crop.fits(width: info.width, height: info.height) {
+            throw VideoError(.badCrop, path: path, reason: crop.outside(width: info.width, height: info.height))
+        }
+        var pass = DecodePass(options: options, info: info, timeBase: av_q2d(stream.pointee.time_base), startPTS: startPTS, start: start)
+        var consecutiveReadErrors = 0
+        while !pass.done {
+            let r = av_read_frame(fmt, pkt)
+            if r == DecodePass.eof { break }
+            if r < 0 {
+                pass.stats.decodeErrors += 1
+                consecutiveReadErrors += 1
+                if consecutiveReadErrors >= 16 || (fmt.pointee.pb != nil && avio_feof(fmt.pointee.pb) != 0) { break }
+                continue
+            }
+            consecutiveReadErrors = 0
+            defer { av_packet_unref(pkt) }
+            guard pkt.pointee.stream_index == streamIndex else { continue }
+            pass.stats.packetsRead += 1
+            if pass.keyOnly && options.skipNonKeyPackets && (pkt.pointee.flags & AV_PKT_FLAG_KEY) == 0 {
+                pass.stats.packetsSkipped += 1
+                continue
+            }
+            let s = avcodec_send_packet(ctx, pkt)
+            if s < 0 && s != DecodePass.eagain && s != DecodePass.eof { pass.stats.decodeErrors += 1 }
+            try pass.drain(ctx, frm, body)
+        }
+        if !pass.done {
+            _ = avcodec_send_packet(ctx, nil)
+            try pass.drain(ctx, frm, body)
+        }
+        pass.stats.decodeErrors += Int(inkwell_counter_load(loggedErrors))
+        return pass.stats
+    }
+
+    /// A decoder context for the video stream, opened with the pass's threads and key-frame
+    /// skipping, its errors counted in `loggedErrors`.
+    private func openCodec(for stream: UnsafeMutablePointer<AVStream>, in fmt: UnsafeMutablePointer<AVFormatContext>,
+                           options: DecodeOptions, loggedErrors: UnsafeMutablePointer<Int64>) throws -> UnsafeMutablePointer<AVCodecContext> {
+        let path = url.path
+        guard let ctx = avcodec_alloc_context3(decoder) else {
+            throw VideoError(.decodeFailed, path: path, reason: "out of memory")
+        }
+        var opened = false
+        defer {
+            if !opened { var ctxOpt: UnsafeMutablePointer<AVCodecContext>? = ctx; avcodec_free_context(&ctxOpt) }
+        }
         var ret = avcodec_parameters_to_context(ctx, stream.pointee.codecpar)
         guard ret >= 0 else { throw VideoError(.decodeFailed, path: path, reason: ffmpegErrorString(ret)) }
         ctx.pointee.pkt_timebase = stream.pointee.time_base
@@ -290,125 +364,127 @@ public final class VideoDecoder {
         guard ret >= 0 else {
             throw VideoError(.unsupportedCodec, path: path, reason: "cannot open \(info.codec) decoder (\(ffmpegErrorString(ret)))")
         }
-        ctx = ctxOpt!
+        opened = true
+        return ctx
+    }
 
-        var packet = av_packet_alloc()
-        var frame = av_frame_alloc()
-        defer { av_packet_free(&packet); av_frame_free(&frame) }
-        guard let pkt = packet, let frm = frame else {
-            throw VideoError(.decodeFailed, path: path, reason: "out of memory")
+    /// Seeks to the key frame at or before `start` (or back to the beginning for a second decode
+    /// of the same file).
+    private func seek(_ fmt: UnsafeMutablePointer<AVFormatContext>, to start: Double, startPTS: Int64, timeBase tb: Double) {
+        let target = startPTS + Int64(start / tb)
+        if av_seek_frame(fmt, streamIndex, target, AVSEEK_FLAG_BACKWARD) < 0,
+           av_seek_frame(fmt, streamIndex, startPTS, AVSEEK_FLAG_BACKWARD) < 0,
+           fmt.pointee.pb != nil {
+            _ = avio_seek(fmt.pointee.pb, 0, SEEK_SET)
+            _ = avformat_flush(fmt)
         }
+    }
+}
 
-        let tb = av_q2d(stream.pointee.time_base)
-        let startPTS = stream.pointee.start_time != inkwell_nopts_value() ? stream.pointee.start_time : 0
-        let start = max(0, options.start ?? 0)
-        if start > 0 || hasDecoded {
-            // Seek to the key frame at or before `start` (or back to the beginning for a second
-            // decode of the same file).
-            let target = startPTS + Int64(start / tb)
-            if av_seek_frame(fmt, streamIndex, target, AVSEEK_FLAG_BACKWARD) < 0,
-               av_seek_frame(fmt, streamIndex, startPTS, AVSEEK_FLAG_BACKWARD) < 0,
-               fmt.pointee.pb != nil {
-                _ = avio_seek(fmt.pointee.pb, 0, SEEK_SET)
-                _ = avformat_flush(fmt)
-            }
-        }
-        hasDecoded = true
-        if let crop = options.crop, !crop.fits(width: info.width, height: info.height) {
-            throw VideoError(.badCrop, path: path, reason: crop.outside(width: info.width, height: info.height))
-        }
-        let converter = FrameConverter(width: options.width, height: options.height, scaler: options.scaler,
-                                       aspect: options.aspect, rotation: options.autoRotate ? info.rotation : 0)
-        let displayConverter = options.display.map {
+/// One decode pass: which decoded frames it takes (key frames, all, or N per second between
+/// start and end), their conversion to RGB24, and its counts.
+private struct DecodePass {
+    static let eagain = inkwell_averror_eagain()
+    static let eof = inkwell_averror_eof()
+
+    let options: DecodeOptions
+    let keyOnly: Bool
+    let timeBase: Double
+    let startPTS: Int64
+    let start: Double
+    /// Seconds between frames at the stream's rate (0 when unknown): the time of a frame without one.
+    let frameStep: Double
+    let converter: FrameConverter
+    let displayConverter: FrameConverter?
+    var stats = DecodeStats()
+    var nextTick: Double
+    var lastTime = -Double.infinity
+    var done = false
+
+    init(options: DecodeOptions, info: VideoInfo, timeBase: Double, startPTS: Int64, start: Double) {
+        self.options = options
+        keyOnly = options.selection == .keyFrames
+        self.timeBase = timeBase
+        self.startPTS = startPTS
+        self.start = start
+        frameStep = info.frameRate > 0 ? 1 / info.frameRate : 0
+        converter = FrameConverter(width: options.width, height: options.height, scaler: options.scaler,
+                                   aspect: options.aspect, rotation: options.autoRotate ? info.rotation : 0)
+        displayConverter = options.display.map {
             FrameConverter(width: $0.width, height: $0.height, scaler: options.scaler, aspect: options.aspect,
                            rotation: options.autoRotate ? info.rotation : 0)
         }
-        var stats = DecodeStats()
-        var nextTick = start
-        var lastTime = -Double.infinity
-        var done = false
-        let eagain = inkwell_averror_eagain(), eof = inkwell_averror_eof()
-        let frameStep = info.frameRate > 0 ? 1 / info.frameRate : 0
+        nextTick = start
+    }
 
-        func drain() throws {
-            while !done {
-                let r = avcodec_receive_frame(ctx, frm)
-                if r == eagain || r == eof { return }
-                if r < 0 { stats.decodeErrors += 1; return }
-                defer { av_frame_unref(frm) }
-                stats.framesDecoded += 1
-                let isKey = inkwell_frame_is_key(frm) != 0
-                var pts = frm.pointee.best_effort_timestamp
-                if pts == inkwell_nopts_value() { pts = frm.pointee.pts }
-                var t: Double
-                if pts == inkwell_nopts_value() {
-                    t = lastTime.isFinite ? lastTime + frameStep : 0
-                } else {
-                    t = Double(pts - startPTS) * tb
-                }
-                if t.magnitude < 1e-9 { t = 0 }
-                lastTime = t
-                if inkwell_frame_is_corrupt(frm) != 0 { stats.corruptFrames += 1 }
-                if keyOnly && !isKey { continue }
-                if t < start - 1e-6 { continue }
-                if let end = options.end, t >= end - 1e-9 { done = true; return }
-                switch options.selection {
-                case .keyFrames, .all:
-                    break
-                case .fps(let rate):
-                    if t < nextTick - 1e-6 { continue }
-                    let k = ((t - start) * rate + 1e-6).rounded(.down)
-                    nextTick = start + (k + 1) / rate
-                }
-                do {
-                    if let crop = options.crop { try FrameConverter.apply(crop, to: frm) }
-                    try converter.convert(frm)
-                    try displayConverter?.convert(frm)
-                } catch {
-                    stats.decodeErrors += 1
-                    continue
-                }
-                try converter.output.withUnsafeBufferPointer { rgb in
-                    var frame = DecodedFrame(rgb: rgb, width: options.width, height: options.height,
-                                             timestamp: t, isKeyFrame: isKey, index: stats.framesTaken)
-                    guard let displayConverter else { return try body(frame) }
-                    try displayConverter.output.withUnsafeBufferPointer { view in
-                        frame.display = view
-                        try body(frame)
-                    }
-                }
-                stats.framesTaken += 1
-                if let cap = options.maxFrames, stats.framesTaken >= cap { done = true }
-            }
-        }
-
-        var consecutiveReadErrors = 0
+    /// Receives every frame the decoder has ready, passing those the pass takes to `body`.
+    mutating func drain(_ ctx: UnsafeMutablePointer<AVCodecContext>, _ frm: UnsafeMutablePointer<AVFrame>,
+                        _ body: (DecodedFrame) throws -> Void) throws {
         while !done {
-            let r = av_read_frame(fmt, pkt)
-            if r == eof { break }
-            if r < 0 {
-                stats.decodeErrors += 1
-                consecutiveReadErrors += 1
-                if consecutiveReadErrors >= 16 || (fmt.pointee.pb != nil && avio_feof(fmt.pointee.pb) != 0) { break }
-                continue
-            }
-            consecutiveReadErrors = 0
-            defer { av_packet_unref(pkt) }
-            guard pkt.pointee.stream_index == streamIndex else { continue }
-            stats.packetsRead += 1
-            if keyOnly && options.skipNonKeyPackets && (pkt.pointee.flags & AV_PKT_FLAG_KEY) == 0 {
-                stats.packetsSkipped += 1
-                continue
-            }
-            let s = avcodec_send_packet(ctx, pkt)
-            if s < 0 && s != eagain && s != eof { stats.decodeErrors += 1 }
-            try drain()
+            let r = avcodec_receive_frame(ctx, frm)
+            if r == Self.eagain || r == Self.eof { return }
+            if r < 0 { stats.decodeErrors += 1; return }
+            defer { av_frame_unref(frm) }
+            try take(frm, body)
         }
-        if !done {
-            _ = avcodec_send_packet(ctx, nil)
-            try drain()
+    }
+
+    /// Counts a decoded frame and, when the selection takes it, converts it and passes it to `body`.
+    private mutating func take(_ frm: UnsafeMutablePointer<AVFrame>, _ body: (DecodedFrame) throws -> Void) throws {
+        stats.framesDecoded += 1
+        let isKey = inkwell_frame_is_key(frm) != 0
+        let t = time(of: frm)
+        if inkwell_frame_is_corrupt(frm) != 0 { stats.corruptFrames += 1 }
+        guard selects(time: t, isKey: isKey) else { return }
+        do {
+            if let crop = options.crop { try FrameConverter.apply(crop, to: frm) }
+            try converter.convert(frm)
+            try displayConverter?.convert(frm)
+        } catch {
+            stats.decodeErrors += 1
+            return
         }
-        stats.decodeErrors += Int(inkwell_counter_load(loggedErrors))
-        return stats
+        try converter.output.withUnsafeBufferPointer { rgb in
+            var frame = DecodedFrame(rgb: rgb, width: options.width, height: options.height,
+                                     timestamp: t, isKeyFrame: isKey, index: stats.framesTaken)
+            guard let displayConverter else { return try body(frame) }
+            try displayConverter.output.withUnsafeBufferPointer { view in
+                frame.display = view
+                try body(frame)
+            }
+        }
+        stats.framesTaken += 1
+        if let cap = options.maxFrames, stats.framesTaken >= cap { done = true }
+    }
+
+    /// Seconds from the stream's start: the frame's timestamp, else one frame after the last.
+    private mutating func time(of frm: UnsafeMutablePointer<AVFrame>) -> Double {
+        var pts = frm.pointee.best_effort_timestamp
+        if pts == inkwell_nopts_value() { pts = frm.pointee.pts }
+        var t: Double
+        if pts == inkwell_nopts_value() {
+            t = lastTime.isFinite ? lastTime + frameStep : 0
+        } else {
+            t = Double(pts - startPTS) * timeBase
+        }
+        if t.magnitude < 1e-9 { t = 0 }
+        lastTime = t
+        return t
+    }
+
+    /// Whether the pass takes a frame at `t`; past `end`, the pass is done.
+    private mutating func selects(time t: Double, isKey: Bool) -> Bool {
+        if keyOnly && !isKey { return false }
+        if t < start - 1e-6 { return false }
+        if let end = options.end, t >= end - 1e-9 { done = true; return false }
+        switch options.selection {
+        case .keyFrames, .all:
+            return true
+        case .fps(let rate):
+            if t < nextTick - 1e-6 { return false }
+            let k = ((t - start) * rate + 1e-6).rounded(.down)
+            nextTick = start + (k + 1) / rate
+            return true
+        }
     }
 }

@@ -52,9 +52,4 @@ public enum FFmpegLog {
 
     /// Applies the default level once (called by every entry point of this module).
     public static func ensureConfigured() { _ = configured }
-
-    public static func setLevel(_ level: Level) {
-        ensureConfigured()
-        av_log_set_level(level.rawValue)
-    }
 }

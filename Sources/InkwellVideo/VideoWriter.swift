@@ -144,20 +144,7 @@ public final class VideoWriter {
         temporaryURL = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.deletingPathExtension().lastPathComponent).partial-\(getpid())-\(UUID().uuidString.prefix(8)).\(ext)")
         let tmpPath = temporaryURL.path
-
-        guard options.width > 0, options.height > 0 else {
-            throw VideoError(.encodeFailed, path: path, reason: "invalid frame size \(options.width)x\(options.height)")
-        }
-        if options.codec != .ffv1, options.width % 2 != 0 || options.height % 2 != 0 {
-            throw VideoError(.encodeFailed, path: path,
-                             reason: "\(options.codec.rawValue) needs an even frame size, got \(options.width)x\(options.height)")
-        }
-        guard options.frameRateNumerator > 0, options.frameRateDenominator > 0, options.gop > 0 else {
-            throw VideoError(.encodeFailed, path: path, reason: "frame rate and key-frame interval must be positive")
-        }
-        guard let codec = options.codec.encoderNames.lazy.compactMap({ avcodec_find_encoder_by_name($0) }).first else {
-            throw VideoError(.encodeFailed, path: path, reason: "this FFmpeg build has no \(options.codec.rawValue) encoder")
-        }
+        let codec = try Self.encoder(for: options, path: path)
 
         var ocOpt: UnsafeMutablePointer<AVFormatContext>?
         let guessed = av_guess_format(nil, "x.\(ext)", nil)
@@ -179,6 +166,44 @@ public final class VideoWriter {
             }
         }
 
+        try openVideoStream(codec: codec, in: oc, path: path)
+        if let src = options.audioSource {
+            try openAudioSource(src, into: oc)
+        } else if let rate = options.generatedAudioSampleRate {
+            audioEncoder = try AudioStreamEncoder(format: oc, sampleRate: rate, path: path)
+        }
+        ret = avio_open(&oc.pointee.pb, tmpPath, AVIO_FLAG_WRITE)
+        guard ret >= 0 else {
+            throw VideoError(.writeFailed, path: path, reason: "cannot create \(tmpPath) (\(ffmpegErrorString(ret)))")
+        }
+        ret = avformat_write_header(oc, nil)
+        guard ret >= 0 else {
+            throw VideoError(.writeFailed, path: path, reason: "cannot write header (\(ffmpegErrorString(ret)))")
+        }
+        try allocateFrameAndConverter(path: path)
+        cleanup = false
+    }
+
+    /// The encoder for `options`, after checking the frame size, rate and key-frame interval.
+    private static func encoder(for options: VideoWriterOptions, path: String) throws -> UnsafePointer<AVCodec> {
+        guard options.width > 0, options.height > 0 else {
+            throw VideoError(.encodeFailed, path: path, reason: "invalid frame size \(options.width)x\(options.height)")
+        }
+        if options.codec != .ffv1, options.width % 2 != 0 || options.height % 2 != 0 {
+            throw VideoError(.encodeFailed, path: path,
+                             reason: "\(options.codec.rawValue) needs an even frame size, got \(options.width)x\(options.height)")
+        }
+        guard options.frameRateNumerator > 0, options.frameRateDenominator > 0, options.gop > 0 else {
+            throw VideoError(.encodeFailed, path: path, reason: "frame rate and key-frame interval must be positive")
+        }
+        guard let codec = options.codec.encoderNames.lazy.compactMap({ avcodec_find_encoder_by_name($0) }).first else {
+            throw VideoError(.encodeFailed, path: path, reason: "this FFmpeg build has no \(options.codec.rawValue) encoder")
+        }
+        return codec
+    }
+
+    /// Adds the video stream to `oc` and opens its encoder (`stream`, `enc`).
+    private func openVideoStream(codec: UnsafePointer<AVCodec>, in oc: UnsafeMutablePointer<AVFormatContext>, path: String) throws {
         guard let st = avformat_new_stream(oc, nil) else {
             throw VideoError(.encodeFailed, path: path, reason: "out of memory")
         }
@@ -187,6 +212,29 @@ public final class VideoWriter {
             throw VideoError(.encodeFailed, path: path, reason: "out of memory")
         }
         enc = ctx
+        configureEncoder(ctx, codecName: String(cString: codec.pointee.name))
+        if (oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER) != 0 {
+            ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
+        }
+        var ret = avcodec_open2(ctx, codec, nil)
+        guard ret >= 0 else {
+            throw VideoError(.encodeFailed, path: path, reason: "cannot open \(String(cString: codec.pointee.name)) encoder (\(ffmpegErrorString(ret)))")
+        }
+        ret = avcodec_parameters_from_context(st.pointee.codecpar, ctx)
+        guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
+        st.pointee.time_base = ctx.pointee.time_base
+        st.pointee.avg_frame_rate = ctx.pointee.framerate
+        if options.rotation % 360 != 0 {
+            // FFmpeg 5.1's av_display_rotation_set turns clockwise (av_display_rotation_get reports
+            // counter-clockwise), so a clockwise display turn is passed as is; the decoder reads it
+            // back as ffmpeg's autorotation does (clockwise = -av_display_rotation_get).
+            ret = inkwell_stream_set_rotation(st, Double(options.rotation))
+            guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
+        }
+    }
+
+    /// The encoder's size, rate, key-frame interval, colour description and codec settings.
+    private func configureEncoder(_ ctx: UnsafeMutablePointer<AVCodecContext>, codecName: String) {
         ctx.pointee.width = Int32(options.width)
         ctx.pointee.height = Int32(options.height)
         ctx.pointee.time_base = AVRational(num: Int32(options.frameRateDenominator), den: Int32(options.frameRateNumerator))
@@ -199,7 +247,6 @@ public final class VideoWriter {
         ctx.pointee.colorspace = AVCOL_SPC_BT470BG
         ctx.pointee.color_primaries = AVCOL_PRI_BT470BG
         ctx.pointee.color_trc = AVCOL_TRC_SMPTE170M
-        let codecName = String(cString: codec.pointee.name)
         switch options.codec {
         case .h264:
             if codecName == "libx264" {
@@ -221,46 +268,17 @@ public final class VideoWriter {
         case .ffv1:
             break
         }
-        if (oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER) != 0 {
-            ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
-        }
-        ret = avcodec_open2(ctx, codec, nil)
-        guard ret >= 0 else {
-            throw VideoError(.encodeFailed, path: path, reason: "cannot open \(codecName) encoder (\(ffmpegErrorString(ret)))")
-        }
-        ret = avcodec_parameters_from_context(st.pointee.codecpar, ctx)
-        guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
-        st.pointee.time_base = ctx.pointee.time_base
-        st.pointee.avg_frame_rate = ctx.pointee.framerate
-        if options.rotation % 360 != 0 {
-            // FFmpeg 5.1's av_display_rotation_set turns clockwise (av_display_rotation_get reports
-            // counter-clockwise), so a clockwise display turn is passed as is; the decoder reads it
-            // back as ffmpeg's autorotation does (clockwise = -av_display_rotation_get).
-            ret = inkwell_stream_set_rotation(st, Double(options.rotation))
-            guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
-        }
+    }
 
-        if let src = options.audioSource {
-            try openAudioSource(src, into: oc)
-        } else if let rate = options.generatedAudioSampleRate {
-            audioEncoder = try AudioStreamEncoder(format: oc, sampleRate: rate, path: path)
-        }
-
-        ret = avio_open(&oc.pointee.pb, tmpPath, AVIO_FLAG_WRITE)
-        guard ret >= 0 else {
-            throw VideoError(.writeFailed, path: path, reason: "cannot create \(tmpPath) (\(ffmpegErrorString(ret)))")
-        }
-        ret = avformat_write_header(oc, nil)
-        guard ret >= 0 else {
-            throw VideoError(.writeFailed, path: path, reason: "cannot write header (\(ffmpegErrorString(ret)))")
-        }
+    /// The reusable YUV frame and packet, the RGB24 to YUV420P converter and the padded input copy.
+    private func allocateFrameAndConverter(path: String) throws {
         frame = av_frame_alloc()
         packet = av_packet_alloc()
         guard let frm = frame, packet != nil else { throw VideoError(.encodeFailed, path: path, reason: "out of memory") }
         frm.pointee.format = AV_PIX_FMT_YUV420P.rawValue
         frm.pointee.width = Int32(options.width)
         frm.pointee.height = Int32(options.height)
-        ret = av_frame_get_buffer(frm, 0)
+        let ret = av_frame_get_buffer(frm, 0)
         guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
         // Zero the planes, padding included, so nothing the encoder might read is uninitialised.
         for buffer in [frm.pointee.buf.0, frm.pointee.buf.1, frm.pointee.buf.2, frm.pointee.buf.3] {
@@ -274,7 +292,6 @@ public final class VideoWriter {
         let paddedCount = paddedStride * (options.height + 2)
         paddedInput = UnsafeMutablePointer<UInt8>.allocate(capacity: paddedCount)
         paddedInput.initialize(repeating: 0, count: paddedCount)
-        cleanup = false
     }
 
     deinit {

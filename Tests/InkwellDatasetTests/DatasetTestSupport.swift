@@ -112,6 +112,32 @@ enum DatasetFixtures {
     }
 }
 
+/// An ingest "killed" at a write point: when `killsAt` says so, the dataset folder is copied as it
+/// is on disk at that moment (what a kill leaves; the lock aside, which a kill leaves to be taken
+/// over); the ingest then fails and cleans up as after any failure, and the copy is put back in
+/// its place. Returns the error the ingest threw (`SimulatedKill`).
+struct SimulatedKill: Error {}
+
+@discardableResult
+func runKilled(_ ingest: Ingest, killsAt: @escaping (WriteEvent) -> Bool) throws -> Error? {
+    let fm = FileManager.default
+    let dataset = ingest.output
+    let onDisk = dataset.deletingLastPathComponent().appendingPathComponent(".\(dataset.lastPathComponent).at-kill-\(UUID().uuidString)")
+    ingest.faultHook = { event in
+        guard killsAt(event) else { return }
+        try fm.copyItem(at: dataset, to: onDisk)
+        try? fm.removeItem(at: onDisk.appendingPathComponent(".lock"))
+        throw SimulatedKill()
+    }
+    var thrown: Error?
+    do { _ = try ingest.run() } catch { thrown = error }
+    if fm.fileExists(atPath: onDisk.path) {
+        try? fm.removeItem(at: dataset)
+        try fm.moveItem(at: onDisk, to: dataset)
+    }
+    return thrown
+}
+
 /// Collects an ingest's messages.
 final class MessageLog {
     var messages: [IngestMessage] = []

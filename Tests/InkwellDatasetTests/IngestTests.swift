@@ -176,17 +176,15 @@ final class IngestTests: XCTestCase {
 
         try DatasetFixtures.makeClip(videos.appendingPathComponent("b.mp4"), frames: 40, gop: 5, variant: 2)
         try DatasetFixtures.makeClip(videos.appendingPathComponent("c.mp4"), frames: 40, gop: 5, variant: 3)
-        // Killed after the second new shard is on disk (before the manifest): no cleanup runs.
+        // Killed after the second new shard is on disk (before the manifest): the folder as the kill left it.
         for killPoint in [2, Int.max] {
             let ingest = Ingest(inputs: [videos], output: out, options: opts)
             var shardsWritten = 0
-            ingest.faultHook = { event in
+            let error = try runKilled(ingest) { event in
                 if case .shardWritten = event { shardsWritten += 1 }
-                if shardsWritten == killPoint || (killPoint == .max && event == .beforeManifest) {
-                    throw DatasetError(.interrupted, path: out.path, reason: "simulated kill")
-                }
+                return shardsWritten == killPoint || (killPoint == .max && event == .beforeManifest)
             }
-            XCTAssertThrowsError(try ingest.run()) { XCTAssertEqual(($0 as? DatasetError)?.kind, .interrupted) }
+            XCTAssertTrue(error is SimulatedKill, "\(String(describing: error))")
             // Also what a kill during a write leaves: a temporary file.
             try Data([1, 2, 3]).write(to: out.appendingPathComponent("shards/.train-000099.npy.tmp-1-2"))
 
@@ -228,11 +226,11 @@ final class IngestTests: XCTestCase {
         let killed = Ingest(inputs: [videos], output: out, options: opts)
         killed.commitEvery = 2
         var commits = 0
-        killed.faultHook = { event in
+        let error = try runKilled(killed) { event in
             if event == .beforeManifest { commits += 1 }
-            if commits == 3 { throw DatasetError(.interrupted, path: out.path, reason: "simulated kill") }
+            return commits == 3
         }
-        XCTAssertThrowsError(try killed.run()) { XCTAssertEqual(($0 as? DatasetError)?.kind, .interrupted) }
+        XCTAssertTrue(error is SimulatedKill, "\(String(describing: error))")
         let kept = try Dataset(url: out)
         XCTAssertEqual(kept.manifest.videos.map { ($0.path as NSString).lastPathComponent }, ["clip-0.mp4", "clip-1.mp4", "clip-2.mp4", "clip-3.mp4"])
         XCTAssertTrue(kept.verify().isValid, "what was committed is whole")
@@ -257,8 +255,9 @@ final class IngestTests: XCTestCase {
         try DatasetFixtures.makeClip(clip, frames: 20, gop: 5)
         let out = dir.appendingPathComponent("dataset")
         let ingest = Ingest(inputs: [clip], output: out, options: options(shardFrames: 2))
-        ingest.faultHook = { if $0 == .beforeManifest { throw DatasetError(.interrupted, path: out.path, reason: "simulated kill") } }
-        XCTAssertThrowsError(try ingest.run())
+        let error = try runKilled(ingest) { $0 == .beforeManifest }
+        XCTAssertTrue(error is SimulatedKill, "\(String(describing: error))")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("manifest.json").path))
         XCTAssertThrowsError(try Dataset(url: out)) { XCTAssertEqual(($0 as? DatasetError)?.kind, .notFound) }
         let s = try Ingest(inputs: [clip], output: out, options: options(shardFrames: 2)).run()
         XCTAssertEqual(s.manifest.frameCount, 4)

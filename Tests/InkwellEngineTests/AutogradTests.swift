@@ -130,52 +130,13 @@ final class AutogradTests: XCTestCase {
         try CrashScenario.expect("inPlaceAfterForward", messageContains: "modified in place after the forward pass")
         try CrashScenario.expect("inPlaceUnderPaddingRecipe", messageContains: "conv2d saved for its gradient was modified in place")
     }
-
-    /// Entry point of the child processes: runs one scenario when INKWELL_CRASH_SCENARIO names it.
-    func testCrashScenarioEntryPoint() {
-        guard let name = ProcessInfo.processInfo.environment["INKWELL_CRASH_SCENARIO"] else { return }
-        CrashScenario.run(name)
-    }
 }
 
-/// Runs a scenario that must stop the process in a child copy of the test binary, and checks
-/// that it did stop with the expected message.
+/// Runs a scenario that must stop the process in a child process (`inkwell-test-scenarios crash
+/// NAME`, Tests/InkwellTestScenarios), and checks that it did stop with the expected message.
 enum CrashScenario {
-    static func run(_ name: String) {
-        switch name {
-        case "backwardTwice":
-            let x = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
-            let loss = (x * x).sum()
-            loss.backward()
-            loss.backward()
-        case "addMismatch":
-            _ = Tensor(zeros: [2, 3]) + Tensor(zeros: [3, 2])
-        case "convMismatch":
-            _ = conv2d(Tensor(zeros: [1, 3, 8, 8]), weight: Tensor(zeros: [4, 2, 3, 3]))
-        case "linearMismatch":
-            _ = linear(Tensor(zeros: [2, 5]), weight: Tensor(zeros: [3, 4]), bias: nil)
-        case "inPlaceAfterForward":
-            let w = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
-            let loss = (w * w).sum()
-            w.copy(from: Tensor(shape: [2], values: [5, 6]))
-            loss.backward()
-        case "inPlaceUnderPaddingRecipe":
-            // The convolution keeps x to pad again: modifying x is caught as well.
-            let x = Tensor(zeros: [1, 1, 4, 4], requiresGrad: true)
-            let weight = Tensor(zeros: [1, 1, 3, 3], requiresGrad: true)
-            let loss = conv2d(reflectionPad2d(x, Padding2D(1)), weight: weight).sum()
-            x.copy(from: Tensor(repeating: 1, shape: [1, 1, 4, 4]))
-            loss.backward()
-        default:
-            return
-        }
-        print("scenario \(name) finished without stopping")
-        exit(0)
-    }
-
     static func expect(_ name: String, messageContains expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let (status, text) = try ChildProcess.runTest("InkwellEngineTests.AutogradTests/testCrashScenarioEntryPoint",
-                                                      environment: ["INKWELL_CRASH_SCENARIO": name])
+        let (status, text) = try ChildProcess.run(try ChildProcess.testScenarios(), ["crash", name])
         XCTAssertNotEqual(status, 0, "scenario \(name) should stop the process; output:\n\(text)", file: file, line: line)
         XCTAssertTrue(text.contains(expected), "scenario \(name): expected '\(expected)' in:\n\(text.suffix(2000))", file: file, line: line)
     }

@@ -4,22 +4,13 @@ import InkwellTestSupport
 @testable import InkwellEngine
 
 /// `BLAS.reexecWithTunedEnvironmentIfNeeded()` re-executes the process with OpenBLAS's settings in
-/// its environment; it runs here in a child copy of the test binary, which prints what OpenBLAS
-/// saw after the re-execution.
+/// its environment; it runs here in a child process (`inkwell-test-scenarios reexec`,
+/// Tests/InkwellTestScenarios), which prints what OpenBLAS saw after the re-execution.
 final class BLASEnvironmentTests: XCTestCase {
-    /// Entry point for the child process; does nothing in a normal test run.
-    func testReexecScenarioEntryPoint() {
-        guard ProcessInfo.processInfo.environment["INKWELL_REEXEC_SCENARIO"] != nil else { return }
-        BLAS.reexecWithTunedEnvironmentIfNeeded()
-        let value = ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] ?? "unset"
-        let marker = ProcessInfo.processInfo.environment["INKWELL_REEXEC_MARKER"] ?? ""
-        print("REEXEC OPENBLAS_THREAD_TIMEOUT=\(value) marker=\(marker) pid=\(getpid())")
-    }
-
     private func child(timeout: String?) throws -> String {
-        let (status, text) = try ChildProcess.runTest(
-            "InkwellEngineTests.BLASEnvironmentTests/testReexecScenarioEntryPoint",
-            environment: ["INKWELL_REEXEC_SCENARIO": "1", "INKWELL_REEXEC_MARKER": "kept", "OPENBLAS_THREAD_TIMEOUT": timeout])
+        let (status, text) = try ChildProcess.run(
+            try ChildProcess.testScenarios(), ["reexec"],
+            environment: ["INKWELL_REEXEC_MARKER": "kept", "OPENBLAS_THREAD_TIMEOUT": timeout])
         XCTAssertEqual(status, 0, text)
         return text
     }

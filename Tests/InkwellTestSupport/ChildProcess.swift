@@ -1,8 +1,8 @@
 import Foundation
 import XCTest
 
-/// Runs programs, or this test binary itself, in a child process for tests that need a fresh
-/// process (a crash, a re-execution) or another program.
+/// Runs programs in a child process: the built `inkwell` tool as a user would, and
+/// `inkwell-test-scenarios` for tests that need a fresh process (a crash, a re-execution).
 public enum ChildProcess {
     /// Runs `executable` with `arguments`; `environment` changes the inherited environment (a nil
     /// value removes the variable). Returns the exit status and standard output and error together.
@@ -45,26 +45,24 @@ public enum ChildProcess {
         return process.terminationReason == .uncaughtSignal
     }
 
-    /// Runs one test of the running test binary (`Module.Class/testName`) in a child process, or
-    /// skips where the binary cannot be re-run.
-    public static func runTest(_ test: String, environment changes: [String: String?]) throws -> (status: Int32, output: String) {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0])
-        guard FileManager.default.isExecutableFile(atPath: binary.path), binary.path.hasSuffix(".xctest") else {
-            throw XCTSkip("cannot re-run the test binary (\(binary.path)) on this platform")
-        }
-        return try run(binary, [test], environment: changes)
-    }
-
     /// The built `inkwell` tool: beside the test bundle (`.build/<configuration>/inkwell`, which
     /// `swift test` builds with the tests), else the package's release build. Skips, printing why,
     /// when there is none.
-    public static func inkwellTool() throws -> URL {
+    public static func inkwellTool() throws -> URL { try builtExecutable("inkwell") }
+
+    /// `inkwell-test-scenarios` (Tests/InkwellTestScenarios): the child processes of tests that
+    /// need a fresh process (a crash, a re-execution), found like `inkwellTool()`.
+    public static func testScenarios() throws -> URL { try builtExecutable("inkwell-test-scenarios") }
+
+    /// An executable product of this package: beside the test bundle, one folder up, else in the
+    /// package's release build. Skips, printing why, when there is none.
+    public static func builtExecutable(_ name: String) throws -> URL {
         let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        let candidates = [bundleFolder.appendingPathComponent("inkwell"),
-                          bundleFolder.deletingLastPathComponent().appendingPathComponent("inkwell"),
-                          SharedFixtures.repositoryRoot.appendingPathComponent(".build/release/inkwell")]
+        let candidates = [bundleFolder.appendingPathComponent(name),
+                          bundleFolder.deletingLastPathComponent().appendingPathComponent(name),
+                          SharedFixtures.repositoryRoot.appendingPathComponent(".build/release/\(name)")]
         guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            let reason = "skipped: no built inkwell tool beside \(bundleFolder.path) (run swift build first)"
+            let reason = "skipped: no built \(name) beside \(bundleFolder.path) (run swift build first)"
             print(reason)
             throw XCTSkip(reason)
         }

@@ -4,6 +4,10 @@ import InkwellTraining
 import XCTest
 
 /// A beta strategy defined outside the module, registered by name (as a plugin would).
+///
+/// StrategyRegistry has no way to unregister, and every test target shares one process, so the
+/// registration outlives its test: the name is this test's own (no built-in, pipeline or other
+/// test uses it) and registering it again is idempotent, so it cannot change what another test sees.
 final class HalvingBeta: BetaStrategy {
     struct Parameters: StrategyParameters {
         var start: Double = 8
@@ -107,7 +111,11 @@ final class StrategyTests: XCTestCase {
     }
 
     func testExternallyRegisteredStrategyIsUsedByTheTrainer() throws {
+        let builtIns = StrategyRegistry.betaNames.filter { $0 != HalvingBeta.name }
         StrategyRegistry.register(HalvingBeta.self)
+        // The registration adds this one name and leaves every other strategy as it was.
+        XCTAssertEqual(StrategyRegistry.betaNames.filter { $0 != HalvingBeta.name }, builtIns)
+        XCTAssertTrue(StrategyRegistry.betaNames.contains(HalvingBeta.name))
         var config = tinyConfiguration(steps: 2, evalEvery: 100)
         config.beta = StrategyChoice(name: "test-halving", parameters: ["start": .number(4)])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inkwell-plugin-\(UUID().uuidString)")

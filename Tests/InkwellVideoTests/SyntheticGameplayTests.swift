@@ -1,4 +1,5 @@
 import Foundation
+import InkwellBenchmarks
 import InkwellTestSupport
 import InkwellVideo
 import XCTest

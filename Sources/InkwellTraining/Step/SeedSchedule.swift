@@ -23,6 +23,7 @@ public final class SeedSchedule: TrainingSchedule {
     public let parameters: Parameters
     public init(parameters: Parameters = .init()) { self.parameters = parameters }
 
+    // About 80 lines on purpose: the update sequence reads top to bottom in SPEC.md section 3's order.
     public func step(_ context: StepContext, images x: Tensor, noise: NoiseSource) throws -> StepResult {
         let model = context.model
         let (encoder, decoder, discriminator) = (model.encoder, model.decoder, model.discriminator)

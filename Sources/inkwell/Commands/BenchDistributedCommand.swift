@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inkwell
+import InkwellBenchmarks
 
 /// `mpirun -np 2 --bind-to none inkwell bench distributed`: the figures of data-parallel training
 /// (docs/DISTRIBUTED.md): bytes summed per step at the reference widths, allreduce bandwidth

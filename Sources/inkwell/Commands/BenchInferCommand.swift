@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inkwell
+import InkwellBenchmarks
 
 /// `inkwell bench infer`: reconstruction (encoder posterior mean -> decoder) in evaluation mode
 /// without gradients, at the reference widths on random 121 x 65 frames; prints seconds per

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inkwell
+import InkwellBenchmarks
 
 /// `inkwell bench ingest`: times in-process decoding + scaling (key-frame and all-frames mode) on
 /// a 60 s 1280 x 720 30 fps H.264 clip with a key frame every 2 s, against the `ffmpeg` program
@@ -61,43 +62,20 @@ struct BenchIngestCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
 
-        let clip: URL
-        if let video {
-            clip = URL(fileURLWithPath: video)
-        } else if let kept = self.clip, FileManager.default.fileExists(atPath: kept) {
-            clip = URL(fileURLWithPath: kept)
-        } else {
-            clip = self.clip.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("bench-1280x720-60s.mp4")
-            print("making the benchmark clip (60 s, 1280x720, 30 fps, H.264, key frame every 2 s)...")
-            let start = Date()
-            let r = try IngestBenchmark.writeClip(to: clip)
-            print(String(format: "  %d frames, %d key frames, %.1f MB, %.1f s", r.framesWritten, r.keyFrames,
-                         Double(r.bytes) / 1e6, Date().timeIntervalSince(start)))
-        }
+        let clip = try benchmarkClip(in: dir)
         let info = try VideoDecoder(url: clip).info
         print("clip: \(clip.lastPathComponent), \(info.codec) \(info.width)x\(info.height), \(String(format: "%.2f", info.frameRate)) fps, \(String(format: "%.1f", info.duration)) s; output \(width)x\(height) RGB24, scaler \(scaler); \(cores) cores; median of \(repeats)")
 
         let keyOptions = DecodeOptions(selection: .keyFrames, width: width, height: height, scaler: filter)
-        func line(_ label: String, _ t: IngestBenchmark.Timing) {
-            print(label.padding(toLength: 34, withPad: " ", startingAt: 0)
-                + String(format: "%5d frames in %7.3f s wall = %7.1f frames/s; %7.3f s CPU", t.frames, t.seconds, t.framesPerSecond, t.cpuSeconds))
-        }
-        func medianTiming(_ body: () throws -> IngestBenchmark.Timing) rethrows -> IngestBenchmark.Timing {
-            var runs: [IngestBenchmark.Timing] = []
-            for _ in 0..<repeats { runs.append(try body()) }
-            let wall = runs.sorted { $0.seconds < $1.seconds }[repeats / 2]
-            let cpu = runs.map(\.cpuSeconds).sorted()[repeats / 2]
-            return IngestBenchmark.Timing(frames: wall.frames, seconds: wall.seconds, cpuSeconds: cpu)
-        }
         let key = try medianTiming { try IngestBenchmark.timeDecode([clip], options: keyOptions) }
-        line("inkwell key frames", key)
+        Self.line("inkwell key frames", key)
         var fastOptions = keyOptions
         fastOptions.skipLoopFilter = true
         let fast = skipLoopFilter ? try medianTiming { try IngestBenchmark.timeDecode([clip], options: fastOptions) } : nil
-        if let fast { line("inkwell key frames, no deblocking", fast) }
+        if let fast { Self.line("inkwell key frames, no deblocking", fast) }
         if !skipAllFrames {
             let allOptions = DecodeOptions(selection: .all, width: width, height: height, scaler: filter)
-            line("inkwell all frames", try IngestBenchmark.timeDecode([clip], options: allOptions))
+            Self.line("inkwell all frames", try IngestBenchmark.timeDecode([clip], options: allOptions))
         }
 
         // Several videos (copies of the clip), `jobs` at a time, the cores shared among the jobs.
@@ -111,19 +89,56 @@ struct BenchIngestCommand: ParsableCommand {
         var multiOptions = keyOptions
         multiOptions.threads = max(1, cores / jobs)
         let multi = try medianTiming { try IngestBenchmark.timeDecode(copies, options: multiOptions, jobs: jobs) }
-        line("inkwell \(videos) videos, \(jobs) jobs, key", multi)
+        Self.line("inkwell \(videos) videos, \(jobs) jobs, key", multi)
 
         guard let ffmpeg = IngestBenchmark.ffmpegProgram() else {
             print("ffmpeg program not found on PATH: no ratios (apt-get install -y ffmpeg)")
             return
         }
+        try compare(with: ffmpeg, clip: clip, copies: copies, inkwell: (key, fast, multi), keyOptions: keyOptions, fastOptions: fastOptions)
+    }
+
+    /// The clip to decode: --video, the kept --clip, or a new synthetic one (kept at --clip when given).
+    private func benchmarkClip(in dir: URL) throws -> URL {
+        if let video { return URL(fileURLWithPath: video) }
+        if let kept = self.clip, FileManager.default.fileExists(atPath: kept) { return URL(fileURLWithPath: kept) }
+        let clip = self.clip.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent("bench-1280x720-60s.mp4")
+        print("making the benchmark clip (60 s, 1280x720, 30 fps, H.264, key frame every 2 s)...")
+        let start = Date()
+        let r = try IngestBenchmark.writeClip(to: clip)
+        print(String(format: "  %d frames, %d key frames, %.1f MB, %.1f s", r.framesWritten, r.keyFrames,
+                     Double(r.bytes) / 1e6, Date().timeIntervalSince(start)))
+        return clip
+    }
+
+    private static func line(_ label: String, _ t: IngestBenchmark.Timing) {
+        print(label.padding(toLength: 34, withPad: " ", startingAt: 0)
+            + String(format: "%5d frames in %7.3f s wall = %7.1f frames/s; %7.3f s CPU", t.frames, t.seconds, t.framesPerSecond, t.cpuSeconds))
+    }
+
+    /// The median wall time of `repeats` runs, with the median CPU time.
+    private func medianTiming(_ body: () throws -> IngestBenchmark.Timing) rethrows -> IngestBenchmark.Timing {
+        var runs: [IngestBenchmark.Timing] = []
+        for _ in 0..<repeats { runs.append(try body()) }
+        let wall = runs.sorted { $0.seconds < $1.seconds }[repeats / 2]
+        let cpu = runs.map(\.cpuSeconds).sorted()[repeats / 2]
+        return IngestBenchmark.Timing(frames: wall.frames, seconds: wall.seconds, cpuSeconds: cpu)
+    }
+
+    /// The same work done by the ffmpeg program: its timings, the speed ratios, and how closely
+    /// our frames match its frames.
+    private func compare(with ffmpeg: URL, clip: URL, copies: [URL],
+                         inkwell: (key: IngestBenchmark.Timing, fast: IngestBenchmark.Timing?, multi: IngestBenchmark.Timing),
+                         keyOptions: DecodeOptions, fastOptions: DecodeOptions) throws {
+        let (width, height) = parsedSize!
+        let filter = Scaler(rawValue: scaler)!
         var ffOutput = Data()
         let ff = try medianTiming {
             let r = try IngestBenchmark.runFFmpeg(ffmpeg, input: clip, width: width, height: height, flags: filter.ffmpegName)
             ffOutput = r.output
             return IngestBenchmark.Timing(frames: r.output.count / (width * height * 3), seconds: r.seconds, cpuSeconds: r.cpuSeconds)
         }
-        line("ffmpeg key frames", ff)
+        Self.line("ffmpeg key frames", ff)
         let serial = try medianTiming {
             var t = IngestBenchmark.Timing(frames: 0, seconds: 0, cpuSeconds: 0)
             for copy in copies {
@@ -134,7 +149,8 @@ struct BenchIngestCommand: ParsableCommand {
             }
             return t
         }
-        line("ffmpeg \(videos) videos one after another", serial)
+        Self.line("ffmpeg \(videos) videos one after another", serial)
+        let (key, fast, multi) = inkwell
         print(String(format: "ratio, one video:            %.2fx wall, %.2fx CPU (target >= 1.0x)",
                      ff.seconds / key.seconds, ff.cpuSeconds / key.cpuSeconds))
         if let fast {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inkwell
+import InkwellBenchmarks
 
 /// `inkwell bench ops`: times forward and backward of every convolution and transposed
 /// convolution of the reference model (SPEC.md section 2) at batch 64 and compares each one's

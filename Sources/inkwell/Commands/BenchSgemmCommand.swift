@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inkwell
+import InkwellBenchmarks
 
 /// `inkwell bench sgemm` (hidden): one sgemm yardstick, as JSON. `bench train` and `bench infer`
 /// run it in a child process without the OpenBLAS variables a user or workplace forced, to show

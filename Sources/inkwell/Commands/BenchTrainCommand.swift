@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inkwell
+import InkwellBenchmarks
 
 /// `inkwell bench train`: full training steps (the seed schedule, moving-batch KLD, dual-gradient
 /// beta) at the reference widths on random 121 x 65 frames; prints seconds per step, images per

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Inkwell
+import InkwellBenchmarks
 
 /// The options `bench train` and `bench infer` share: the model and batch they time, the sgemm
 /// yardstick measured in the same run, and the PyTorch reference run beside them.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Inkwell
 
@@ -63,20 +62,10 @@ struct RunCommand: ParsableCommand {
             }
             return
         }
-        let token = CancellationToken()
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                FileHandle.standardError.write(Data("\ninkwell: interrupted; stopping after the current step (interrupt again to stop now)\n".utf8))
-                if token.isCancelled { Foundation.exit(130) }
-                token.cancel()
-            }
-            source.resume()
-            sources.append(source)
-        }
-        defer { sources.forEach { $0.cancel() } }
+        let token = CancellationToken.trappingInterrupts(
+            message: "inkwell: interrupted; stopping after the current step (interrupt again to stop now)",
+            secondSignalExitStatus: 130)
+        defer { token.releaseSignals() }
         let runner = PipelineRunner(
             pipeline: loaded, workDirectory: workdir.map { URL(fileURLWithPath: $0) },
             options: .init(force: Set(force), until: until, echo: !quiet), cancellation: token)

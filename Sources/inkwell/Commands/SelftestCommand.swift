@@ -20,8 +20,8 @@ struct SelftestCommand: ParsableCommand {
     @Option(name: .customLong("golden"), help: "Directory with the golden files (e.g. ../shared/golden).")
     var golden: String
 
-    @Option(help: "Relative L2 tolerance of the op cases.")
-    var tolerance: Double = GoldenOps.defaultTolerance
+    @Option(help: "Relative L2 tolerance of the suites whose cases share one (the op cases; default: each suite's own, 1e-4 for ops).")
+    var tolerance: Double?
 
     @Flag(name: .shortAndLong, help: "Also print every compared tensor's error, under its case.")
     var verbose = false
@@ -31,7 +31,7 @@ struct SelftestCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: golden, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--golden \(golden): not a directory")
         }
-        guard tolerance > 0 else { throw ValidationError("--tolerance must be positive") }
+        if let tolerance, !(tolerance > 0) { throw ValidationError("--tolerance must be positive") }
         let url = URL(fileURLWithPath: golden)
         guard GoldenSuites.all.contains(where: { $0.isPresent(in: url) }) else {
             throw ValidationError("--golden \(golden): no golden files found (expected ops.json + ops.safetensors)")
@@ -46,9 +46,11 @@ struct SelftestCommand: ParsableCommand {
         for suite in GoldenSuites.all where suite.isPresent(in: url) {
             let results: [GoldenCaseResult]
             do {
-                results = ObjectIdentifier(suite) == ObjectIdentifier(GoldenOps.self)
-                    ? try GoldenOps.run(directory: url, tolerance: tolerance)
-                    : try suite.run(directory: url)
+                if let adjustable = suite as? any GoldenSuiteWithTolerance.Type {
+                    results = try adjustable.run(directory: url, tolerance: tolerance ?? adjustable.defaultTolerance)
+                } else {
+                    results = try suite.run(directory: url)
+                }
             } catch {
                 print("FAIL  suite \(suite.suiteName): \(error)")
                 failed += 1

@@ -105,8 +105,7 @@ struct TrainCommand: ParsableCommand {
             BLAS.threads = threads
             Parallel.workers = threads
         }
-        let stop = StopRequest()
-        stop.install()
+        let stop = CancellationToken.trappingInterrupts(message: "signal received: finishing this step, then writing a checkpoint")
         // Under mpirun every rank runs this; rank 0 alone moves, locks and writes the run
         // directory, the others log to RUN/logs/rank-K.log (docs/DISTRIBUTED.md).
         let world = World.communicator
@@ -138,7 +137,7 @@ struct TrainCommand: ParsableCommand {
                     fflush(stdout)
                     lastPrint = Date()
                 }
-            }, shouldStop: { stop.requested })
+            }, shouldStop: { stop.isCancelled })
             if summary.stoppedEarly {
                 print("stopped by signal at step \(summary.steps); checkpoint written to \(trainer.latestCheckpoint.path) (continue with --resume)")
             } else {
@@ -154,31 +153,6 @@ struct TrainCommand: ParsableCommand {
         } catch let error as RankOutputError {
             RankOutput.error("inkwell train: \(error)")
             throw ExitCode(1)
-        }
-    }
-}
-
-/// SIGINT / SIGTERM turned into a flag the training loop polls after each step.
-final class StopRequest: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    private var sources: [DispatchSourceSignal] = []
-
-    var requested: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return flag
-    }
-
-    func install() {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [self] in
-                lock.lock(); flag = true; lock.unlock()
-                FileHandle.standardError.write(Data("\nsignal received: finishing this step, then writing a checkpoint\n".utf8))
-            }
-            source.resume()
-            sources.append(source)
         }
     }
 }

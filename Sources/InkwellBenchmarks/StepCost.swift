@@ -1,3 +1,5 @@
+import InkwellTraining
+
 /// The arithmetic of one training step, for benchmarks: floating-point operations (2 per
 /// multiply-add) of the convolutions and linear layers, the dominant work.
 public struct StepCost: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import InkwellEngine
 
 /// Times forward and backward of the reference model's convolutions (SPEC.md section 2) and a
 /// square sgemm yardstick in the same run (`inkwell bench ops`).

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import InkwellVideo
 
 /// The measurements behind `inkwell bench ingest`: decoding speed of `VideoDecoder` in
 /// key-frame and all-frames mode, the same work done by the `ffmpeg` program, and how closely
