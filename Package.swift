@@ -54,7 +54,7 @@ let package = Package(
             dependencies: ["InkwellVideo", "InkwellEngine", "InkwellFiles", "InkwellDistributed", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDistributed", "InkwellDataset", "InkwellVideo", "InkwellFiles", "Yams"]),
-        .target(name: "InkwellReport", dependencies: ["InkwellVideo", "InkwellTraining", "InkwellFiles"]),
+        .target(name: "InkwellReport", dependencies: ["InkwellVideo", "InkwellTraining", "InkwellFiles", "InkwellPipeline"]),
         .target(
             name: "InkwellPipeline",
             dependencies: ["InkwellFiles", "Yams", .product(name: "Crypto", package: "swift-crypto")]
@@ -82,6 +82,7 @@ let package = Package(
 
         // Tests. `InkwellTestSupport` finds ../shared (or skips with a printed reason).
         .target(name: "InkwellTestSupport", path: "Tests/InkwellTestSupport"),
+        .testTarget(name: "InkwellFilesTests", dependencies: ["InkwellFiles"]),
         .testTarget(name: "InkwellEngineTests", dependencies: ["InkwellEngine", "InkwellNN", "InkwellGolden", "InkwellTestSupport"]),
         .testTarget(name: "InkwellVideoTests", dependencies: ["InkwellVideo", "InkwellTestSupport"]),
         .testTarget(name: "InkwellDatasetTests", dependencies: ["InkwellDataset", "InkwellVideo", "InkwellEngine", "InkwellTestSupport"]),
@@ -89,7 +90,7 @@ let package = Package(
         // each sub-update's gradients), read from disk by GoldenTrainStepTests.
         .testTarget(name: "InkwellTrainingTests", dependencies: ["InkwellTraining", "InkwellGolden", "InkwellDataset", "InkwellTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTraining", "InkwellDataset", "InkwellPipeline", "InkwellTestSupport"]),
         // Real MPI jobs (`mpirun -np 2` of the built tool): exactness, faults, resume, two hosts.
         .testTarget(name: "InkwellDistributedTests",
                     dependencies: ["InkwellDistributed", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellTestSupport"]),
