@@ -59,7 +59,7 @@ let package = Package(
             dependencies: ["InkwellVideo", "InkwellEngine", "InkwellFiles", "InkwellDistributed", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "InkwellTraining", dependencies: ["InkwellEngine", "InkwellNN", "InkwellDistributed", "InkwellDataset", "InkwellVideo", "InkwellFiles", "Yams"]),
-        .target(name: "InkwellReport", dependencies: ["InkwellVideo", "InkwellTraining", "InkwellFiles"]),
+        .target(name: "InkwellReport", dependencies: ["InkwellVideo", "InkwellTraining", "InkwellFiles", "InkwellPipeline"]),
         .target(
             name: "InkwellPipeline",
             dependencies: ["InkwellFiles", "Yams", .product(name: "Crypto", package: "swift-crypto")]
@@ -91,6 +91,7 @@ let package = Package(
         // The child processes of tests that need a fresh process (a crash, a re-execution): an
         // executable, not a test, so nothing that always passes is counted among the tests.
         .executableTarget(name: "inkwell-test-scenarios", dependencies: ["InkwellEngine"], path: "Tests/InkwellTestScenarios"),
+        .testTarget(name: "InkwellFilesTests", dependencies: ["InkwellFiles"]),
         .testTarget(name: "InkwellEngineTests", dependencies: ["InkwellEngine", "InkwellNN", "InkwellGolden", "InkwellTestSupport"]),
         // FFmpegAgreementTests compares the decoder with the ffmpeg program through the ingest bench's runner.
         .testTarget(name: "InkwellVideoTests", dependencies: ["InkwellVideo", "InkwellBenchmarks", "InkwellTestSupport"]),
@@ -99,7 +100,7 @@ let package = Package(
         // each sub-update's gradients), read from disk by GoldenTrainStepTests.
         .testTarget(name: "InkwellTrainingTests", dependencies: ["InkwellTraining", "InkwellGolden", "InkwellDataset", "InkwellTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTraining", "InkwellDataset", "InkwellTestSupport"]),
+        .testTarget(name: "InkwellReportTests", dependencies: ["InkwellReport", "InkwellTraining", "InkwellDataset", "InkwellPipeline", "InkwellTestSupport"]),
         // Real MPI jobs (`mpirun -np 2` of the built tool): exactness, faults, resume, two hosts.
         .testTarget(name: "InkwellDistributedTests",
                     dependencies: ["InkwellDistributed", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellTestSupport"]),

@@ -33,6 +33,11 @@ public enum AtomicFile {
         try data.withUnsafeBytes { try write([$0], to: url) }
     }
 
+    /// Writes `text` as UTF-8 to `url` atomically.
+    public static func write(_ text: String, to url: URL) throws {
+        try write(Data(text.utf8), to: url)
+    }
+
     /// Writes the concatenation of `chunks` to `url` atomically (no copy into one buffer).
     public static func write(_ chunks: [UnsafeRawBufferPointer], to url: URL) throws {
         let directory = url.deletingLastPathComponent()
@@ -62,10 +67,36 @@ public enum AtomicFile {
         syncDirectory(directory)
     }
 
-    /// Makes a rename in `directory` durable.
-    public static func syncDirectory(_ directory: URL) {
+    /// Makes a rename (or a creation or removal) in `directory` durable; false when the folder
+    /// could not be opened or synced (the rename itself has happened; only its durability is
+    /// unknown, so writers do not fail on it).
+    @discardableResult
+    public static func syncDirectory(_ directory: URL) -> Bool {
         let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { _ = fsync(fd); close(fd) }
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return fsync(fd) == 0
+    }
+
+    /// Renames `source` to `destination` (same file system; an existing destination file is
+    /// replaced) and syncs the destination's folder, and the source's when it differs, so the
+    /// rename is durable. Used for folders written under a temporary name (checkpoints).
+    public static func move(_ source: URL, to destination: URL) throws {
+        guard rename(source.path, destination.path) == 0 else {
+            throw FileWriteError(path: destination.path, reason: "rename from \(source.lastPathComponent) failed: \(errnoString())")
+        }
+        let from = source.deletingLastPathComponent(), to = destination.deletingLastPathComponent()
+        syncDirectory(to)
+        if from.standardizedFileURL.path != to.standardizedFileURL.path { syncDirectory(from) }
+    }
+
+    /// Flushes the file at `url` (its content and size) to disk: what an appending writer calls
+    /// before a reader may rely on the rows written so far.
+    public static func sync(_ url: URL) throws {
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileWriteError(path: url.path, reason: "cannot open to sync: \(errnoString())") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FileWriteError(path: url.path, reason: "fsync failed: \(errnoString())") }
     }
 
     /// The markers of temporary names: AtomicFile's own (`.NAME.tmp-PID-N`), and the partial

@@ -61,3 +61,34 @@ enum RecordFiles {
         try AtomicFile.write(try encoder().encode(value), to: url)
     }
 }
+
+extension StageRecord {
+    /// The folder of a pipeline's work folder that holds the runner's records.
+    public static let metadataFolderName = ".inkwell"
+    /// A stage's completion record's file name inside `.inkwell/<stage>/`.
+    public static let fileName = "record.json"
+
+    /// WORKDIR/.inkwell/`stage`/record.json.
+    public static func url(workDirectory: URL, stage: String) -> URL {
+        workDirectory.appendingPathComponent(metadataFolderName).appendingPathComponent(stage).appendingPathComponent(fileName)
+    }
+
+    /// The completion record of `stage` in the pipeline work folder `workDirectory`; nil when the
+    /// stage has not completed there (or its record is unreadable).
+    public static func read(workDirectory: URL, stage: String) -> StageRecord? {
+        RecordFiles.read(StageRecord.self, url(workDirectory: workDirectory, stage: stage))
+    }
+
+    /// Every completion record in the pipeline work folder `workDirectory`, in the order the
+    /// stages started; nil when `workDirectory` has no `.inkwell` folder (not a pipeline's).
+    public static func all(workDirectory: URL) -> [StageRecord]? {
+        let metadata = workDirectory.appendingPathComponent(metadataFolderName)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: metadata.path, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        let stages = ((try? FileManager.default.contentsOfDirectory(atPath: metadata.path)) ?? []).sorted()
+        return stages.compactMap { read(workDirectory: workDirectory, stage: $0) }.sorted { $0.started < $1.started }
+    }
+
+    /// Encodes the record as the runner writes it (ISO 8601 dates, sorted keys).
+    public func encoded() throws -> Data { try RecordFiles.encoder().encode(self) }
+}

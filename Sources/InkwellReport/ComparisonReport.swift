@@ -1,4 +1,5 @@
 import Foundation
+import InkwellTraining
 import InkwellVideo
 import InkwellFiles
 
@@ -94,10 +95,7 @@ public struct ComparisonReport {
             overlay("Test PSNR", yLabel: "dB", markers: true, thin: false) { test($0, "psnr") { $0.psnr } },
             overlay("Feature-matching error (train)", yLabel: "MSE of D features", scale: .log) { $0.metrics?.series("feats", phase: "train") },
             overlay("Mean distance of encoded samples from the origin", yLabel: "mean |z|", include: [0], markers: true, thin: false) { run in
-                run.evaluations.compactMap { e in
-                    e.latent.flatMap { RunCharts.histogramMean(edges: $0.distanceEdges, counts: $0.distanceCounts) }
-                        .map { PlotPoint(x: Double(e.step), y: $0) }
-                }
+                run.evaluations.compactMap { e in RunCharts.histogramMean(e.latent).map { PlotPoint(x: Double(e.step), y: $0) } }
             },
             overlay("Generator loss on reconstructions (train)", yLabel: "BCE", scale: .log) { $0.metrics?.series("gen_recon", phase: "train") },
             overlay("Discriminator loss on real frames (train)", yLabel: "BCE", scale: .log) { $0.metrics?.series("disc_real", phase: "train") },
@@ -112,21 +110,21 @@ public struct ComparisonReport {
         body += columns.map { "<th>\($0)</th>" }.joined() + "</tr></thead><tbody>"
         for (i, run) in runs.enumerated() {
             let lastStep = run.metrics.flatMap { m in m.rows(phase: "train").last.map { m.value("step", row: $0) } }
-            let best = run.evaluations.compactMap { e in e.pixelMSE.map { (e.step, $0) } }.filter { $0.1.isFinite }.min { $0.1 < $1.1 }
+            let best = run.evaluations.map { e in (e.step, e.pixelMSE) }.filter { $0.1.isFinite }.min { $0.1 < $1.1 }
             let last = run.evaluations.last
             let problems = [run.configProblem, run.metricsProblem].compactMap { $0 } + run.evaluationProblems
                 + (run.evaluations.isEmpty ? ["no evaluation yet"] : [])
-            let report = ReportImages.relativePath(from: outputDirectory, to: run.url.appendingPathComponent("report.html"))
-            let hasReport = FileManager.default.fileExists(atPath: run.url.appendingPathComponent("report.html").path)
+            let report = ReportImages.relativePath(from: outputDirectory, to: RunLayout(run.url).report)
+            let hasReport = FileManager.default.fileExists(atPath: RunLayout(run.url).report.path)
             let nameCell = "<span style=\"color:\(color(i))\">&#9632;</span> " + (hasReport
                 ? "<a href=\"\(Markup.escape(report))\">\(Markup.escape(names[i]))</a>" : Markup.escape(names[i]))
             var cells: [String] = [nameCell, Markup.escape(run.kldName ?? "?"), Markup.escape(run.betaName ?? "?")]
             cells.append(run.kldTarget.map { NumberFormat.compact($0) } ?? "")
             cells.append(lastStep.map { NumberFormat.compact($0) } ?? "")
             if let b = best { cells.append("\(NumberFormat.compact(b.1)) @ \(b.0)") } else { cells.append("") }
-            cells.append(last?.psnr.map { NumberFormat.compact($0) } ?? "")
-            cells.append(last?.diversity?.ratio.map { NumberFormat.compact($0) } ?? "")
-            cells.append(last?.collapsedFraction.map { NumberFormat.compact($0) } ?? "")
+            cells.append(last.map { NumberFormat.compact($0.psnr) } ?? "")
+            cells.append(last.map { NumberFormat.compact($0.diversity.ratio) } ?? "")
+            cells.append(last.map { NumberFormat.compact($0.collapsedFraction) } ?? "")
             let problemText = problems.map { Markup.escape($0) }.joined(separator: "<br>")
             cells.append(problems.isEmpty ? "" : "<span class=\"missing\" style=\"display:block\">\(problemText)</span>")
             body += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>"
@@ -139,7 +137,7 @@ public struct ComparisonReport {
         var shown: [(Int, RunDirectory, Int?, String?)] = []
         for (i, run) in runs.enumerated() {
             let step = run.evaluationSteps.last
-            let path = step.map { s in run.evaluations.first { $0.step == s }?.fakesImage ?? run.sampleImages["fakes"]?[s] ?? "samples/fakes-step-\(String(format: "%08d", s)).png" }
+            let path = step.map { s in run.evaluations.first { $0.step == s }?.fakesImage ?? run.sampleImages["fakes"]?[s] ?? RunLayout.samplePath("fakes", step: s) }
             if let p = path { files.append(run.file(p)) }
             shown.append((i, run, step, path))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import InkwellTraining
 
 /// The parsed `metrics.csv` of a run: one row per training step (`phase` = `train`) plus one per
 /// evaluation (`phase` = `test`). Columns are looked up by header name, so readers do not depend
@@ -22,7 +23,7 @@ public struct MetricsTable: Sendable {
 
     /// Parses CSV text. `source` names the file in problems and errors. Throws only when there is
     /// no header line.
-    public init(text: String, source: String = "metrics.csv") throws {
+    public init(text: String, source: String = RunLayout.metricsName) throws {
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
             .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
         while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeLast() }

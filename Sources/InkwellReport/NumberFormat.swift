@@ -1,4 +1,5 @@
 import Foundation
+import InkwellFiles
 
 /// Number formatting shared by plots, tables and labels.
 public enum NumberFormat {
@@ -26,15 +27,9 @@ public enum NumberFormat {
         return text
     }
 
-    /// A duration in seconds as `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`.
-    public static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "unknown" }
-        if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
-        if seconds < 60 { return String(format: "%.1f s", seconds) }
-        let total = Int(seconds.rounded())
-        if total < 3600 { return String(format: "%d min %02d s", total / 60, total % 60) }
-        return String(format: "%d h %02d min", total / 3600, (total % 3600) / 60)
-    }
+    /// A duration in seconds as `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`
+    /// (`DurationFormat.words`, the one duration formatter).
+    public static func duration(_ seconds: Double) -> String { DurationFormat.words(seconds) }
 
     /// A byte count as `512 B`, `3.4 KiB`, `12.0 MiB`, `1.20 GiB`.
     public static func bytes(_ count: Int64) -> String {
@@ -62,22 +57,5 @@ public enum Markup {
             }
         }
         return out
-    }
-
-    /// A string usable as an HTML id / SVG id: letters, digits and `-`.
-    public static func slug(_ text: String) -> String {
-        var out = ""
-        var lastDash = false
-        for ch in text.lowercased() {
-            if ch.isASCII && (ch.isLetter || ch.isNumber) {
-                out.append(ch)
-                lastDash = false
-            } else if !lastDash && !out.isEmpty {
-                out.append("-")
-                lastDash = true
-            }
-        }
-        while out.hasSuffix("-") { out.removeLast() }
-        return out.isEmpty ? "x" : out
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import InkwellTraining
 
 /// The standard charts of a run, built from its metrics table and evaluations. Each function
 /// returns a chart that draws something sensible for missing data ("no data" with the reason).
@@ -36,7 +37,7 @@ public enum RunCharts {
     public static func featureMatching(_ run: RunDirectory) -> LineChart {
         var series: [PlotSeries] = []
         if let p = train(run, "feats") { series.append(PlotSeries(label: "train", points: p).thinned(maxPoints: maxCurvePoints)) }
-        let testPoints = test(run, "feats") ?? run.evaluations.map { PlotPoint(x: Double($0.step), y: $0.feats ?? .nan) }
+        let testPoints = test(run, "feats") ?? run.evaluations.map { PlotPoint(x: Double($0.step), y: $0.feats) }
         if !testPoints.isEmpty { series.append(PlotSeries(label: "test", points: testPoints, markers: true)) }
         return LineChart(title: "Feature-matching error", yLabel: "MSE of D features", series: series, yScale: .log,
                          emptyNote: missingNote(run, columns: ["feats"]))
@@ -67,7 +68,7 @@ public enum RunCharts {
         var series: [PlotSeries] = []
         if let p = train(run, "pixel") { series.append(PlotSeries(label: "train", points: p).thinned(maxPoints: maxCurvePoints)) }
         var testPoints = test(run, "pixel") ?? []
-        if testPoints.isEmpty { testPoints = run.evaluations.map { PlotPoint(x: Double($0.step), y: $0.pixelMSE ?? .nan) } }
+        if testPoints.isEmpty { testPoints = run.evaluations.map { PlotPoint(x: Double($0.step), y: $0.pixelMSE) } }
         if !testPoints.isEmpty { series.append(PlotSeries(label: "test", points: testPoints, markers: true)) }
         return LineChart(title: "Pixel error, train and test", yLabel: "pixel MSE", series: series, yScale: .log,
                          emptyNote: missingNote(run, columns: ["pixel"]))
@@ -78,9 +79,9 @@ public enum RunCharts {
     public static func psnr(_ run: RunDirectory) -> LineChart {
         let points = evaluationPoints(run, column: "psnr") { $0.psnr }
         var series = points.isEmpty ? [] : [PlotSeries(label: "model", points: points, markers: true)]
-        let components = run.evaluations.last?.pcaComponents.map { "PCA-\($0)" } ?? "PCA"
-        for (label, column, value, color) in [("mean frame", "psnr_mean_frame", { (e: EvaluationRecord) in e.meanFramePSNR }, 2),
-                                              (components, "psnr_pca", { (e: EvaluationRecord) in e.pcaPSNR }, 3)] {
+        let components = run.evaluations.last?.baselines.map { "PCA-\($0.pcaComponents)" } ?? "PCA"
+        for (label, column, value, color) in [("mean frame", "psnr_mean_frame", { (e: EvaluationRecord) in e.baselines?.meanFrame.psnr }, 2),
+                                              (components, "psnr_pca", { (e: EvaluationRecord) in e.baselines?.pca.psnr }, 3)] {
             let reference = evaluationPoints(run, column: column, value)
             if !reference.isEmpty { series.append(PlotSeries(label: label, points: reference, color: ChartPalette.color(color), dashed: true)) }
         }
@@ -91,8 +92,8 @@ public enum RunCharts {
     /// The Fréchet distance of fakes to real test frames (PCA space) over steps, beside its floor
     /// (two halves of the real frames), log scale.
     public static func frechet(_ run: RunDirectory) -> LineChart {
-        let fakes = evaluationPoints(run, column: "fd") { $0.frechet }
-        let floor = evaluationPoints(run, column: "fd_floor") { $0.frechetFloor }
+        let fakes = evaluationPoints(run, column: "fd") { $0.frechet?.fakes }
+        let floor = evaluationPoints(run, column: "fd_floor") { $0.frechet?.floor }
         var series: [PlotSeries] = []
         if !fakes.isEmpty { series.append(PlotSeries(label: "fakes vs test frames", points: fakes, markers: true)) }
         if !floor.isEmpty { series.append(PlotSeries(label: "floor: real vs real", points: floor, color: ChartPalette.color(2), dashed: true)) }
@@ -120,8 +121,8 @@ public enum RunCharts {
     /// (diversity ratio, collapsed fraction) points: from the evaluation files, else from the
     /// test rows of metrics.csv.
     static func diversityPoints(_ run: RunDirectory) -> ([PlotPoint], [PlotPoint]) {
-        var diversity = run.evaluations.compactMap { e in e.diversity?.ratio.map { PlotPoint(x: Double(e.step), y: $0) } }
-        var collapsed = run.evaluations.compactMap { e in e.collapsedFraction.map { PlotPoint(x: Double(e.step), y: $0) } }
+        var diversity = run.evaluations.map { e in PlotPoint(x: Double(e.step), y: e.diversity.ratio) }
+        var collapsed = run.evaluations.map { e in PlotPoint(x: Double(e.step), y: e.collapsedFraction) }
         if diversity.isEmpty { diversity = test(run, "diversity") ?? [] }
         if collapsed.isEmpty { collapsed = test(run, "collapsed") ?? [] }
         return (diversity, collapsed)
@@ -142,9 +143,9 @@ public enum RunCharts {
         var points: [PlotPoint] = []
         var dimension: Int?
         for e in run.evaluations {
-            guard let latent = e.latent, let mean = histogramMean(edges: latent.distanceEdges, counts: latent.distanceCounts) else { continue }
+            guard let mean = histogramMean(e.latent) else { continue }
             points.append(PlotPoint(x: Double(e.step), y: mean))
-            dimension = latent.dimension ?? dimension
+            dimension = e.latent.dim
         }
         var series: [PlotSeries] = []
         if !points.isEmpty { series.append(PlotSeries(label: "encoded test samples", points: points, markers: true)) }
@@ -178,11 +179,10 @@ public enum RunCharts {
     /// The distance histogram of one evaluation against the chi density.
     public static func distanceHistogram(_ evaluation: EvaluationRecord) -> HistogramChart {
         let latent = evaluation.latent
-        let d = latent?.dimension.map { "chi(\($0))" } ?? "chi"
         return HistogramChart(title: "Distance of encoded samples from the origin, step \(evaluation.step)", xLabel: "|z|",
-                              edges: latent?.distanceEdges ?? [], counts: latent?.distanceCounts ?? [],
-                              countsLabel: "encoded test samples", reference: latent?.chiDensity,
-                              referenceLabel: "N(0, I): \(d)")
+                              edges: latent.distanceHistogram.edges, counts: latent.distanceHistogram.counts.map(Double.init),
+                              countsLabel: "encoded test samples", reference: latent.distanceChiDensity,
+                              referenceLabel: "N(0, I): chi(\(latent.dim))")
     }
 
     /// A two-point horizontal line at `y` spanning the x range of `series` (nil when they have no
@@ -191,6 +191,11 @@ public enum RunCharts {
         let xs = series.flatMap { $0.points.map(\.x) }.filter { $0.isFinite }
         guard let lo = xs.min(), let hi = xs.max(), y.isFinite else { return nil }
         return [PlotPoint(x: lo, y: y), PlotPoint(x: hi, y: y)]
+    }
+
+    /// The mean distance from the origin of an evaluation's latent histogram (bin centres).
+    static func histogramMean(_ latent: EvaluationResult.Latent) -> Double? {
+        histogramMean(edges: latent.distanceHistogram.edges, counts: latent.distanceHistogram.counts.map(Double.init))
     }
 
     /// The mean of a histogram using bin centres, or nil when it has no samples or is malformed.

@@ -1,6 +1,8 @@
 import Foundation
+import InkwellPipeline
+import InkwellTraining
 
-/// Everything a run directory holds that the report shows (layout in notes/contracts.md):
+/// Everything a run directory holds that the report shows (`RunLayout`; docs/RUN-DIRECTORY.md):
 /// `config.json`, `metrics.csv`, `evaluations/step-*.json`, `samples/*.png`, `checkpoints/`,
 /// videos, and optional stage timings.
 ///
@@ -33,7 +35,7 @@ public struct RunDirectory: Sendable {
     public let videos: [String]
 
     /// Stage timings: from `timings.json` (`{"stage": seconds}` or `{"stage": {"seconds": s}}`), in
-    /// name order, then from the completion records (`.inkwell/<stage>/record.json`) of the
+    /// name order, then from the completion records (`StageRecord`, `.inkwell/<stage>/record.json`) of the
     /// pipeline whose work folder holds the run, in the order the stages started.
     public let stageTimings: [(name: String, seconds: Double)]
     public let timingsProblem: String?
@@ -59,128 +61,130 @@ public struct RunDirectory: Sendable {
         }
         guard isDirectory.boolValue else { throw ReportError.missing(url.path, reason: "not a directory") }
         self.url = url
-        let fm = FileManager.default
+        let layout = RunLayout(url)
+        (config, configProblem) = Self.loadConfiguration(layout)
+        (metrics, metricsProblem) = Self.loadMetrics(layout)
+        (evaluations, evaluationProblems) = Self.loadEvaluations(layout)
+        sampleImages = Self.findSamples(layout)
+        checkpoints = Self.loadCheckpoints(layout)
+        videos = Self.findVideos(layout)
+        (stageTimings, timingsProblem) = Self.loadTimings(layout)
+    }
 
-        // config.json
-        let configURL = url.appendingPathComponent("config.json")
-        if !fm.fileExists(atPath: configURL.path) {
-            (config, configProblem) = (nil, "config.json is missing")
-        } else {
-            do {
-                let json = try JSONValue.read(configURL)
-                if json.object == nil {
-                    (config, configProblem) = (nil, "config.json: not a JSON object")
-                } else {
-                    (config, configProblem) = (json, nil)
-                }
-            } catch {
-                (config, configProblem) = (nil, RunDirectory.relative("\(error)", to: url))
-            }
+    /// config.json, or why it is absent.
+    static func loadConfiguration(_ layout: RunLayout) -> (JSONValue?, String?) {
+        let name = RunLayout.configurationName
+        guard FileManager.default.fileExists(atPath: layout.configuration.path) else { return (nil, "\(name) is missing") }
+        do {
+            let json = try JSONValue.read(layout.configuration)
+            return json.object == nil ? (nil, "\(name): not a JSON object") : (json, nil)
+        } catch {
+            return (nil, relative("\(error)", to: layout.root))
         }
+    }
 
-        // metrics.csv
-        let metricsURL = url.appendingPathComponent("metrics.csv")
-        if !fm.fileExists(atPath: metricsURL.path) {
-            (metrics, metricsProblem) = (nil, "metrics.csv is missing (no training steps recorded yet)")
-        } else {
-            do {
-                let table = try MetricsTable(contentsOf: metricsURL)
-                (metrics, metricsProblem) = (table, table.rowCount == 0 ? "metrics.csv has a header but no rows yet" : nil)
-            } catch {
-                (metrics, metricsProblem) = (nil, RunDirectory.relative("\(error)", to: url))
-            }
+    /// metrics.csv, or why it is absent or empty.
+    static func loadMetrics(_ layout: RunLayout) -> (MetricsTable?, String?) {
+        let name = RunLayout.metricsName
+        guard FileManager.default.fileExists(atPath: layout.metrics.path) else {
+            return (nil, "\(name) is missing (no training steps recorded yet)")
         }
+        do {
+            let table = try MetricsTable(contentsOf: layout.metrics)
+            return (table, table.rowCount == 0 ? "\(name) has a header but no rows yet" : nil)
+        } catch {
+            return (nil, relative("\(error)", to: layout.root))
+        }
+    }
 
-        // evaluations/*.json
+    /// evaluations/*.json sorted by step, and a line for each unreadable one.
+    static func loadEvaluations(_ layout: RunLayout) -> ([EvaluationRecord], [String]) {
         var evaluations: [EvaluationRecord] = []
-        var evaluationProblems: [String] = []
-        let evaluationsURL = url.appendingPathComponent("evaluations")
-        if let names = try? fm.contentsOfDirectory(atPath: evaluationsURL.path) {
+        var problems: [String] = []
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: layout.evaluations.path) {
             for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
                 do {
-                    evaluations.append(try EvaluationRecord(contentsOf: evaluationsURL.appendingPathComponent(name)))
+                    evaluations.append(try EvaluationRecord(contentsOf: layout.evaluations.appendingPathComponent(name)))
                 } catch {
-                    evaluationProblems.append(RunDirectory.relative("\(error)", to: url))
+                    problems.append(relative("\(error)", to: layout.root))
                 }
             }
         }
-        evaluations.sort { $0.step < $1.step }
-        self.evaluations = evaluations
-        self.evaluationProblems = evaluationProblems
+        return (evaluations.sorted { $0.step < $1.step }, problems)
+    }
 
-        // samples/<kind>-step-<N>.png
+    /// samples/<kind>-step-<N>.png by kind and step (run-relative paths).
+    static func findSamples(_ layout: RunLayout) -> [String: [Int: String]] {
         var samples: [String: [Int: String]] = [:]
-        if let names = try? fm.contentsOfDirectory(atPath: url.appendingPathComponent("samples").path) {
-            for name in names where name.hasSuffix(".png") {
-                let stem = name.dropLast(4)
-                guard let range = stem.range(of: "-step-"), let step = Int(stem[range.upperBound...]) else { continue }
-                samples[String(stem[..<range.lowerBound]), default: [:]][step] = "samples/\(name)"
-            }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: layout.samples.path)) ?? [] {
+            guard let (kind, step) = RunLayout.sample(ofFileName: name) else { continue }
+            samples[kind, default: [:]][step] = "\(RunLayout.samplesName)/\(name)"
         }
-        self.sampleImages = samples
+        return samples
+    }
 
-        // checkpoints/
+    /// The folders of checkpoints/: latest first, then best-1, best-2, ... in numeric order, then
+    /// the rest.
+    static func loadCheckpoints(_ layout: RunLayout) -> [Checkpoint] {
+        let fm = FileManager.default
         var checkpoints: [Checkpoint] = []
-        let checkpointsURL = url.appendingPathComponent("checkpoints")
-        if let names = try? fm.contentsOfDirectory(atPath: checkpointsURL.path) {
-            for name in names.sorted() where !name.hasPrefix(".") {
-                let folder = checkpointsURL.appendingPathComponent(name)
-                var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else { continue }
-                let files = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? []).sorted().filter { !$0.hasPrefix(".") }
-                    .map { file -> (path: String, bytes: Int64) in
-                        let size = (try? fm.attributesOfItem(atPath: folder.appendingPathComponent(file).path)[.size] as? NSNumber)??.int64Value ?? 0
-                        return ("checkpoints/\(name)/\(file)", size)
-                    }
-                let state = try? JSONValue.read(folder.appendingPathComponent("state.json"))
-                checkpoints.append(Checkpoint(name: name, path: "checkpoints/\(name)", files: files, state: state))
-            }
+        for name in ((try? fm.contentsOfDirectory(atPath: layout.checkpoints.path)) ?? []).sorted() where !name.hasPrefix(".") {
+            let folder = layout.checkpoints.appendingPathComponent(name)
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else { continue }
+            let path = "\(RunLayout.checkpointsName)/\(name)"
+            let files = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? []).sorted().filter { !$0.hasPrefix(".") }
+                .map { file -> (path: String, bytes: Int64) in
+                    let size = (try? fm.attributesOfItem(atPath: folder.appendingPathComponent(file).path)[.size] as? NSNumber)??.int64Value ?? 0
+                    return ("\(path)/\(file)", size)
+                }
+            let state = try? JSONValue.read(folder.appendingPathComponent(InkwellTraining.Checkpoint.stateFile))
+            checkpoints.append(Checkpoint(name: name, path: path, files: files, state: state))
         }
-        // latest first, then best-1, best-2, ... in numeric order, then the rest.
         func rank(_ c: Checkpoint) -> (Int, Int, String) {
-            if c.name == "latest" { return (0, 0, c.name) }
-            if c.name.hasPrefix("best-"), let k = Int(c.name.dropFirst(5)) { return (1, k, c.name) }
+            if c.name == RunLayout.latestName { return (0, 0, c.name) }
+            if let k = RunLayout.bestRank(c.name) { return (1, k, c.name) }
             return (2, 0, c.name)
         }
-        self.checkpoints = checkpoints.sorted { rank($0) < rank($1) }
+        return checkpoints.sorted { rank($0) < rank($1) }
+    }
 
-        // videos
+    /// Run-relative paths of the `.mp4` files at the top of the run and in samples/, videos/, export/.
+    static func findVideos(_ layout: RunLayout) -> [String] {
         var videos: [String] = []
-        for folder in ["", "samples", "videos", "export"] {
-            let dir = folder.isEmpty ? url : url.appendingPathComponent(folder)
-            for name in ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+        for folder in ["", RunLayout.samplesName, "videos", "export"] {
+            let dir = folder.isEmpty ? layout.root : layout.root.appendingPathComponent(folder)
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
             where name.lowercased().hasSuffix(".mp4") && !name.hasPrefix(".") {
                 videos.append(folder.isEmpty ? name : "\(folder)/\(name)")
             }
         }
-        self.videos = videos
+        return videos
+    }
 
-        // timings.json
-        let timingsURL = url.appendingPathComponent("timings.json")
+    /// Stage timings from timings.json, then from the records of the pipeline that made the run.
+    static func loadTimings(_ layout: RunLayout) -> ([(name: String, seconds: Double)], String?) {
         var timings: [(name: String, seconds: Double)] = []
-        var timingsProblem: String? = nil
-        if fm.fileExists(atPath: timingsURL.path) {
+        var problem: String? = nil
+        if FileManager.default.fileExists(atPath: layout.timings.path) {
             do {
-                let json = try JSONValue.read(timingsURL)
+                let json = try JSONValue.read(layout.timings)
                 if let members = json.object {
                     for key in members.keys.sorted() {
                         if let s = members[key]?.double ?? members[key]?["seconds"]?.double { timings.append((key, s)) }
                     }
                 } else {
-                    timingsProblem = "timings.json: not a JSON object"
+                    problem = "\(RunLayout.timingsName): not a JSON object"
                 }
             } catch {
-                timingsProblem = RunDirectory.relative("\(error)", to: url)
+                problem = relative("\(error)", to: layout.root)
             }
         }
-        // Pipeline stage records: WORKDIR/.inkwell/<stage>/record.json of the pipeline that made
-        // this run (the nearest ancestor folder holding .inkwell/).
-        if let records = RunDirectory.pipelineRecords(above: url) {
+        if let records = pipelineRecords(above: layout.root) {
             let known = Set(timings.map(\.name))
             timings += records.filter { !known.contains($0.name) }
         }
-        self.stageTimings = timings
-        self.timingsProblem = timingsProblem
+        return (timings, problem)
     }
 
     /// The run-relative path of a file inside the run (`samples/x.png`), or its absolute path.
@@ -209,23 +213,12 @@ public struct RunDirectory: Sendable {
         config?.value(at: "beta.target")?.double ?? evaluations.last(where: { $0.kldTarget != nil })?.kldTarget
     }
 
-    /// (stage, seconds) of every completed stage of the pipeline work folder at or up to four
-    /// levels above `run`, ordered by start time; nil when there is none.
+    /// (stage, seconds) of every completed stage (`StageRecord`) of the pipeline work folder at
+    /// or up to four levels above `run`, ordered by start time; nil when there is none.
     static func pipelineRecords(above run: URL) -> [(name: String, seconds: Double)]? {
-        let fm = FileManager.default
         var folder = run
         for _ in 0..<5 {
-            let metadata = folder.appendingPathComponent(".inkwell")
-            var isDirectory: ObjCBool = false
-            if fm.fileExists(atPath: metadata.path, isDirectory: &isDirectory), isDirectory.boolValue {
-                var records: [(name: String, seconds: Double, started: String)] = []
-                for stage in ((try? fm.contentsOfDirectory(atPath: metadata.path)) ?? []).sorted() {
-                    guard let record = try? JSONValue.read(metadata.appendingPathComponent(stage).appendingPathComponent("record.json")),
-                          let seconds = record["seconds"]?.double else { continue }
-                    records.append((record["stage"]?.string ?? stage, seconds, record["started"]?.string ?? ""))
-                }
-                return records.sorted { $0.started < $1.started }.map { ($0.name, $0.seconds) }
-            }
+            if let records = StageRecord.all(workDirectory: folder) { return records.map { ($0.stage, $0.seconds) } }
             let parent = folder.deletingLastPathComponent()
             if parent.path == folder.path { break }
             folder = parent

@@ -1,4 +1,5 @@
 import Foundation
+import InkwellTraining
 import InkwellVideo
 import InkwellFiles
 
@@ -37,7 +38,7 @@ public struct RunReport {
     /// returns its URL.
     @discardableResult
     public func write() throws -> URL {
-        let output = run.url.appendingPathComponent("report.html")
+        let output = RunLayout(run.url).report
         try AtomicFile.write(Data(html(outputDirectory: run.url).utf8), to: output)
         return output
     }
@@ -76,13 +77,13 @@ public struct RunReport {
             if m.has("kld") { cards.append(("KLD now", NumberFormat.compact(m.value("kld", row: last)))) }
         }
         cards.append(("evaluations", "\(run.evaluations.count)"))
-        if let best = run.evaluations.filter({ $0.pixelMSE?.isFinite == true }).min(by: { $0.pixelMSE! < $1.pixelMSE! }) {
-            cards.append(("best test pixel MSE", "\(NumberFormat.compact(best.pixelMSE!)) @ \(best.step)"))
+        if let best = run.evaluations.filter({ $0.pixelMSE.isFinite }).min(by: { $0.pixelMSE < $1.pixelMSE }) {
+            cards.append(("best test pixel MSE", "\(NumberFormat.compact(best.pixelMSE)) @ \(best.step)"))
         }
         if let last = run.evaluations.last {
-            if let p = last.psnr { cards.append(("last test PSNR", "\(NumberFormat.compact(p)) dB")) }
-            if let r = last.diversity?.ratio { cards.append(("last fake diversity", NumberFormat.compact(r))) }
-            if let c = last.collapsedFraction { cards.append(("last collapsed fraction", NumberFormat.compact(c))) }
+            cards.append(("last test PSNR", "\(NumberFormat.compact(last.psnr)) dB"))
+            cards.append(("last fake diversity", NumberFormat.compact(last.diversity.ratio)))
+            cards.append(("last collapsed fraction", NumberFormat.compact(last.collapsedFraction)))
         }
         var html = "<h2 id=\"summary\">Summary</h2><div class=\"cards\">"
         for (k, v) in cards { html += "<div class=\"card\"><div class=\"k\">\(Markup.escape(k))</div><div class=\"v\">\(Markup.escape(v))</div></div>" }
@@ -164,16 +165,15 @@ public struct RunReport {
     }
 
     func latestHistogram() -> String {
-        if let e = run.evaluations.last(where: { $0.latent != nil }) { return RunCharts.distanceHistogram(e).svg() }
+        if let e = run.evaluations.last { return RunCharts.distanceHistogram(e).svg() }
         return HistogramChart(title: "Distance of encoded samples from the origin", xLabel: "|z|", edges: [], counts: []).svg()
     }
 
     /// Run-relative image paths for a step: from its evaluation file, else the conventional names.
     func imagePaths(step: Int) -> [(kind: String, title: String, path: String)] {
         let evaluation = run.evaluations.first { $0.step == step }
-        let padded = String(format: "%08d", step)
-        let fakes = evaluation?.fakesImage ?? run.sampleImages["fakes"]?[step] ?? "samples/fakes-step-\(padded).png"
-        let recon = evaluation?.reconstructionsImage ?? run.sampleImages["recon"]?[step] ?? "samples/recon-step-\(padded).png"
+        let fakes = evaluation?.fakesImage ?? run.sampleImages["fakes"]?[step] ?? RunLayout.samplePath("fakes", step: step)
+        let recon = evaluation?.reconstructionsImage ?? run.sampleImages["recon"]?[step] ?? RunLayout.samplePath("recon", step: step)
         var result = [("fakes", "Fakes from the fixed latents", fakes), ("recon", "Test originals beside their reconstructions", recon)]
         for kind in run.sampleImages.keys.sorted() where kind != "fakes" && kind != "recon" {
             if let path = run.sampleImages[kind]?[step] { result.append((kind, kind, path)) }
@@ -198,7 +198,7 @@ public struct RunReport {
             if let e = evaluation {
                 html += "<p>" + figures(e).map { "<span class=\"figure\">\(Markup.escape($0))</span>" }.joined(separator: " &middot; ") + "</p>"
             } else {
-                html += "<div class=\"missing\">no evaluation file for step \(step) (<code>evaluations/step-\(String(format: "%08d", step)).json</code>)</div>"
+                html += "<div class=\"missing\">no evaluation file for step \(step) (<code>\(RunLayout.evaluationsName)/\(RunLayout.evaluationFileName(step: step))</code>)</div>"
             }
             html += "<div class=\"pair\">"
             for (_, title, path) in imagePaths(step: step) {
@@ -206,8 +206,7 @@ public struct RunReport {
             }
             html += "</div>"
             if let e = evaluation {
-                html += "<div class=\"chart-box\" style=\"max-width:620px\">" + (e.latent != nil ? RunCharts.distanceHistogram(e).svg()
-                    : "<div class=\"missing\">evaluation step \(step) has no latent statistics</div>") + "</div>"
+                html += "<div class=\"chart-box\" style=\"max-width:620px\">" + RunCharts.distanceHistogram(e).svg() + "</div>"
             }
             html += "</div>"
         }
@@ -216,16 +215,14 @@ public struct RunReport {
 
     func figures(_ e: EvaluationRecord) -> [String] {
         var out: [String] = []
-        if let v = e.pixelMSE { out.append("pixel MSE \(NumberFormat.compact(v))") }
-        if let v = e.psnr { out.append("PSNR \(NumberFormat.compact(v)) dB") }
-        if let v = e.feats { out.append("feature error \(NumberFormat.compact(v))") }
+        out.append("pixel MSE \(NumberFormat.compact(e.pixelMSE))")
+        out.append("PSNR \(NumberFormat.compact(e.psnr)) dB")
+        out.append("feature error \(NumberFormat.compact(e.feats))")
         for key in e.kld.keys.sorted() { out.append("KLD \(key) \(NumberFormat.compact(e.kld[key]!))") }
-        if let v = e.beta { out.append("beta \(NumberFormat.compact(v))") }
-        if let d = e.diversity {
-            if let r = d.ratio { out.append("diversity ratio \(NumberFormat.compact(r))") }
-            if let f = d.fakePairwise, let r = d.realPairwise { out.append("pairwise fake \(NumberFormat.compact(f)) / real \(NumberFormat.compact(r))") }
-        }
-        if let c = e.collapsedFraction { out.append("collapsed \(NumberFormat.compact(c))") }
+        out.append("beta \(NumberFormat.compact(e.beta))")
+        out.append("diversity ratio \(NumberFormat.compact(e.diversity.ratio))")
+        out.append("pairwise fake \(NumberFormat.compact(e.diversity.fakePairwise)) / real \(NumberFormat.compact(e.diversity.realPairwise))")
+        out.append("collapsed \(NumberFormat.compact(e.collapsedFraction))")
         return out
     }
 
@@ -336,15 +333,16 @@ extension RunReport {
     /// In words: whether the model's test PSNR beats the mean-frame and PCA baselines at this
     /// evaluation, and how its fakes' Fréchet distance compares with the real-frame floor.
     static func baselineVerdict(_ e: EvaluationRecord) -> String? {
-        guard let psnr = e.psnr, let meanFrame = e.meanFramePSNR, let pca = e.pcaPSNR else { return nil }
+        guard let baselines = e.baselines else { return nil }
+        let (psnr, meanFrame, pca) = (e.psnr, baselines.meanFrame.psnr, baselines.pca.psnr)
         func against(_ name: String, _ value: Double) -> String {
             let margin = psnr - value
             return String(format: "%@ the %@ (%.2f dB) by %.2f dB", margin > 0 ? "beats" : "does not beat", name, value, abs(margin))
         }
-        let pcaName = e.pcaComponents.map { "\($0)-component PCA" } ?? "PCA"
+        let pcaName = "\(baselines.pcaComponents)-component PCA"
         var text = String(format: "At step %d the model's test PSNR, %.2f dB, ", e.step, psnr)
             + against("training split's mean frame", meanFrame) + " and " + against(pcaName, pca) + "."
-        if let fd = e.frechet, let floor = e.frechetFloor {
+        if let (fd, floor) = e.frechet.map({ ($0.fakes, $0.floor) }) {
             text += String(format: " Its fakes are at Fréchet distance %.4g from real test frames, %.1f times the %.4g that real frames score against each other.",
                            fd, floor > 0 ? fd / floor : .infinity, floor)
         }

@@ -23,7 +23,7 @@ public struct EvaluateStage: Stage {
         PortSpec("data", .dataset, "the dataset whose test split is evaluated"),
     ]
     public static let outputs = [
-        PortSpec("evaluation", .metrics, path: "evaluation.json", "the evaluation (notes/contracts.md's evaluation schema)"),
+        PortSpec("evaluation", .metrics, path: "evaluation.json", "the evaluation (EvaluationResult; schema in docs/RUN-DIRECTORY.md)"),
         PortSpec("images", .images, path: "samples", "fake and reconstruction grids (PNG)"),
     ]
     public static let parameters = [

@@ -1,6 +1,7 @@
 import Foundation
 import InkwellPipeline
 import InkwellReport
+import InkwellTraining
 import InkwellFiles
 
 /// `export`: what a person looks at after training: the run's HTML report (plots, the fake grid at
@@ -52,14 +53,12 @@ public struct ExportStage: Stage {
         let fm = FileManager.default
         try fm.createDirectory(at: images, withIntermediateDirectories: true)
         var copied = 0
-        for (prefix, folder) in [("run-", runURL.appendingPathComponent("samples")), ("final-", context.inputs["evaluation"]?.url)] {
+        for (prefix, folder) in [("run-", RunLayout(runURL).samples), ("final-", context.inputs["evaluation"]?.url)] {
             guard let folder, let names = try? fm.contentsOfDirectory(atPath: folder.path) else { continue }
             // The latest grid of each kind (names carry the zero-padded step, so they sort).
             for kind in ["fakes", "recon"] {
                 guard let latest = names.filter({ $0.hasPrefix(kind) && $0.hasSuffix(".png") }).sorted().last else { continue }
-                let target = images.appendingPathComponent(prefix + latest)
-                try? fm.removeItem(at: target)
-                try fm.copyItem(at: folder.appendingPathComponent(latest), to: target)
+                try AtomicFile.write(Data(contentsOf: folder.appendingPathComponent(latest)), to: images.appendingPathComponent(prefix + latest))
                 copied += 1
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import InkwellReport
 import InkwellTestSupport
+import InkwellPipeline
 import XCTest
 
 final class RunDirectoryTests: XCTestCase {
@@ -24,12 +25,13 @@ final class RunDirectoryTests: XCTestCase {
 
         XCTAssertEqual(run.evaluations.map(\.step), [100, 200, 300])
         let last = try XCTUnwrap(run.evaluations.last)
-        XCTAssertEqual(last.latent?.dimension, 16)
-        XCTAssertEqual(last.latent?.distanceEdges.count, 17)
-        XCTAssertEqual(last.latent?.distanceCounts.count, 16)
-        XCTAssertEqual(last.latent?.chiDensity?.count, 16)
+        XCTAssertEqual(last.latent.dim, 16)
+        XCTAssertEqual(last.latent.distanceHistogram.edges.count, 17)
+        XCTAssertEqual(last.latent.distanceHistogram.counts.count, 16)
+        XCTAssertEqual(last.latent.distanceChiDensity.count, 16)
         XCTAssertEqual(last.kld["moving-batch"] ?? 0, (last.kld["batch"] ?? 0) * 1.1, accuracy: 1e-9)
-        XCTAssertEqual(last.diversity?.realPairwise, 0.4)
+        XCTAssertEqual(last.diversity.realPairwise, 0.4)
+        XCTAssertEqual(last.baselines?.pcaComponents, 16)
         XCTAssertEqual(last.fakesImage, "samples/fakes-step-00000300.png")
         XCTAssertEqual(run.sampleImages["fakes"]?[200], "samples/fakes-step-00000200.png")
         XCTAssertEqual(run.evaluationSteps, [100, 200, 300])
@@ -93,15 +95,27 @@ final class RunDirectoryTests: XCTestCase {
         }
     }
 
+    /// Evaluation files are read in the one schema (`EvaluationResult`): the step falls back to
+    /// the file name, non-finite numbers spelled as strings read as such, and a field of the wrong
+    /// type is an error naming the file and the field.
     func testEvaluationStepFallsBackToTheFileName() throws {
         let dir = try SharedFixtures.temporaryDirectory(self, name: "eval")
+        let run = try RunFixture().write(to: dir.appendingPathComponent("run"))
+        let written = try String(contentsOf: run.appendingPathComponent("evaluations/step-00000300.json"), encoding: .utf8)
         let url = dir.appendingPathComponent("step-00000700.json")
-        try Data("{\"pixel_mse\": 0.5, \"psnr\": \"NaN\", \"latent\": 3}".utf8).write(to: url)
+        let withoutStep = written.replacingOccurrences(of: "\"step\": 300,", with: "")
+            .replacingOccurrences(of: #""psnr": [0-9.e+-]+"#, with: #""psnr": "NaN""#, options: .regularExpression)
+        try Data(withoutStep.utf8).write(to: url)
         let e = try EvaluationRecord(contentsOf: url)
         XCTAssertEqual(e.step, 700)
-        XCTAssertEqual(e.pixelMSE, 0.5)
-        XCTAssertTrue(e.psnr?.isNaN == true)
-        XCTAssertNil(e.latent, "a latent field of the wrong type reads as absent")
+        XCTAssertEqual(e.epoch, 3)
+        XCTAssertTrue(e.psnr.isNaN)
+        XCTAssertEqual(e.latent.dim, 16)
+        let wrongType = dir.appendingPathComponent("step-00000800.json")
+        try Data(withoutStep.replacingOccurrences(of: "\"latent\": {", with: "\"latent\": 3, \"unused\": {").utf8).write(to: wrongType)
+        XCTAssertThrowsError(try EvaluationRecord(contentsOf: wrongType)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("\(wrongType.path): not an evaluation ('latent': "), "\(error)")
+        }
         let noStep = dir.appendingPathComponent("eval.json")
         try Data("{}".utf8).write(to: noStep)
         XCTAssertThrowsError(try EvaluationRecord(contentsOf: noStep)) { error in
@@ -116,8 +130,12 @@ final class RunDirectoryTests: XCTestCase {
                                           ("synth", 4.0, "2026-01-01T09:59:00Z")] {
             let folder = work.appendingPathComponent(".inkwell/\(stage)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            try Data("{\"stage\": \"\(stage)\", \"seconds\": \(seconds), \"started\": \"\(started)\"}".utf8)
-                .write(to: folder.appendingPathComponent("record.json"))
+            // A completion record as the pipeline runner writes it (`StageRecord`).
+            let record = """
+                {"stage": "\(stage)", "kind": "\(stage)", "version": 1, "key": "k", "inputs": {}, "outputs": {},
+                 "started": "\(started)", "finished": "\(started)", "seconds": \(seconds)}
+                """
+            try Data(record.utf8).write(to: StageRecord.url(workDirectory: work, stage: stage))
         }
         // A stage still running has no record.
         try FileManager.default.createDirectory(at: work.appendingPathComponent(".inkwell/export"), withIntermediateDirectories: true)

@@ -2,7 +2,7 @@ import Foundation
 import InkwellVideo
 import XCTest
 
-/// Writes a small but complete run directory in the layout of notes/contracts.md, with real files:
+/// Writes a small but complete run directory in the layout of docs/RUN-DIRECTORY.md, with real files:
 /// config.json, metrics.csv (train rows every step, a test row per evaluation), one evaluation
 /// JSON per evaluation step, sample PNGs through `PNGImage`, and a checkpoint folder.
 struct RunFixture {
@@ -90,7 +90,7 @@ struct RunFixture {
         }
         let chi = (0..<bins).map { RunFixture.chiFraction(latentDimension, edges[$0], edges[$0 + 1]) }
         let json = """
-        {"step": \(step), "epoch": \(step / 100), "pixel_mse": \(e.pixel), "psnr": \(e.psnr), "feats": \(e.feats),
+        {"step": \(step), "epoch": \(step / 100), "frames": 50, "pixel_mse": \(e.pixel), "psnr": \(e.psnr), "feats": \(e.feats),
          "losses": {"gen_recon": 0.7, "gen_fake": 2.1, "disc_real": 0.5, "disc_recon": 0.4, "disc_fake": 0.3},
          "kld": {"per-sample": \(kld * 3), "batch": \(kld), "moving-batch": \(kld * 1.1)}, "beta": \(beta), "kld_target": \(target),
          "latent": {"dim": \(latentDimension), "mean_per_dim": [\((0..<latentDimension).map { "\(0.01 * Double($0))" }.joined(separator: ","))],
@@ -99,6 +99,7 @@ struct RunFixture {
                     "distance_chi_density": [\(chi.map { "\($0)" }.joined(separator: ","))]},
          "diversity": {"fake_pairwise": \(0.4 * e.diversity), "real_pairwise": 0.4, "ratio": \(e.diversity)},
          "collapsed_fraction": \(e.collapsed),
+         "z_statistics": {"z_mean": 0.01, "z_min": -3.2, "z_max": 3.1, "z_var": 0.95, "z_std_mean": 0.4, "z_std_min": 0.1, "z_std_max": 0.9, "z_std_var": 0.02},
          "baselines": {"mean_frame": {"pixel_mse": 0.07, "psnr": 17.57}, "pca": {"pixel_mse": 0.05, "psnr": 19.03},
                        "pca_components": 16, "fit_frames": 400},
          "frechet": {"fakes": \(0.01 * (1 + e.collapsed)), "floor": 0.002, "dimensions": 16, "samples": 50},

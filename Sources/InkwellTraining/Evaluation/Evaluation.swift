@@ -3,7 +3,8 @@ import InkwellEngine
 import InkwellNN
 import InkwellVideo
 
-/// One evaluation on the test split: RUN/evaluations/step-<8 digits>.json (notes/contracts.md).
+/// One evaluation on the test split: RUN/evaluations/step-<8 digits>.json, and a pipeline's
+/// evaluate/evaluation.json (the schema in docs/RUN-DIRECTORY.md).
 public struct EvaluationResult: Codable, Equatable, Sendable {
     public struct Latent: Codable, Equatable, Sendable {
         public struct Histogram: Codable, Equatable, Sendable {
@@ -120,6 +121,29 @@ public struct EvaluationResult: Codable, Equatable, Sendable {
     }
 }
 
+extension EvaluationResult {
+    /// Why bytes are not an evaluation: the first field that is missing or of the wrong type.
+    public struct DecodeError: Error, CustomStringConvertible, Sendable {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// The JSON of an evaluation file, as the trainer, the evaluate stage and `inkwell evaluate`
+    /// write it (pretty-printed, sorted keys).
+    public func encoded() throws -> Data { try Checkpoint.encodeJSON(self) }
+
+    /// Reads an evaluation file's JSON: what `encoded()` writes and what every earlier version
+    /// wrote (`baselines`, `frechet` and `kld_target` may be absent); `NaN`, `inf` and `-inf`
+    /// spelled as strings read as those values.
+    public static func decode(_ data: Data) throws -> EvaluationResult {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "NaN")
+        do { return try decoder.decode(EvaluationResult.self, from: data) } catch let error as DecodingError {
+            throw DecodeError(reason: describe(error))
+        }
+    }
+}
+
 /// Evaluates a model on test frames: reconstruction error, KLD under each formula, losses, latent
 /// statistics, fake diversity and collapse; writes the sample PNGs.
 public struct Evaluator {
@@ -154,140 +178,99 @@ public struct Evaluator {
         return try withoutGrad { try run(model: model, test: test, runStrategy: runStrategy, beta: beta, step: step, epoch: epoch, samples: samplesDirectory) }
     }
 
+    /// The KLD formulas an evaluation reports: every strategy the registry knows, with default
+    /// parameters, except the run's own name, which is the run's strategy (its running state,
+    /// such as moving-batch's, is what the run trains with). A registered strategy that cannot be
+    /// made with default parameters is left out.
+    static func kldStrategies(run runStrategy: any KLDStrategy) -> [(String, any KLDStrategy)] {
+        var strategies: [(String, any KLDStrategy)] = StrategyRegistry.kldNames.compactMap { name in
+            if name == runStrategy.name { return (name, runStrategy) }
+            return (try? StrategyRegistry.makeKLD(StrategyChoice(name: name))).map { (name, $0) }
+        }
+        if !strategies.contains(where: { $0.0 == runStrategy.name }) { strategies.append((runStrategy.name, runStrategy)) }
+        return strategies
+    }
+
     private func run(model: VAEGAN, test: FrameBatches, runStrategy: any KLDStrategy, beta: any BetaStrategy,
                      step: Int, epoch: Int, samples: URL?) throws -> EvaluationResult {
-        let d = model.widths.latent
-        var strategies: [(String, any KLDStrategy)] = [("per-sample", PerSampleKLD()), ("batch", BatchKLD()),
-                                                      ("moving-batch", runStrategy.name == MovingBatchKLD.name ? runStrategy : MovingBatchKLD())]
-        if !strategies.contains(where: { $0.0 == runStrategy.name }) { strategies.append((runStrategy.name, runStrategy)) }
-
         // Fakes from the fixed latents.
         let fakes = model.decoder(fixedLatents)
         let fakeProbability = model.discriminator(fakes).probability
+        let sums = try accumulate(model: model, test: test, strategies: Self.kldStrategies(run: runStrategy))
+        guard sums.seen > 0 else { throw TrainingError.data("the test split has no frames to evaluate") }
+        let total = Double(sums.seen)
+        let pixel = sums.mean("pixel")
 
+        // Diversity and collapse.
+        let realPairwise = meanPairwiseDistance(Tensor.concatenate(sums.reals, axis: 0))
+        let fakePairwise = meanPairwiseDistance(fakes)
+
+        var losses: [String: Double] = [:]
+        for key in ["disc_real", "disc_recon", "gen_recon"] { losses[key] = sums.mean(key) }
+        losses["disc_fake"] = Double(binaryCrossEntropy(fakeProbability, target: 0).item)
+        losses["gen_fake"] = Double(binaryCrossEntropy(fakeProbability, target: 1).item)
+
+        let images = EvaluationResult.Images(fakes: RunLayout.samplePath("fakes", step: step),
+                                             reconstructions: RunLayout.samplePath("recon", step: step))
+        if let samples { try writeSamples(to: samples, step: step, fakes: fakes, sums: sums) }
+        var result = EvaluationResult(
+            step: step, epoch: epoch, frames: sums.seen, pixelMSE: pixel, psnr: EvaluationResult.psnr(pixel),
+            feats: sums.mean("feats"), losses: losses, kld: sums.klds, beta: beta.beta, kldTarget: beta.target,
+            latent: latentSummary(sums, dimension: model.widths.latent),
+            diversity: .init(fakePairwise: fakePairwise, realPairwise: realPairwise,
+                             ratio: realPairwise > 0 ? fakePairwise / realPairwise : 0),
+            collapsedFraction: collapsedFraction(fakes), images: images, zStatistics: sums.zStatistics)
+        if let baselines {
+            let values = total * Double(baselines.pca.dimension)
+            result.baselines = .init(meanFrame: .init(squaredError: sums.baselineErrors.meanFrame, values: values),
+                                     pca: .init(squaredError: sums.baselineErrors.pca, values: values),
+                                     pcaComponents: baselines.pca.count, fitFrames: baselines.fitFrames)
+            if sums.seen >= 4 {
+                result.frechet = frechetOfFakes(model: model, baselines: baselines, test: Tensor.concatenate(sums.embedded, axis: 0))
+            }
+        }
+        return result
+    }
+
+    /// Runs the model over the test frames (at most `maxFrames`) and sums what the evaluation
+    /// reports per frame.
+    private func accumulate(model: VAEGAN, test: FrameBatches, strategies: [(String, any KLDStrategy)]) throws -> EvaluationSums {
         var generator = RandomGenerator(seed: noiseSeed)
         test.position = BatchPosition()
         let limit = maxFrames > 0 ? min(maxFrames, test.frameCount) : test.frameCount
-        var seen = 0
-        var sums: [String: Double] = [:]
-        func add(_ key: String, _ value: Float, _ n: Int) { sums[key, default: 0] += Double(value) * Double(n) }
-        var kldWeights: [String: Int] = [:]
-        var sum = [Double](repeating: 0, count: d), sumSq = [Double](repeating: 0, count: d)
-        var distances: [Double] = []
-        var zAll: [Float] = [], stdAll: [Float] = []
-        var reals: [Tensor] = [], originals: Tensor?, reconstructions: Tensor?
-        var baselineErrors = (meanFrame: 0.0, pca: 0.0), embedded: [Tensor] = []
-        while seen < limit {
+        var sums = EvaluationSums(latent: model.widths.latent, keepReals: fixedLatents.shape[0])
+        while sums.seen < limit {
             var (x, _) = try test.nextBatch()
-            if seen + x.shape[0] > limit { x = x.narrowed(axis: 0, start: 0, length: limit - seen) }
-            let n = x.shape[0]
-            let (mu, logvar) = model.encoder.posterior(x)
-            let eps = Tensor.randn(mu.shape, using: &generator)
-            let z = reparameterize(mu: mu, logvar: logvar, eps: eps)
-            let recon = model.decoder(mu)
-            add("pixel", mseLoss(recon, x).item, n)
-            let (realP, realF) = model.discriminator(x)
-            let (reconP, reconF) = model.discriminator(recon)
-            add("feats", mseLoss(reconF, realF).item, n)
-            add("disc_real", binaryCrossEntropy(realP, target: 1).item, n)
-            add("disc_recon", binaryCrossEntropy(reconP, target: 0).item, n)
-            add("gen_recon", binaryCrossEntropy(reconP, target: 1).item, n)
-            for (name, strategy) in strategies {
-                if n < 2 && name != "per-sample" { continue }
-                sums["kld." + name, default: 0] += Double(strategy.kld(z: z, mu: mu, logvar: logvar, update: false).item) * Double(n)
-                kldWeights[name, default: 0] += n
-            }
-            for row in 0..<n {
-                var squared = 0.0
-                for j in 0..<d {
-                    let v = Double(z.pointer[row * d + j])
-                    sum[j] += v; sumSq[j] += v * v; squared += v * v
-                }
-                distances.append(squared.squareRoot())
-            }
-            if let baselines {
-                let e = baselines.squaredErrors(x)
-                baselineErrors = (baselineErrors.meanFrame + e.meanFrame, baselineErrors.pca + e.pca)
-                embedded.append(baselines.embed(x))
-            }
-            zAll += z.values
-            stdAll += (logvar * 0.5).exp().values
-            let realsHeld = reals.reduce(0) { $0 + $1.shape[0] }
-            if realsHeld < fixedLatents.shape[0] {
-                reals.append(x.narrowed(axis: 0, start: 0, length: min(n, fixedLatents.shape[0] - realsHeld)))
-            }
-            if originals == nil {
-                let k = min(n, 8)
-                originals = x.narrowed(axis: 0, start: 0, length: k)
-                reconstructions = recon.narrowed(axis: 0, start: 0, length: k)
-            }
-            seen += n
+            if sums.seen + x.shape[0] > limit { x = x.narrowed(axis: 0, start: 0, length: limit - sums.seen) }
+            sums.add(x, model: model, strategies: strategies, baselines: baselines, generator: &generator)
         }
-        guard seen > 0 else { throw TrainingError.data("the test split has no frames to evaluate") }
-        let total = Double(seen)
-        let pixel = sums["pixel"]! / total
-        let meanPerDim = sum.map { $0 / total }
-        let varPerDim = zip(sum, sumSq).map { s, q in seen > 1 ? max(0, (q - s * s / total) / (total - 1)) : 0 }
+        return sums
+    }
 
-        // Distance histogram against chi(D).
-        let chi = ChiDistribution(degrees: d)
-        let upper = max((distances.max() ?? 0) * 1.05, 2 * Double(d).squareRoot() + 4)
+    /// The latent statistics: mean and variance per dimension, and the histogram of the samples'
+    /// distances from the origin beside chi(D)'s expected fractions.
+    private func latentSummary(_ sums: EvaluationSums, dimension d: Int) -> EvaluationResult.Latent {
+        let total = Double(sums.seen)
+        let meanPerDim = sums.sum.map { $0 / total }
+        let varPerDim = zip(sums.sum, sums.sumSq).map { s, q in sums.seen > 1 ? max(0, (q - s * s / total) / (total - 1)) : 0 }
+        let upper = max((sums.distances.max() ?? 0) * 1.05, 2 * Double(d).squareRoot() + 4)
         let edges = (0...bins).map { upper * Double($0) / Double(bins) }
         var counts = [Int](repeating: 0, count: bins)
-        for r in distances { counts[min(bins - 1, Int(r / upper * Double(bins)))] += 1 }
+        for r in sums.distances { counts[min(bins - 1, Int(r / upper * Double(bins)))] += 1 }
+        return .init(dim: d, meanPerDim: meanPerDim, varPerDim: varPerDim, distanceHistogram: .init(edges: edges, counts: counts),
+                     distanceChiDensity: ChiDistribution(degrees: d).binProbabilities(edges: edges))
+    }
 
-        // Diversity and collapse.
-        let realFrames = Tensor.concatenate(reals, axis: 0)
-        let fakePairwise = meanPairwiseDistance(fakes)
-        let realPairwise = meanPairwiseDistance(realFrames)
-        let collapsed = collapsedFraction(fakes)
-
-        var losses: [String: Double] = [:]
-        for key in ["disc_real", "disc_recon", "gen_recon"] { losses[key] = sums[key]! / total }
-        losses["disc_fake"] = Double(binaryCrossEntropy(fakeProbability, target: 0).item)
-        losses["gen_fake"] = Double(binaryCrossEntropy(fakeProbability, target: 1).item)
-        var klds: [String: Double] = [:]
-        for (name, weight) in kldWeights where weight > 0 { klds[name] = sums["kld." + name]! / Double(weight) }
-
-        var baselineScores: EvaluationResult.Baselines?
-        var frechet: EvaluationResult.Frechet?
-        if let baselines {
-            let values = total * Double(baselines.pca.dimension)
-            baselineScores = .init(meanFrame: .init(squaredError: baselineErrors.meanFrame, values: values),
-                                   pca: .init(squaredError: baselineErrors.pca, values: values),
-                                   pcaComponents: baselines.pca.count, fitFrames: baselines.fitFrames)
-            if seen >= 4 { frechet = frechetOfFakes(model: model, baselines: baselines, test: Tensor.concatenate(embedded, axis: 0)) }
+    /// Writes the fakes grid and the originals-over-reconstructions grid of `step` to `samples`.
+    private func writeSamples(to samples: URL, step: Int, fakes: Tensor, sums: EvaluationSums) throws {
+        try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
+        let fakeImages = (0..<fakes.shape[0]).map { pngImage(fakes, index: $0) }
+        try PNGImage.grid(fakeImages, columns: 8).write(to: samples.appendingPathComponent(RunLayout.sampleFileName("fakes", step: step)))
+        if let originals = sums.originals, let reconstructions = sums.reconstructions {
+            let k = originals.shape[0]
+            let row = (0..<k).map { pngImage(originals, index: $0) } + (0..<k).map { pngImage(reconstructions, index: $0) }
+            try PNGImage.grid(row, columns: k).write(to: samples.appendingPathComponent(RunLayout.sampleFileName("recon", step: step)))
         }
-
-        let stamp = String(format: "%08d", step)
-        let images = EvaluationResult.Images(fakes: "samples/fakes-step-\(stamp).png", reconstructions: "samples/recon-step-\(stamp).png")
-        if let samples {
-            try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
-            let fakeImages = (0..<fakes.shape[0]).map { pngImage(fakes, index: $0) }
-            try PNGImage.grid(fakeImages, columns: 8).write(to: samples.appendingPathComponent("fakes-step-\(stamp).png"))
-            if let originals, let reconstructions {
-                let k = originals.shape[0]
-                let row = (0..<k).map { pngImage(originals, index: $0) } + (0..<k).map { pngImage(reconstructions, index: $0) }
-                try PNGImage.grid(row, columns: k).write(to: samples.appendingPathComponent("recon-step-\(stamp).png"))
-            }
-        }
-        let zStats = ElementStatistics(Tensor(shape: [zAll.count], values: zAll))
-        let stdStats = ElementStatistics(Tensor(shape: [stdAll.count], values: stdAll))
-        var result = EvaluationResult(
-            step: step, epoch: epoch, frames: seen, pixelMSE: pixel, psnr: EvaluationResult.psnr(pixel),
-            feats: sums["feats"]! / total, losses: losses, kld: klds, beta: beta.beta, kldTarget: beta.target,
-            latent: .init(dim: d, meanPerDim: meanPerDim, varPerDim: varPerDim,
-                          distanceHistogram: .init(edges: edges, counts: counts),
-                          distanceChiDensity: chi.binProbabilities(edges: edges)),
-            diversity: .init(fakePairwise: fakePairwise, realPairwise: realPairwise,
-                             ratio: realPairwise > 0 ? fakePairwise / realPairwise : 0),
-            collapsedFraction: collapsed, images: images,
-            zStatistics: ["z_mean": zStats.mean, "z_min": zStats.min, "z_max": zStats.max, "z_var": zStats.variance,
-                          "z_std_mean": stdStats.mean, "z_std_min": stdStats.min, "z_std_max": stdStats.max,
-                          "z_std_var": stdStats.variance])
-        result.baselines = baselineScores
-        result.frechet = frechet
-        return result
     }
 
     /// The Fréchet distance between fakes from `frechetSeed`'s latents and one half of the
@@ -319,6 +302,102 @@ public struct Evaluator {
         let scale = 1 / Double(baselines.pca.dimension)
         return .init(fakes: frechetDistance(fakes, second) * scale, floor: frechetDistance(first, second) * scale,
                      dimensions: test.shape[1], samples: fakes.shape[0])
+    }
+}
+
+/// What an evaluation sums over the test batches: losses weighted by frames, the KLD under each
+/// formula, the latent samples' sums and distances, the baselines' errors, and the frames kept
+/// for diversity and the reconstruction grid.
+struct EvaluationSums {
+    let latent: Int
+    /// Real frames kept for the diversity figure (as many as there are fixed latents).
+    let keepReals: Int
+    var seen = 0
+    var sums: [String: Double] = [:]
+    var kldWeights: [String: Int] = [:]
+    var sum: [Double], sumSq: [Double]
+    var distances: [Double] = []
+    var zAll: [Float] = [], stdAll: [Float] = []
+    var reals: [Tensor] = [], originals: Tensor?, reconstructions: Tensor?
+    var baselineErrors = (meanFrame: 0.0, pca: 0.0), embedded: [Tensor] = []
+
+    init(latent: Int, keepReals: Int) {
+        self.latent = latent
+        self.keepReals = keepReals
+        sum = [Double](repeating: 0, count: latent)
+        sumSq = sum
+    }
+
+    /// The per-frame mean of a summed figure.
+    func mean(_ key: String) -> Double { sums[key]! / Double(seen) }
+
+    /// The mean KLD under each formula (over the batches it was computed on).
+    var klds: [String: Double] {
+        var out: [String: Double] = [:]
+        for (name, weight) in kldWeights where weight > 0 { out[name] = sums["kld." + name]! / Double(weight) }
+        return out
+    }
+
+    /// Statistics of the sampled latents and of the posterior standard deviations.
+    var zStatistics: [String: Double] {
+        let z = ElementStatistics(Tensor(shape: [zAll.count], values: zAll))
+        let std = ElementStatistics(Tensor(shape: [stdAll.count], values: stdAll))
+        return ["z_mean": z.mean, "z_min": z.min, "z_max": z.max, "z_var": z.variance,
+                "z_std_mean": std.mean, "z_std_min": std.min, "z_std_max": std.max, "z_std_var": std.variance]
+    }
+
+    private mutating func add(_ key: String, _ value: Float, _ n: Int) { sums[key, default: 0] += Double(value) * Double(n) }
+
+    /// Adds one batch `x` of test frames.
+    mutating func add(_ x: Tensor, model: VAEGAN, strategies: [(String, any KLDStrategy)], baselines: EvaluationBaselines?,
+                      generator: inout RandomGenerator) {
+        let n = x.shape[0], d = latent
+        let (mu, logvar) = model.encoder.posterior(x)
+        let eps = Tensor.randn(mu.shape, using: &generator)
+        let z = reparameterize(mu: mu, logvar: logvar, eps: eps)
+        let recon = model.decoder(mu)
+        add("pixel", mseLoss(recon, x).item, n)
+        let (realP, realF) = model.discriminator(x)
+        let (reconP, reconF) = model.discriminator(recon)
+        add("feats", mseLoss(reconF, realF).item, n)
+        add("disc_real", binaryCrossEntropy(realP, target: 1).item, n)
+        add("disc_recon", binaryCrossEntropy(reconP, target: 0).item, n)
+        add("gen_recon", binaryCrossEntropy(reconP, target: 1).item, n)
+        for (name, strategy) in strategies {
+            if n < 2 && name != PerSampleKLD.name { continue }
+            sums["kld." + name, default: 0] += Double(strategy.kld(z: z, mu: mu, logvar: logvar, update: false).item) * Double(n)
+            kldWeights[name, default: 0] += n
+        }
+        for row in 0..<n {
+            var squared = 0.0
+            for j in 0..<d {
+                let v = Double(z.pointer[row * d + j])
+                sum[j] += v; sumSq[j] += v * v; squared += v * v
+            }
+            distances.append(squared.squareRoot())
+        }
+        if let baselines {
+            let e = baselines.squaredErrors(x)
+            baselineErrors = (baselineErrors.meanFrame + e.meanFrame, baselineErrors.pca + e.pca)
+            embedded.append(baselines.embed(x))
+        }
+        zAll += z.values
+        stdAll += (logvar * 0.5).exp().values
+        keep(x, reconstruction: recon)
+        seen += n
+    }
+
+    /// Keeps the first `keepReals` real frames, and the first batch's first 8 frames with their
+    /// reconstructions.
+    private mutating func keep(_ x: Tensor, reconstruction recon: Tensor) {
+        let n = x.shape[0]
+        let realsHeld = reals.reduce(0) { $0 + $1.shape[0] }
+        if realsHeld < keepReals { reals.append(x.narrowed(axis: 0, start: 0, length: min(n, keepReals - realsHeld))) }
+        if originals == nil {
+            let k = min(n, 8)
+            originals = x.narrowed(axis: 0, start: 0, length: k)
+            reconstructions = recon.narrowed(axis: 0, start: 0, length: k)
+        }
     }
 }
 

@@ -35,7 +35,7 @@ public struct ModelEvaluation {
                                             epoch: loaded.state?.epoch ?? 0, samplesDirectory: samplesDirectory)
         loaded.model.eval()
         do {
-            try AtomicFile.write(try Checkpoint.encodeJSON(result), to: evaluationFile)
+            try AtomicFile.write(try result.encoded(), to: evaluationFile)
         } catch let error as FileWriteError {
             throw TrainingError.io("\(error.path): \(error.reason)")
         }

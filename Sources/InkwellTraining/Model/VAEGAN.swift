@@ -49,11 +49,6 @@ public final class VAEGAN: Module {
         withoutGrad { decoder(encoder.posterior(x).mu) }
     }
 
-    /// The posterior means (N, D) of images x, without gradients, in the current mode.
-    public func encodeMeans(_ x: Tensor) -> Tensor {
-        withoutGrad { encoder.posterior(x).mu }
-    }
-
     /// Decodes latents z (N, D) into images (N, C, H, W), without gradients.
     public func decode(_ z: Tensor) -> Tensor {
         withoutGrad { decoder(z) }

@@ -11,8 +11,10 @@ public struct StrategySnapshot: Codable, Equatable, Sendable {
     public init(name: String, state: StrategyState) { self.name = name; self.state = state }
 }
 
-/// The training state of a checkpoint (state.json): everything besides the weights and the
-/// optimizer moments that resuming needs to continue exactly.
+/// The trainer's state snapshot, saved as a checkpoint's state.json: everything besides the
+/// weights and the optimizer moments that resuming needs to continue exactly. Saving is one
+/// value out (`Trainer.snapshot`), resuming one value in (`Trainer.restore`); the format stays
+/// the one checkpoints have always had, so older checkpoints resume.
 public struct CheckpointState: Codable, Equatable, Sendable {
     public var format = 1
     /// Training steps completed.
@@ -48,13 +50,14 @@ public struct CheckpointState: Codable, Equatable, Sendable {
 /// Checkpoint directories: `model.safetensors` (parameters, buffers and counters with PyTorch
 /// names; the widths as `__metadata__` `inkwell.widths`), `optimizer.safetensors` (`encoder.<i>.step`, `encoder.<i>.exp_avg`,
 /// `encoder.<i>.exp_avg_sq`, likewise `decoder.`, `discriminator.`), `state.json`
-/// (`CheckpointState`) and `config.json` (the run's configuration). Written to a temporary
-/// directory, then renamed into place, so a reader sees the old checkpoint or the new one.
+/// (`CheckpointState`) and `config.json` (the run's configuration). Each file is written and
+/// synced in a temporary directory through `AtomicFile`, which is then renamed into place (the
+/// folder synced), so a reader sees the old checkpoint or the new one, durably.
 public enum Checkpoint {
     public static let modelFile = "model.safetensors"
     public static let optimizerFile = "optimizer.safetensors"
     public static let stateFile = "state.json"
-    public static let configFile = "config.json"
+    public static let configFile = RunLayout.configurationName
 
     /// Writes a checkpoint to `directory` atomically (replacing what is there), recording the
     /// SHA-256 of its model, optimizer and config files in its state.json. Temporary folders
@@ -92,9 +95,10 @@ public enum Checkpoint {
         let fm = FileManager.default
         let old = directory.deletingLastPathComponent().appendingPathComponent(".old-\(directory.lastPathComponent)")
         try? fm.removeItem(at: old)
-        if fm.fileExists(atPath: directory.path) { try fm.moveItem(at: directory, to: old) }
-        try fm.moveItem(at: temporary, to: directory)
+        if fm.fileExists(atPath: directory.path) { try AtomicFile.move(directory, to: old) }
+        try AtomicFile.move(temporary, to: directory)
         try? fm.removeItem(at: old)
+        AtomicFile.syncDirectory(directory.deletingLastPathComponent())
     }
 
     static func encodeJSON<T: Encodable>(_ value: T) throws -> Data {

@@ -2,7 +2,17 @@ import Foundation
 import InkwellFiles
 
 /// RUN/metrics.csv: one row per training step and one per evaluation (phase `test`), with the
-/// header of notes/contracts.md. Rows are flushed as they are written.
+/// header `columns` (docs/RUN-DIRECTORY.md lists them).
+///
+/// Crash safety. The file is the one a run appends to, so it is not rewritten through
+/// `AtomicFile` at every row; what a resume needs is that every row up to the checkpoint it
+/// continues from is on disk, and nothing else:
+/// - a new file's header, and the file a resume trims, are written through `AtomicFile`;
+/// - rows are appended (one `write` each) and `sync()` flushes them; the trainer calls it before
+///   every checkpoint, so a durable checkpoint at step S implies durable rows through step S;
+/// - rows written after the last checkpoint may be lost or torn by a crash: a resume from step S
+///   drops every row of a later step, and any row whose field count is not the header's (a torn
+///   last line), then continues appending.
 public final class MetricsLog {
     public static let columns = [
         "phase", "time", "step", "epoch", "kld", "beta", "feats", "gen_recon", "gen_fake", "disc_real", "disc_recon",
@@ -11,6 +21,7 @@ public final class MetricsLog {
     ]
     /// The columns before the baseline ones: a file with that header is resumed with its rows widened.
     static let previousColumnCount = columns.firstIndex(of: "psnr_mean_frame")!
+    static var header: String { columns.joined(separator: ",") }
     public let url: URL
     private let handle: FileHandle
 
@@ -18,28 +29,39 @@ public final class MetricsLog {
     /// is given (resuming), rows of later steps (written after the checkpoint) are dropped first.
     public init(url: URL, keepThroughStep: Int? = nil) throws {
         self.url = url
-        let fm = FileManager.default
-        let header = Self.columns.joined(separator: ",") + "\n"
         do {
-            if let keep = keepThroughStep, fm.fileExists(atPath: url.path) {
-                let text = try String(contentsOf: url, encoding: .utf8)
-                var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-                let widen = lines.first == Self.columns.prefix(Self.previousColumnCount).joined(separator: ",")
-                guard let first = lines.first, first == Self.columns.joined(separator: ",") || widen else {
-                    throw TrainingError.io("\(url.path): not a metrics file of this version (header differs)")
-                }
-                let padding = widen ? String(repeating: ",", count: Self.columns.count - Self.previousColumnCount) : ""
-                lines = [Self.columns.joined(separator: ",")] + lines.dropFirst().map { $0 + padding }.filter { line in
-                    let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-                    return fields.count > 2 && (Int(fields[2]) ?? Int.max) <= keep
-                }
-                try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: url)
+            if let keep = keepThroughStep, FileManager.default.fileExists(atPath: url.path) {
+                try Self.trim(url, keepThroughStep: keep)
             } else {
-                try Data(header.utf8).write(to: url)
+                try AtomicFile.write(Self.header + "\n", to: url)
             }
             handle = try FileHandle(forWritingTo: url)
             try handle.seekToEnd()
         } catch let error as TrainingError { throw error } catch {
+            throw TrainingError.io("\(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Rewrites `url` (atomically) with the rows of steps up to `keep`, widening the rows of a
+    /// file written before the baseline columns and dropping torn rows.
+    static func trim(_ url: URL, keepThroughStep keep: Int) throws {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let widen = lines.first == columns.prefix(previousColumnCount).joined(separator: ",")
+        guard let first = lines.first, first == header || widen else {
+            throw TrainingError.io("\(url.path): not a metrics file of this version (header differs)")
+        }
+        let padding = widen ? String(repeating: ",", count: columns.count - previousColumnCount) : ""
+        let rows = lines.dropFirst().map { $0 + padding }.filter { line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            return fields.count == columns.count && (Int(fields[2]) ?? Int.max) <= keep
+        }
+        try AtomicFile.write(([header] + rows).joined(separator: "\n") + "\n", to: url)
+    }
+
+    /// Flushes the rows appended so far to disk (before a checkpoint that counts on them).
+    public func sync() throws {
+        do { try handle.synchronize() } catch {
             throw TrainingError.io("\(url.path): \(error.localizedDescription)")
         }
     }

@@ -23,7 +23,7 @@ public struct TrainingProgress: Sendable {
 
     /// "step 120/500  3.1 img/s  ETA 2m03s  kld 0.1123 beta 9.9871 pixel 0.2012 feats ..." (one line).
     public var line: String {
-        let eta = secondsRemaining.isFinite ? formatDuration(secondsRemaining) : "?"
+        let eta = DurationFormat.compact(secondsRemaining)
         let keys = ["kld", "pixel", "feats", "gen_recon", "gen_fake", "disc_real", "disc_fake"]
         let shown = keys.compactMap { key in losses[key].map { "\(key) \(String(format: "%.4g", $0))" } }.joined(separator: " ")
         var text = "step \(step)/\(targetSteps)  epoch \(epoch)  \(String(format: "%.2f", imagesPerSecond)) img/s  ETA \(eta)  \(shown)  beta \(String(format: "%.4g", beta))"
@@ -33,13 +33,6 @@ public struct TrainingProgress: Sendable {
         }
         return text
     }
-}
-
-func formatDuration(_ seconds: Double) -> String {
-    let s = Int(seconds.rounded())
-    if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m" }
-    if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
-    return "\(s)s"
 }
 
 /// How a `run` ended.
@@ -53,8 +46,8 @@ public struct TrainingSummary: Sendable {
     public var bestTestPixel: Double?
 }
 
-/// Trains the VAE-GAN: steps, metrics, evaluations, checkpoints, resume (notes/contracts.md's
-/// run directory).
+/// Trains the VAE-GAN: steps, metrics, evaluations, checkpoints, resume (the run directory of
+/// docs/RUN-DIRECTORY.md, whose paths `RunLayout` owns).
 ///
 ///     let trainer = try Trainer(configuration: config, runDirectory: run, dataset: datasetURL, resume: false)
 ///     let summary = try trainer.run(progress: { print($0.line) }, shouldStop: { cancelled })
@@ -71,6 +64,8 @@ public struct TrainingSummary: Sendable {
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let runDirectory: URL
+    /// The paths of the run directory.
+    public let layout: RunLayout
     public let model: VAEGAN
     public let optimizers: VAEGANOptimizers
     public let kld: any KLDStrategy
@@ -99,8 +94,10 @@ public final class Trainer {
     private var startTime = Date()
     private var lastTestPixel: Double?
 
-    public var checkpointsDirectory: URL { runDirectory.appendingPathComponent("checkpoints") }
-    public var latestCheckpoint: URL { checkpointsDirectory.appendingPathComponent("latest") }
+    public var checkpointsDirectory: URL { layout.checkpoints }
+    public var latestCheckpoint: URL { layout.latestCheckpoint }
+    /// RUN/checkpoints/best-1 ... best-K.
+    public var bestCheckpoints: BestCheckpoints { BestCheckpoints(layout: layout, keep: configuration.keepBest) }
 
     /// Opens the dataset's train and test splits (a test split without frames skips evaluation).
     public convenience init(configuration: TrainingConfiguration, runDirectory: URL, dataset: URL, resume: Bool,
@@ -146,7 +143,8 @@ public final class Trainer {
         if let test, test.height != train.height || test.width != train.width {
             throw TrainingError.data("test frames are \(test.width) x \(test.height), training frames \(train.width) x \(train.height)")
         }
-        let latest = RunLayout.latestCheckpoint(runDirectory)
+        let layout = RunLayout(runDirectory)
+        let latest = layout.latestCheckpoint
         var initial: LoadedModel?
         if let weights = config.initialWeights, !Checkpoint.exists(at: latest) {
             let loaded = try Self.initialModel(weights.path, widths: widths, frame: [train.height, train.width])
@@ -155,6 +153,7 @@ public final class Trainer {
         }
         self.configuration = config
         self.runDirectory = runDirectory
+        self.layout = layout
         self.train = train
         self.test = test
         self.communicator = communicator
@@ -168,74 +167,112 @@ public final class Trainer {
         beta = try StrategyRegistry.makeBeta(config.beta)
         schedule = try StrategyRegistry.makeSchedule(config.schedule)
         noise = SeededNoise(seed: config.seed &+ 0x0123_4567)
-        if communicator.isDistributed {
-            let split: BatchSplit
-            do { split = try BatchSplit(global: config.batch, ranks: communicator.size) } catch {
-                throw TrainingError.configuration("\(error)")
-            }
-            train.rows = split.rows(of: communicator.rank)
-            stepNoise = RowsOfGlobalNoise(noise, globalBatch: config.batch, rows: split.rows(of: communicator.rank))
-        } else {
-            stepNoise = noise
-        }
+        stepNoise = try Self.splitForRanks(noise, train: train, batch: config.batch, communicator: communicator)
         evaluator = Evaluator(latent: widths.latent, maxFrames: config.evalFrames, fixedLatentCount: config.fixedLatents,
                               fixedLatentSeed: config.fixedLatentSeed, noiseSeed: config.seed &+ 0x5EED)
 
-        let fm = FileManager.default
-        // What killed writers left: temporary files and checkpoint folders (`.tmp-latest-*`)
-        // anywhere in the run, and best-K candidates (copies of latest).
-        let checkpoints = runDirectory.appendingPathComponent("checkpoints")
-        let removed = !isRoot ? [] : AtomicFile.removeTemporaries(under: runDirectory)
-            + Checkpoint.removeTemporaries(in: checkpoints, prefixes: [".candidate-"])
-        if !Checkpoint.exists(at: latest), let history = Self.history(of: runDirectory) {
-            throw TrainingError.checkpoint("\(runDirectory.path) holds a run's history (\(history)) but no checkpoint to continue from (checkpoints/latest/state.json is missing); nothing was changed. Pass --restart to move it aside and start afresh, or choose another --out")
-        }
-        var resumedStep: Int?
-        if Checkpoint.exists(at: latest) {
-            guard resume else {
-                throw TrainingError.configuration("\(runDirectory.path) already holds a run (checkpoints/latest); pass --resume to continue it or choose another --out")
-            }
-            let state = try Checkpoint.readState(latest)
-            guard state.kld.name == kld.name, state.beta.name == beta.name, state.schedule == schedule.name else {
-                throw TrainingError.checkpoint("\(latest.path): saved with kld '\(state.kld.name)', beta '\(state.beta.name)', schedule '\(state.schedule)'; the configuration names '\(kld.name)', '\(beta.name)', '\(schedule.name)'")
-            }
-            guard state.batch == config.batch else {
-                throw TrainingError.checkpoint("\(latest.path): saved with batch \(state.batch), the configuration says \(config.batch)")
-            }
-            try Checkpoint.restore(from: latest, into: model, optimizers: optimizers)
-            try kld.loadState(state.kld.state)
-            try beta.loadState(state.beta.state)
-            noise.generator.state = state.noiseGenerator.map { UInt64($0, radix: 16)! }
-            train.position = state.loader
-            step = state.step
-            epoch = state.epoch
-            elapsedBefore = state.elapsed
-            lastTestPixel = state.testPixel
-            resumedStep = state.step
-        }
+        let removed = try Self.removeLeftovers(layout, isRoot: isRoot)
+        // Resuming: the snapshot is read and checked, and the weights loaded, before anything is
+        // written; the snapshot is taken once every property is set.
+        let resumed = try Self.resumableState(layout, resume: resume, kld: kld, beta: beta, schedule: schedule, batch: config.batch)
+        if resumed != nil { try Checkpoint.restore(from: latest, into: model, optimizers: optimizers) }
         context = StepContext(model: model, optimizers: optimizers, kld: kld, beta: beta,
-                              reconstruction: try StrategyRegistry.makeReconstruction(config.reconstruction), stepsDone: step)
+                              reconstruction: try StrategyRegistry.makeReconstruction(config.reconstruction), stepsDone: resumed?.step ?? 0)
         if communicator.isDistributed { context.gradientReducer = GradientReducer(communicator: communicator) }
-        do {
-            if isRoot { try fm.createDirectory(at: runDirectory, withIntermediateDirectories: true) }
-            if resumedStep == nil, isRoot {
-                try Checkpoint.encodeJSON(config).write(to: RunLayout.configuration(runDirectory), options: .atomic)
-            }
-        } catch {
-            throw TrainingError.io("\(runDirectory.path): \(error.localizedDescription)")
-        }
-        metrics = !isRoot ? nil : try MetricsLog(url: RunLayout.metrics(runDirectory), keepThroughStep: resumedStep ?? 0)
+        metrics = !isRoot ? nil : try Self.prepareRunDirectory(layout, configuration: config, resumedStep: resumed?.step)
+        if let resumed { try restore(resumed) }
         if test != nil, isRoot {
             // Fitted once per dataset (cached in the run) and scored at every evaluation.
             do {
-                evaluator.baselines = try EvaluationBaselines.fitted(to: train, latent: widths.latent, cache: RunLayout.baselines(runDirectory))
+                evaluator.baselines = try EvaluationBaselines.fitted(to: train, latent: widths.latent, cache: layout.baselines)
             } catch {
                 log("note: evaluations are made without baselines: \(error)")
             }
         }
         try synchronizeReplicas()
         for name in removed { log("removed \(name), left in \(runDirectory.path) by an interrupted write") }
-        if let resumedStep { log("resuming \(runDirectory.path) from step \(resumedStep)") }
+        if let resumed { log("resuming \(runDirectory.path) from step \(resumed.step)") }
+    }
+
+    /// Removes what killed writers left (rank 0): temporary files and checkpoint folders
+    /// (`.tmp-latest-*`) anywhere in the run, and best-K candidates; returns their names. Throws
+    /// when the folder holds a run's history but no checkpoint to continue from.
+    private static func removeLeftovers(_ layout: RunLayout, isRoot: Bool) throws -> [String] {
+        let removed = !isRoot ? [] : AtomicFile.removeTemporaries(under: layout.root)
+            + Checkpoint.removeTemporaries(in: layout.checkpoints, prefixes: BestCheckpoints.leftoverPrefixes)
+        if !Checkpoint.exists(at: layout.latestCheckpoint), let history = history(of: layout) {
+            throw TrainingError.checkpoint("\(layout.root.path) holds a run's history (\(history)) but no checkpoint to continue from (checkpoints/latest/state.json is missing); nothing was changed. Pass --restart to move it aside and start afresh, or choose another --out")
+        }
+        return removed
+    }
+
+    /// The noise a step draws: `noise`, or, data-parallel, this rank's rows of each global batch
+    /// (and `train` reads this rank's rows).
+    private static func splitForRanks(_ noise: SeededNoise, train: FrameBatches, batch: Int,
+                                      communicator: any Communicator) throws -> NoiseSource {
+        guard communicator.isDistributed else { return noise }
+        let split: BatchSplit
+        do { split = try BatchSplit(global: batch, ranks: communicator.size) } catch {
+            throw TrainingError.configuration("\(error)")
+        }
+        train.rows = split.rows(of: communicator.rank)
+        return RowsOfGlobalNoise(noise, globalBatch: batch, rows: split.rows(of: communicator.rank))
+    }
+
+    /// The snapshot of RUN/checkpoints/latest to resume from (nil: a fresh start), checked against
+    /// the configured strategies and batch before anything is restored. A checkpoint without
+    /// `resume` is refused.
+    private static func resumableState(_ layout: RunLayout, resume: Bool, kld: any KLDStrategy, beta: any BetaStrategy,
+                                       schedule: any TrainingSchedule, batch: Int) throws -> CheckpointState? {
+        let latest = layout.latestCheckpoint
+        guard Checkpoint.exists(at: latest) else { return nil }
+        guard resume else {
+            throw TrainingError.configuration("\(layout.root.path) already holds a run (checkpoints/latest); pass --resume to continue it or choose another --out")
+        }
+        let state = try Checkpoint.readState(latest)
+        guard state.kld.name == kld.name, state.beta.name == beta.name, state.schedule == schedule.name else {
+            throw TrainingError.checkpoint("\(latest.path): saved with kld '\(state.kld.name)', beta '\(state.beta.name)', schedule '\(state.schedule)'; the configuration names '\(kld.name)', '\(beta.name)', '\(schedule.name)'")
+        }
+        guard state.batch == batch else {
+            throw TrainingError.checkpoint("\(latest.path): saved with batch \(state.batch), the configuration says \(batch)")
+        }
+        return state
+    }
+
+    /// The trainer's state now, as a checkpoint saves it (one value; the weights and optimizer
+    /// moments are saved beside it). `testPixel`: the test pixel error of an evaluation at this step.
+    public func snapshot(testPixel: Double?) -> CheckpointState {
+        CheckpointState(step: step, epoch: epoch, elapsed: elapsed, widths: model.widths, batch: configuration.batch,
+                        kld: StrategySnapshot(name: kld.name, state: kld.saveState()),
+                        beta: StrategySnapshot(name: beta.name, state: beta.saveState()), betaValue: beta.beta,
+                        schedule: schedule.name, noiseGenerator: noise.generator.state.map { String($0, radix: 16) },
+                        loader: train.position, testPixel: testPixel)
+    }
+
+    /// Takes the state of a snapshot (the inverse of `snapshot`): step, epoch, run time, the
+    /// strategies' states, the noise generator and the loader's position.
+    private func restore(_ state: CheckpointState) throws {
+        try kld.loadState(state.kld.state)
+        try beta.loadState(state.beta.state)
+        noise.generator.state = state.noiseGenerator.map { UInt64($0, radix: 16)! }
+        train.position = state.loader
+        step = state.step
+        epoch = state.epoch
+        elapsedBefore = state.elapsed
+        lastTestPixel = state.testPixel
+    }
+
+    /// Rank 0's setup of the run folder: creates it, writes config.json (a fresh run) and opens
+    /// metrics.csv (trimmed to `resumedStep`'s rows when resuming).
+    private static func prepareRunDirectory(_ layout: RunLayout, configuration: TrainingConfiguration,
+                                            resumedStep: Int?) throws -> MetricsLog {
+        do {
+            try FileManager.default.createDirectory(at: layout.root, withIntermediateDirectories: true)
+            if resumedStep == nil { try AtomicFile.write(Checkpoint.encodeJSON(configuration), to: layout.configuration) }
+        } catch {
+            throw TrainingError.io("\(layout.root.path): \(error.localizedDescription)")
+        }
+        return try MetricsLog(url: layout.metrics, keepThroughStep: resumedStep ?? 0)
     }
 
     /// Makes every rank start from rank 0's weights, and checks that every rank resumed from the
@@ -271,16 +308,17 @@ public final class Trainer {
 
     /// What in `runDirectory` shows that a run already trained there (metric rows, checkpoint
     /// folders), described for an error message; nil for a new or empty folder.
-    static func history(of runDirectory: URL) -> String? {
+    static func history(of layout: RunLayout) -> String? {
         var found: [String] = []
-        let metrics = runDirectory.appendingPathComponent("metrics.csv")
-        if let text = try? String(contentsOf: metrics, encoding: .utf8) {
+        if let text = try? String(contentsOf: layout.metrics, encoding: .utf8) {
             let rows = text.split(separator: "\n").count - 1
-            if rows > 0 { found.append("metrics.csv with \(rows) rows") }
+            if rows > 0 { found.append("\(RunLayout.metricsName) with \(rows) rows") }
         }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory.appendingPathComponent("checkpoints").path)) ?? []
-        let folders = names.filter { !$0.hasPrefix(".tmp-") && !$0.hasPrefix(".candidate-") }.sorted()
-        if !folders.isEmpty { found.append("checkpoints/" + folders.joined(separator: ", checkpoints/")) }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.checkpoints.path)) ?? []
+        let leftovers = [".tmp-"] + BestCheckpoints.leftoverPrefixes
+        let folders = names.filter { name in !leftovers.contains { name.hasPrefix($0) } }.sorted()
+        let prefix = RunLayout.checkpointsName + "/"
+        if !folders.isEmpty { found.append(prefix + folders.joined(separator: ", " + prefix)) }
         return found.isEmpty ? nil : found.joined(separator: "; ")
     }
 
@@ -371,7 +409,7 @@ public final class Trainer {
             if checkpointing {
                 try writeLatest(testPixel: evaluation?.pixelMSE)
                 checkpointedAt = step
-                if let evaluation { try updateBest(pixel: evaluation.pixelMSE) }
+                if let evaluation, communicator.isRoot { try bestCheckpoints.offer(latest: latestCheckpoint, pixel: evaluation.pixelMSE, step: step) }
                 // The other ranks wait here, without spinning, while rank 0 evaluates and writes.
                 communicator.barrier()
             }
@@ -391,11 +429,11 @@ public final class Trainer {
     @discardableResult
     public func evaluate(_ test: FrameBatches) throws -> EvaluationResult {
         let result = try evaluator.evaluate(model: model, test: test, kld: kld, beta: beta, step: step, epoch: epoch,
-                                            samplesDirectory: runDirectory.appendingPathComponent("samples"))
-        let dir = runDirectory.appendingPathComponent("evaluations")
+                                            samplesDirectory: layout.samples)
+        let dir = layout.evaluations
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try Checkpoint.encodeJSON(result).write(to: dir.appendingPathComponent(String(format: "step-%08d.json", step)), options: .atomic)
+            try AtomicFile.write(result.encoded(), to: layout.evaluation(step: step))
         } catch {
             throw TrainingError.io("\(dir.path): \(error.localizedDescription)")
         }
@@ -403,59 +441,13 @@ public final class Trainer {
         return result
     }
 
-    private func currentState(testPixel: Double?) -> CheckpointState {
-        CheckpointState(step: step, epoch: epoch, elapsed: elapsed, widths: model.widths, batch: configuration.batch,
-                        kld: StrategySnapshot(name: kld.name, state: kld.saveState()),
-                        beta: StrategySnapshot(name: beta.name, state: beta.saveState()), betaValue: beta.beta,
-                        schedule: schedule.name, noiseGenerator: noise.generator.state.map { String($0, radix: 16) },
-                        loader: train.position, testPixel: testPixel)
-    }
-
     /// Writes checkpoints/latest now (rank 0; other ranks write nothing).
+    /// The metrics rows through this step are flushed to disk first: a resume from this
+    /// checkpoint finds every row it keeps (MetricsLog's crash safety).
     public func writeLatest(testPixel: Double? = nil) throws {
         guard communicator.isRoot else { return }
+        try metrics?.sync()
         try Checkpoint.write(to: latestCheckpoint, model: model, optimizers: optimizers,
-                             state: currentState(testPixel: testPixel), configuration: configuration)
-    }
-
-    /// Keeps checkpoints/best-1 ... best-K ranked by test pixel error, inserting latest (just
-    /// written at an evaluation with `pixel`) when it ranks.
-    private func updateBest(pixel: Double) throws {
-        let k = configuration.keepBest
-        guard communicator.isRoot else { return }
-        guard k > 0 else { return }
-        let fm = FileManager.default
-        var entries: [(pixel: Double, url: URL)] = []
-        for i in 1...max(k, 1) + 8 {
-            let url = checkpointsDirectory.appendingPathComponent("best-\(i)")
-            guard fm.fileExists(atPath: url.path) else { continue }
-            let p = (try? Checkpoint.readState(url))?.testPixel ?? .infinity
-            entries.append((p, url))
-        }
-        if entries.count >= k, let worst = entries.map(\.pixel).max(), pixel >= worst { return }
-        do {
-            let candidate = checkpointsDirectory.appendingPathComponent(".candidate-\(step)")
-            try? fm.removeItem(at: candidate)
-            try fm.copyItem(at: latestCheckpoint, to: candidate)
-            entries.append((pixel, candidate))
-            entries.sort { $0.pixel < $1.pixel }
-            // Move every ranked directory to a staging name, then to its rank.
-            var staged: [(pixel: Double, url: URL)] = []
-            for (index, entry) in entries.enumerated() {
-                let staging = checkpointsDirectory.appendingPathComponent(".rank-\(index)-\(step)")
-                try? fm.removeItem(at: staging)
-                try fm.moveItem(at: entry.url, to: staging)
-                staged.append((entry.pixel, staging))
-            }
-            for (index, entry) in staged.enumerated() {
-                if index < k {
-                    try fm.moveItem(at: entry.url, to: checkpointsDirectory.appendingPathComponent("best-\(index + 1)"))
-                } else {
-                    try fm.removeItem(at: entry.url)
-                }
-            }
-        } catch {
-            throw TrainingError.io("best checkpoints in \(checkpointsDirectory.path): \(error.localizedDescription)")
-        }
+                             state: snapshot(testPixel: testPixel), configuration: configuration)
     }
 }

@@ -54,8 +54,8 @@ public enum TrainingJobs {
 final class RankLog {
     private let handle: FileHandle
     init(run: URL, rank: Int) throws {
-        let logs = run.appendingPathComponent("logs")
-        let url = logs.appendingPathComponent("rank-\(rank).log")
+        let layout = RunLayout(run)
+        let logs = layout.logs, url = layout.rankLog(rank)
         do {
             try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
             if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
