@@ -214,7 +214,7 @@ public struct PipelineLoader {
         return Pipeline(name: name, file: file, variables: context.variables.compactMapValues { Self.plainValue($0) }, plugins: plugins, stages: stages)
     }
 
-    static func plainValue(_ node: SourceNode) -> ParameterValue? {
+    static func plainValue(_ node: SourceNode) -> JSONValue? {
         guard case .scalar(let text, let tag, let quoted, _) = node else { return nil }
         if !quoted {
             if tag == .int, let v = Int(text.replacingOccurrences(of: "_", with: "")) { return .int(v) }
