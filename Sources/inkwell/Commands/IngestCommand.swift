@@ -72,8 +72,9 @@ struct IngestCommand: ParsableCommand {
 
     static func flagHelp(_ name: String) -> ArgumentHelp {
         let spec = IngestStage.parameters[named: name]
-        if case .choice(let options) = spec.type { return ArgumentHelp("\(spec.documentation): \(options.joined(separator: ", ")).") }
-        return ArgumentHelp(spec.documentation.prefix(1).uppercased() + spec.documentation.dropFirst() + ".")
+        var text = spec.documentation.prefix(1).uppercased() + spec.documentation.dropFirst()
+        if case .choice(let options) = spec.type { text += ": " + options.joined(separator: ", ") }
+        return ArgumentHelp(text + ".")
     }
 
     /// The options, through the stage's parameters, or a message naming the bad flag.

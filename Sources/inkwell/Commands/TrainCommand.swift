@@ -76,7 +76,11 @@ struct TrainCommand: ParsableCommand {
         var flagged = TrainingConfiguration()
         try applyOptions(to: &flagged)
         let given = Set([batch.map { _ in "batch" }, evalEvery.map { _ in "eval_every" }].compactMap { $0 })
-        if let problem = flagged.problems().first(where: { given.contains($0.setting) }) { throw ValidationError(problem.message) }
+        if let problem = flagged.problems().first(where: { given.contains($0.setting) }) {
+            // "batch must be ..." -> "--batch must be ..."
+            let flag = "--" + problem.setting.replacingOccurrences(of: "_", with: "-")
+            throw ValidationError(flag + problem.message.dropFirst(problem.setting.count))
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--data \(data): not a directory")
