@@ -137,7 +137,8 @@ final class StrategyRegistryConcurrencyTests: XCTestCase {
     func testConcurrentRegistrationAndLookup() throws {
         DispatchQueue.concurrentPerform(iterations: 64) { i in
             if i % 8 == 0 { StrategyRegistry.register(HalvingBeta.self) }
-            XCTAssertNoThrow(try StrategyRegistry.makeKLD(StrategyChoice(name: "moving-batch")))
+            let made = try? StrategyRegistry.makeKLD(StrategyChoice(name: "moving-batch"))
+            XCTAssertNotNil(made)
             XCTAssertTrue(StrategyRegistry.betaNames.contains("dual-gradient"))
         }
         XCTAssertEqual(StrategyRegistry.entries.filter { $0.family == "beta" && $0.name == "test-halving" }.count, 1)
