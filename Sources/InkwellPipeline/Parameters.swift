@@ -1,70 +1,8 @@
 import Foundation
+@_exported import InkwellFiles
 
-/// A parameter value as written in a pipeline file, after variable substitution.
-public indirect enum ParameterValue: Equatable, Hashable, Sendable, CustomStringConvertible {
-    case int(Int)
-    case double(Double)
-    case bool(Bool)
-    case string(String)
-    case list([ParameterValue])
-    /// A strategy chosen by name with its own parameters (`beta: {name: dual-gradient, target: 0.1}`).
-    case strategy(StrategySetting)
-
-    public var description: String {
-        switch self {
-        case .int(let v): return String(v)
-        case .double(let v): return String(v)
-        case .bool(let v): return String(v)
-        case .string(let v): return v
-        case .list(let v): return "[" + v.map(\.description).joined(separator: ", ") + "]"
-        case .strategy(let s): return s.description
-        }
-    }
-
-    /// The value as a JSON-compatible object (for resolved-parameter files and cache keys).
-    public var jsonObject: Any {
-        switch self {
-        case .int(let v): return v
-        case .double(let v): return v
-        case .bool(let v): return v
-        case .string(let v): return v
-        case .list(let v): return v.map(\.jsonObject)
-        case .strategy(let s):
-            var object: [String: Any] = ["name": s.name]
-            for (k, v) in s.parameters { object[k] = v.jsonObject }
-            return object
-        }
-    }
-
-    /// The name of the value's type as the user sees it.
-    public var typeName: String {
-        switch self {
-        case .int: return "integer"
-        case .double: return "number"
-        case .bool: return "boolean"
-        case .string: return "string"
-        case .list: return "list"
-        case .strategy: return "strategy"
-        }
-    }
-}
-
-/// A strategy chosen by name, with its parameters (defaults filled in once resolved).
-public struct StrategySetting: Equatable, Hashable, Sendable, CustomStringConvertible {
-    public var name: String
-    public var parameters: [String: ParameterValue]
-
-    public init(name: String, parameters: [String: ParameterValue] = [:]) {
-        self.name = name
-        self.parameters = parameters
-    }
-
-    public var description: String {
-        if parameters.isEmpty { return name }
-        let inner = parameters.keys.sorted().map { "\($0): \(parameters[$0]!)" }.joined(separator: ", ")
-        return "\(name) {\(inner)}"
-    }
-}
+// Parameter values are `JSONValue`s (InkwellFiles); a strategy is an object with its `name`
+// (`StrategyChoice.json`).
 
 /// The type a parameter accepts. Integers are accepted where numbers are expected.
 public enum ParameterType: Sendable, Equatable, CustomStringConvertible {
@@ -102,14 +40,14 @@ public struct ParameterSpec: Sendable {
     public var name: String
     public var type: ParameterType
     /// The default; nil means the parameter is required.
-    public var defaultValue: ParameterValue?
+    public var defaultValue: JSONValue?
     public var documentation: String
     /// Returns a reason when the value is not acceptable (e.g. "must be at least 1"), nil when it is.
-    public var check: (@Sendable (ParameterValue) -> String?)?
+    public var check: (@Sendable (JSONValue) -> String?)?
 
     public init(
-        _ name: String, _ type: ParameterType, default defaultValue: ParameterValue?, _ documentation: String,
-        check: (@Sendable (ParameterValue) -> String?)? = nil
+        _ name: String, _ type: ParameterType, default defaultValue: JSONValue?, _ documentation: String,
+        check: (@Sendable (JSONValue) -> String?)? = nil
     ) {
         self.name = name
         self.type = type
@@ -119,7 +57,7 @@ public struct ParameterSpec: Sendable {
     }
 
     /// A check that a number lies in a closed range.
-    public static func range(_ low: Double?, _ high: Double?) -> @Sendable (ParameterValue) -> String? {
+    public static func range(_ low: Double?, _ high: Double?) -> @Sendable (JSONValue) -> String? {
         return { value in
             let x: Double
             switch value {
@@ -133,7 +71,8 @@ public struct ParameterSpec: Sendable {
         }
     }
 
-    static func format(_ x: Double) -> String {
+    /// A number as `inkwell stages` shows it: whole numbers without a fraction.
+    public static func format(_ x: Double) -> String {
         x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
     }
 }
@@ -141,11 +80,11 @@ public struct ParameterSpec: Sendable {
 /// A stage's parameters after validation: every declared parameter present (defaults filled in),
 /// paths resolved to absolute paths, strategies with their defaults.
 public struct ResolvedParameters: Sendable, Equatable {
-    public var values: [String: ParameterValue]
+    public var values: [String: JSONValue]
 
-    public init(_ values: [String: ParameterValue]) { self.values = values }
+    public init(_ values: [String: JSONValue]) { self.values = values }
 
-    public subscript(name: String) -> ParameterValue? { values[name] }
+    public subscript(name: String) -> JSONValue? { values[name] }
 
     public func int(_ name: String) -> Int {
         switch values[name] {
@@ -184,13 +123,13 @@ public struct ResolvedParameters: Sendable, Equatable {
     }
 
     public func strings(_ name: String) -> [String] {
-        guard case .list(let items) = values[name] else { preconditionFailure("parameter '\(name)' is not a declared list") }
+        guard case .array(let items) = values[name] else { preconditionFailure("parameter '\(name)' is not a declared list") }
         return items.map(\.description)
     }
 
-    public func strategy(_ name: String) -> StrategySetting {
-        guard case .strategy(let v) = values[name] else { preconditionFailure("parameter '\(name)' is not a declared strategy") }
-        return v
+    public func strategy(_ name: String) -> StrategyChoice {
+        guard let choice = StrategyChoice(values[name]) else { preconditionFailure("parameter '\(name)' is not a declared strategy") }
+        return choice
     }
 
     /// Canonical JSON (sorted keys) of the values: what is hashed into the cache key and written to
@@ -199,5 +138,47 @@ public struct ResolvedParameters: Sendable, Equatable {
         var object: [String: Any] = [:]
         for (k, v) in values { object[k] = v.jsonObject }
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])) ?? Data()
+    }
+}
+
+extension ParameterSpec {
+    /// Why `value` is not acceptable (not one of a choice's options, or the declared check's
+    /// reason), or nil when it is.
+    public func problem(_ value: JSONValue) -> String? {
+        if case .choice(let options) = type, !options.contains(value.description) {
+            return "must be one of \(options.joined(separator: ", "))"
+        }
+        return check?(value)
+    }
+}
+
+/// A value given outside a pipeline file (a command-line flag) that its declaration rejects, as
+/// one line: `--batch must be at least 2, got 1`.
+public struct ParameterError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension Array where Element == ParameterSpec {
+    /// The declaration of `name` (a programming error when there is none).
+    public subscript(named name: String) -> ParameterSpec {
+        guard let spec = first(where: { $0.name == name }) else { preconditionFailure("no parameter '\(name)' is declared") }
+        return spec
+    }
+
+    /// Checks values given by name outside a pipeline file (a command's flags) against these
+    /// declarations and fills in the defaults of the rest, so a command and its stage share one
+    /// declaration. `flag` names a parameter in the error (`"batch"` -> `"--batch"`).
+    public func resolve(_ given: [String: JSONValue], flag: (String) -> String) throws -> ResolvedParameters {
+        var values: [String: JSONValue] = [:]
+        for spec in self {
+            if let value = given[spec.name] {
+                if let problem = spec.problem(value) { throw ParameterError("\(flag(spec.name)) \(problem), got \(value)") }
+                values[spec.name] = value
+            } else if let value = spec.defaultValue {
+                values[spec.name] = value
+            }
+        }
+        return ResolvedParameters(values)
     }
 }

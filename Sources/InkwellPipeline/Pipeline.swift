@@ -9,7 +9,7 @@ public struct Pipeline {
     /// The folder holding the pipeline file; relative paths in it are resolved from here.
     public var directory: URL { file.deletingLastPathComponent() }
     /// Variables after `--set` overrides.
-    public var variables: [String: ParameterValue]
+    public var variables: [String: JSONValue]
     /// Plugin libraries named by `plugins:`, as absolute paths.
     public var plugins: [URL]
     /// Stages in topological order.

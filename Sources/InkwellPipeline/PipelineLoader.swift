@@ -256,7 +256,7 @@ public struct PipelineLoader {
         }
     }
 
-    static func plainValue(_ node: SourceNode) -> ParameterValue? {
+    static func plainValue(_ node: SourceNode) -> JSONValue? {
         guard case .scalar(let text, let tag, let quoted, _) = node else { return nil }
         if !quoted {
             if tag == .int, let v = Int(text.replacingOccurrences(of: "_", with: "")) { return .int(v) }

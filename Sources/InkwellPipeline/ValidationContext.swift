@@ -68,7 +68,7 @@ struct ValidationContext {
     /// Checks a `params:` mapping against declared parameters; fills in defaults. Nil when a
     /// problem was reported.
     mutating func resolveParameters(_ node: SourceNode?, specs: [ParameterSpec], owner: String, ownerLocation: SourceLocation) -> ResolvedParameters? {
-        var values: [String: ParameterValue] = [:]
+        var values: [String: JSONValue] = [:]
         var ok = true
         let names = specs.map(\.name)
         var given: [String: SourceNode] = [:]
@@ -97,7 +97,7 @@ struct ValidationContext {
                 guard let node = substitute(raw) else { ok = false; continue }
                 if let value = convert(node, to: spec, owner: owner) { values[spec.name] = value } else { ok = false }
             } else if let value = spec.defaultValue {
-                if case .strategy(let family) = spec.type, case .strategy(let choice) = value {
+                if case .strategy(let family) = spec.type, let choice = StrategyChoice(value) {
                     // Fill in the default strategy's own defaults.
                     let node = SourceNode.scalar(choice.name, .str, quoted: true, ownerLocation)
                     if let filled = convertStrategy(node, family: family, owner: owner, parameter: spec.name, preset: choice.parameters) {
@@ -115,9 +115,9 @@ struct ValidationContext {
     }
 
     /// Converts one value to a parameter's type, reporting a mistyped value at its location.
-    mutating func convert(_ node: SourceNode, to spec: ParameterSpec, owner: String) -> ParameterValue? {
-        let value: ParameterValue?
-        func mistyped() -> ParameterValue? {
+    mutating func convert(_ node: SourceNode, to spec: ParameterSpec, owner: String) -> JSONValue? {
+        let value: JSONValue?
+        func mistyped() -> JSONValue? {
             let shown = node.text.map { "'\($0)'" } ?? node.kindName
             error(node.location, "parameter '\(spec.name)' of \(owner) expects \(article(spec.type)), got \(shown)")
             return nil
@@ -153,20 +153,20 @@ struct ValidationContext {
             value = .string(text)
         case .stringList:
             if let items = node.items {
-                var list: [ParameterValue] = []
+                var list: [JSONValue] = []
                 for item in items {
                     guard let resolved = substitute(item), let text = resolved.text else { return mistyped() }
                     list.append(.string(text))
                 }
-                value = .list(list)
+                value = .array(list)
             } else if let text = node.text, !node.isNull {
-                value = .list([.string(text)])
+                value = .array([.string(text)])
             } else {
                 return mistyped()
             }
         case .strategy(let family):
             var defaultName: String?
-            if case .strategy(let setting)? = spec.defaultValue { defaultName = setting.name }
+            if let choice = StrategyChoice(spec.defaultValue) { defaultName = choice.name }
             return convertStrategy(node, family: family, owner: owner, parameter: spec.name, preset: [:], defaultName: defaultName)
         }
         if let value, let check = spec.check, let problem = check(value) {
@@ -177,8 +177,8 @@ struct ValidationContext {
     }
 
     /// A strategy given as a name (`kld: batch`) or a mapping (`beta: {name: constant, value: 1}`).
-    mutating func convertStrategy(_ node: SourceNode, family: String, owner: String, parameter: String, preset: [String: ParameterValue],
-                                  defaultName: String? = nil) -> ParameterValue? {
+    mutating func convertStrategy(_ node: SourceNode, family: String, owner: String, parameter: String, preset: [String: JSONValue],
+                                  defaultName: String? = nil) -> JSONValue? {
         var nameNode: SourceNode
         var paramsNode: SourceNode?
         if node.text != nil {
@@ -209,7 +209,7 @@ struct ValidationContext {
         guard let params = resolveParameters(paramsNode, specs: specs, owner: "\(family) strategy '\(name)' (\(parameter) of \(owner))", ownerLocation: nameNode.location) else {
             return nil
         }
-        return .strategy(StrategySetting(name: name, parameters: params.values))
+        return .strategy(StrategyChoice(name: name, parameters: params.values))
     }
 
     /// Resolves `stage.output` (or `stage` alone when that stage has exactly one output of the

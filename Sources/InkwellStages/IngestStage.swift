@@ -29,7 +29,7 @@ public struct IngestStage: Stage {
         ParameterSpec("crop", .string, default: .string(""), "rectangle WxH+X+Y of each decoded frame kept before scaling (empty: the whole frame)",
                       check: { value in
             let text = value.description
-            return text.isEmpty || CropRectangle(text) != nil ? nil : "must be WIDTHxHEIGHT+X+Y (e.g. 121x64+0+0), got '\(text)'"
+            return text.isEmpty || CropRectangle(text) != nil ? nil : "must be WIDTHxHEIGHT+X+Y (e.g. 121x64+0+0)"
         }),
         ParameterSpec("start", .double, default: .double(0), "seconds to skip at the start of each video", check: ParameterSpec.range(0, nil)),
         ParameterSpec("end", .double, default: .double(0), "stop taking frames at this second (0: the whole video)", check: ParameterSpec.range(0, nil)),
@@ -42,9 +42,10 @@ public struct IngestStage: Stage {
 
     public init() {}
 
-    static func parseSize(_ text: String) -> (Int, Int)? {
-        let parts = text.lowercased().split(separator: "x")
-        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0, w <= 16384, h <= 16384 else { return nil }
+    /// A frame size `WIDTHxHEIGHT` (each 1...16384), or nil: the one parser of `--size` and `size`.
+    public static func parseSize(_ text: String) -> (width: Int, height: Int)? {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let w = parts[0], let h = parts[1], (1...16384).contains(w), (1...16384).contains(h) else { return nil }
         return (w, h)
     }
 
@@ -55,14 +56,8 @@ public struct IngestStage: Stage {
         return []
     }
 
-    public func run(_ context: StageContext) throws {
-        let p = context.parameters
-        var inputs: [URL] = []
-        if let videos = context.inputs["videos"] { inputs.append(videos.url) }
-        if let source = p.optionalString("source") { inputs.append(URL(fileURLWithPath: source)) }
-        guard !inputs.isEmpty else {
-            throw StageError("no videos: bind the 'videos' input or set the 'source' parameter")
-        }
+    /// The options of validated parameters (`inkwell ingest` makes its own from its flags).
+    public static func options(_ p: ResolvedParameters) -> IngestOptions {
         var options = IngestOptions()
         switch p.string("mode") {
         case "fps": options.selection = .fps(p.double("fps"))
@@ -82,6 +77,18 @@ public struct IngestStage: Stage {
         options.seed = UInt64(p.int("seed"))
         if p.int("jobs") > 0 { options.jobs = p.int("jobs") }
         options.shardFrames = p.int("shard_frames")
+        return options
+    }
+
+    public func run(_ context: StageContext) throws {
+        let p = context.parameters
+        var inputs: [URL] = []
+        if let videos = context.inputs["videos"] { inputs.append(videos.url) }
+        if let source = p.optionalString("source") { inputs.append(URL(fileURLWithPath: source)) }
+        guard !inputs.isEmpty else {
+            throw StageError("no videos: bind the 'videos' input or set the 'source' parameter")
+        }
+        let options = Self.options(p)
 
         let ingest = Ingest(inputs: inputs, output: context.output("dataset"), options: options)
         let summary = try ingest.run(

@@ -4,18 +4,12 @@ import InkwellPipeline
 /// What the CLI does before using a pipeline file: registers the built-in stages and strategies
 /// once, loads the file's plugins into the shared registry, and validates it.
 public enum PipelineSession {
-    nonisolated(unsafe) private static var registered = false
-    private static let lock = NSLock()
-
-    /// The shared registry with the built-ins registered.
-    public static var registry: StageRegistry {
-        lock.lock(); defer { lock.unlock() }
-        if !registered {
-            registered = true
-            BuiltinStages.register(into: .shared)
-        }
+    /// The shared registry with the built-ins registered (once: a static `let` is initialised
+    /// once, thread-safely, on first use).
+    public static let registry: StageRegistry = {
+        BuiltinStages.register(into: .shared)
         return .shared
-    }
+    }()
 
     /// Loads and validates a pipeline file (loading its plugins first); throws
     /// `PipelineValidationError` listing every problem with file:line:column.

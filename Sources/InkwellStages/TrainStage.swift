@@ -3,7 +3,7 @@ import InkwellPipeline
 import InkwellTraining
 
 /// `train`: trains the VAE-GAN on a dataset with InkwellTraining's `Trainer`, writing the run
-/// directory of notes/contracts.md (config.json, metrics.csv, evaluations/, samples/,
+/// directory (config.json, metrics.csv, evaluations/, samples/,
 /// checkpoints/). KLD, beta and step schedule are strategies chosen by name. An interrupted
 /// stage resumes from `checkpoints/latest` exactly (the trainer's resume).
 public struct TrainStage: Stage {
@@ -21,30 +21,36 @@ public struct TrainStage: Stage {
         PortSpec("checkpoint", .checkpoint, path: "run/checkpoints/latest", "the final checkpoint"),
         PortSpec("metrics", .metrics, path: "run/metrics.csv", "one row per step and per evaluation"),
     ]
-    public static let parameters = [
-        ParameterSpec("preset", .choice(ModelWidths.presetNames), default: .string("reference"),
-                      "model widths: reference (latent 1024, 138M parameters), cpu (latent 128, a quarter of the widths, for 2-core CPUs) or narrow (latent 16, for demos and tests)"),
-        ParameterSpec("latent", .int, default: .int(0), "latent size (0: the preset's)", check: ParameterSpec.range(0, 65536)),
-        ParameterSpec("batch", .int, default: .int(64), "images per step", check: ParameterSpec.range(2, 65536)),
-        ParameterSpec("steps", .int, default: .int(0), "total steps (0: use epochs; neither: 10,000)", check: ParameterSpec.range(0, nil)),
-        ParameterSpec("epochs", .int, default: .int(0), "total epochs, when steps is 0", check: ParameterSpec.range(0, nil)),
-        ParameterSpec("lr", .double, default: .double(1e-4), "Adam learning rate of all three optimizers", check: ParameterSpec.range(1e-12, 10)),
-        ParameterSpec("lr_encoder", .double, default: .double(0), "the encoder's learning rate (0: lr)", check: ParameterSpec.range(0, 10)),
-        ParameterSpec("lr_decoder", .double, default: .double(0), "the decoder's learning rate (0: lr)", check: ParameterSpec.range(0, 10)),
-        ParameterSpec("lr_discriminator", .double, default: .double(0), "the discriminator's learning rate (0: lr)", check: ParameterSpec.range(0, 10)),
-        ParameterSpec("warmup", .int, default: .int(0), "steps over which every learning rate rises linearly to its value (0: none)", check: ParameterSpec.range(0, nil)),
-        ParameterSpec("eval_every", .int, default: .int(1000), "evaluate on the test split every this many steps (and at the end)", check: ParameterSpec.range(1, nil)),
-        ParameterSpec("eval_frames", .int, default: .int(512), "test frames per evaluation (0: the whole split)", check: ParameterSpec.range(0, nil)),
-        ParameterSpec("checkpoint_every", .int, default: .int(0), "write checkpoints/latest every this many steps (0: at evaluations only)", check: ParameterSpec.range(0, nil)),
-        ParameterSpec("keep_best", .int, default: .int(3), "best checkpoints kept, by test pixel error", check: ParameterSpec.range(0, nil)),
-        ParameterSpec("fixed_latents", .int, default: .int(32), "fixed latent samples decoded into fakes at each evaluation", check: ParameterSpec.range(1, 4096)),
-        ParameterSpec("seed", .int, default: .int(0), "seed of the weights, the noise and the shuffle", check: ParameterSpec.range(0, nil)),
-        ParameterSpec("kld", .strategy(family: "kld"), default: .strategy(StrategySetting(name: "moving-batch")), "KLD strategy (SPEC.md section 4)"),
-        ParameterSpec("beta", .strategy(family: "beta"), default: .strategy(StrategySetting(name: "dual-gradient")), "beta strategy (SPEC.md section 5)"),
-        ParameterSpec("schedule", .strategy(family: "schedule"), default: .strategy(StrategySetting(name: "seed")), "the step's update sequence (SPEC.md section 3)"),
-        ParameterSpec("reconstruction", .strategy(family: "reconstruction"), default: .strategy(StrategySetting(name: "feature-matching")),
-                      "the reconstruction sub-update's loss (docs/TRAINING.md)"),
-    ]
+    /// Defaults come from `TrainingConfiguration()`, and values are checked by its `problems()`
+    /// (through `validate`), so the stage, `inkwell train` and configuration files share them;
+    /// the checks here are the stage's own (0 meaning "the preset's", "use lr" or "not set").
+    public static let parameters: [ParameterSpec] = {
+        let d = TrainingConfiguration()
+        return [
+            ParameterSpec("preset", .choice(ModelWidths.presetNames), default: .string("reference"),
+                          "model widths: reference (latent 1024, 138M parameters), cpu (latent 128, a quarter of the widths, for 2-core CPUs) or narrow (latent 16, for demos and tests)"),
+            ParameterSpec("latent", .int, default: .int(0), "latent size (0: the preset's)", check: ParameterSpec.range(0, 65536)),
+            ParameterSpec("batch", .int, default: .int(d.batch), "images per step"),
+            ParameterSpec("steps", .int, default: .int(0), "total steps (0: use epochs; neither: 10,000)"),
+            ParameterSpec("epochs", .int, default: .int(0), "total epochs, when steps is 0"),
+            ParameterSpec("lr", .double, default: .double(d.learningRate), "Adam learning rate of all three optimizers"),
+            ParameterSpec("lr_encoder", .double, default: .double(0), "the encoder's learning rate (0: lr)"),
+            ParameterSpec("lr_decoder", .double, default: .double(0), "the decoder's learning rate (0: lr)"),
+            ParameterSpec("lr_discriminator", .double, default: .double(0), "the discriminator's learning rate (0: lr)"),
+            ParameterSpec("warmup", .int, default: .int(d.warmup), "steps over which every learning rate rises linearly to its value (0: none)"),
+            ParameterSpec("eval_every", .int, default: .int(d.evalEvery), "evaluate on the test split every this many steps (and at the end)"),
+            ParameterSpec("eval_frames", .int, default: .int(d.evalFrames), "test frames per evaluation (0: the whole split)"),
+            ParameterSpec("checkpoint_every", .int, default: .int(d.checkpointEvery), "write checkpoints/latest every this many steps (0: at evaluations only)"),
+            ParameterSpec("keep_best", .int, default: .int(d.keepBest), "best checkpoints kept, by test pixel error"),
+            ParameterSpec("fixed_latents", .int, default: .int(d.fixedLatents), "fixed latent samples decoded into fakes at each evaluation"),
+            ParameterSpec("seed", .int, default: .int(Int(d.seed)), "seed of the weights, the noise and the shuffle", check: ParameterSpec.range(0, nil)),
+            ParameterSpec("kld", .strategy(family: "kld"), default: .strategy(d.kld), "KLD strategy (SPEC.md section 4)"),
+            ParameterSpec("beta", .strategy(family: "beta"), default: .strategy(d.beta), "beta strategy (SPEC.md section 5)"),
+            ParameterSpec("schedule", .strategy(family: "schedule"), default: .strategy(d.schedule), "the step's update sequence (SPEC.md section 3)"),
+            ParameterSpec("reconstruction", .strategy(family: "reconstruction"), default: .strategy(d.reconstruction),
+                          "the reconstruction sub-update's loss (docs/TRAINING.md)"),
+        ]
+    }()
 
     public init() {}
 
@@ -54,11 +60,11 @@ public struct TrainStage: Stage {
         c.model = try ModelWidths.preset(p.string("preset"))
         if p.int("latent") > 0 { c.model.latent = p.int("latent") }
         c.batch = p.int("batch")
-        if p.int("steps") > 0 { c.steps = p.int("steps") }
-        if p.int("epochs") > 0 { c.epochs = p.int("epochs") }
+        if p.int("steps") != 0 { c.steps = p.int("steps") }
+        if p.int("epochs") != 0 { c.epochs = p.int("epochs") }
         c.learningRate = p.double("lr")
-        c.learningRates = PartLearningRates(encoder: positive(p.double("lr_encoder")), decoder: positive(p.double("lr_decoder")),
-                                            discriminator: positive(p.double("lr_discriminator")))
+        c.learningRates = PartLearningRates(encoder: given(p.double("lr_encoder")), decoder: given(p.double("lr_decoder")),
+                                            discriminator: given(p.double("lr_discriminator")))
         c.warmup = p.int("warmup")
         c.evalEvery = p.int("eval_every")
         c.evalFrames = p.int("eval_frames")
@@ -66,20 +72,21 @@ public struct TrainStage: Stage {
         c.keepBest = p.int("keep_best")
         c.fixedLatents = p.int("fixed_latents")
         c.seed = UInt64(p.int("seed"))
-        c.kld = TrainingStrategyCatalog.choice(p.strategy("kld"))
-        c.beta = TrainingStrategyCatalog.choice(p.strategy("beta"))
-        c.schedule = TrainingStrategyCatalog.choice(p.strategy("schedule"))
-        c.reconstruction = TrainingStrategyCatalog.choice(p.strategy("reconstruction"))
+        c.kld = p.strategy("kld")
+        c.beta = p.strategy("beta")
+        c.schedule = p.strategy("schedule")
+        c.reconstruction = p.strategy("reconstruction")
         return c
     }
 
-    /// nil for 0 ("use lr").
-    private static func positive(_ v: Double) -> Double? { v > 0 ? v : nil }
+    /// nil for 0 ("use lr"); a negative rate is kept for `problems()` to report.
+    private static func given(_ v: Double) -> Double? { v != 0 ? v : nil }
 
+    /// The configuration's `problems()`, each at its parameter ("model": the stage).
     public static func validate(_ p: ResolvedParameters) -> [(parameter: String?, message: String)] {
         do {
-            try configuration(p).validate()
-            return []
+            let names = Set(parameters.map(\.name))
+            return try configuration(p).problems().map { problem in (names.contains(problem.setting) ? problem.setting : nil, problem.message) }
         } catch {
             return [(nil, "\(error)")]
         }

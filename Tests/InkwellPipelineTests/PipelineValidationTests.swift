@@ -66,7 +66,7 @@ final class PipelineValidationTests: XCTestCase {
         let tx = pipeline.stage(named: "tx")!
         XCTAssertEqual(tx.parameters["factor"], .int(2))
         XCTAssertEqual(tx.parameters["mode"], .string("fast"))
-        XCTAssertEqual(tx.parameters["beta"], .strategy(StrategySetting(name: "dual-gradient", parameters: ["initial": .double(10), "target": .double(0.2)])))
+        XCTAssertEqual(tx.parameters["beta"], .strategy(StrategyChoice(name: "dual-gradient", parameters: ["initial": .double(10), "target": .double(0.2)])))
         XCTAssertEqual(tx.inputs["data"], OutputReference(stage: "src", output: "data"))
         XCTAssertEqual(pipeline.stage(named: "out")!.dependencies, ["tx"])
     }
@@ -89,7 +89,7 @@ final class PipelineValidationTests: XCTestCase {
 
     func testDefaultStrategyGetsItsDefaultParameters() throws {
         let pipeline = try load("stages:\n  src: {kind: source}\n  tx: {kind: transform, inputs: {data: src.data}}\n")
-        XCTAssertEqual(pipeline.stage(named: "tx")!.parameters["beta"], .strategy(StrategySetting(name: "constant", parameters: ["value": .double(1)])))
+        XCTAssertEqual(pipeline.stage(named: "tx")!.parameters["beta"], .strategy(StrategyChoice(name: "constant", parameters: ["value": .double(1)])))
     }
 
     func testUnknownStageKindSuggestsNearName() throws {
@@ -241,9 +241,9 @@ final class PipelineValidationTests: XCTestCase {
         XCTAssertEqual(pipeline.stage(named: "tx")!.parameters["mode"], .string("slow"))
         XCTAssertEqual(pipeline.stage(named: "src")!.parameters["count"], .int(7))
         XCTAssertEqual(pipeline.stage(named: "tx")!.parameters["beta"],
-                       .strategy(StrategySetting(name: "dual-gradient", parameters: ["initial": .int(4), "target": .double(0.2)])))
+                       .strategy(StrategyChoice(name: "dual-gradient", parameters: ["initial": .int(4), "target": .double(0.2)])))
         let replaced = try load(Self.valid, overrides: ["tx.beta={name: constant, value: 2}"])
-        XCTAssertEqual(replaced.stage(named: "tx")!.parameters["beta"], .strategy(StrategySetting(name: "constant", parameters: ["value": .int(2)])))
+        XCTAssertEqual(replaced.stage(named: "tx")!.parameters["beta"], .strategy(StrategyChoice(name: "constant", parameters: ["value": .int(2)])))
     }
 
     func testBadOverridesAreReportedByTheirText() throws {

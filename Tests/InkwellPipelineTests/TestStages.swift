@@ -40,7 +40,7 @@ struct TransformStage: Stage {
     static let parameters = [
         ParameterSpec("factor", .double, default: .double(1), "a multiplier"),
         ParameterSpec("fail", .bool, default: .bool(false), "throw instead of writing"),
-        ParameterSpec("beta", .strategy(family: "beta"), default: .strategy(StrategySetting(name: "constant")), "the beta strategy"),
+        ParameterSpec("beta", .strategy(family: "beta"), default: .strategy(StrategyChoice(name: "constant")), "the beta strategy"),
         ParameterSpec("mode", .choice(["fast", "slow"]), default: .string("fast"), "a choice"),
     ]
     init() {}

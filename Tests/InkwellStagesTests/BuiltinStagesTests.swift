@@ -181,7 +181,7 @@ final class BuiltinStagesTests: XCTestCase {
         XCTAssertTrue(errors(["train.kld=moving"])[0].contains("unknown kld strategy 'moving'"), "\(errors(["train.kld=moving"]))")
         XCTAssertTrue(errors(["train.beta.taget=0.3"])[0].contains("unknown parameter 'taget' of beta strategy 'pi-controller'"),
                       "\(errors(["train.beta.taget=0.3"]))")
-        XCTAssertTrue(errors(["train.batch=1"])[0].contains("parameter 'batch' of stage 'train' (train) must be at least 2, got 1"),
+        XCTAssertTrue(errors(["train.batch=1"])[0].contains("stage 'train': batch must be at least 2 (batch statistics), got 1"),
                       "\(errors(["train.batch=1"]))")
         XCTAssertTrue(errors(["train.preset=narow"])[0].contains("did you mean 'narrow'?"), "\(errors(["train.preset=narow"]))")
         XCTAssertTrue(errors(["ingest.size=121by65"])[0].contains("must be WIDTHxHEIGHT"), "\(errors(["ingest.size=121by65"]))")

@@ -21,7 +21,7 @@ final class ReconstructionLossTests: XCTestCase {
         XCTAssertEqual(seed.loss(featureMatching: features, reconstruction: reconstruction, images: images).item, 0.25)
         for (norm, pixel) in [("l1", l1), ("l2", l2)] {
             let loss = try StrategyRegistry.makeReconstruction(StrategyChoice(
-                name: "feature-matching+pixel", parameters: ["norm": .string(norm), "weight": .number(3), "features": .number(0.5)]))
+                name: "feature-matching+pixel", parameters: ["norm": .string(norm), "weight": .double(3), "features": .double(0.5)]))
             XCTAssertEqual(Double(loss.loss(featureMatching: features, reconstruction: reconstruction, images: images).item),
                            0.125 + 3 * pixel, accuracy: 1e-5, norm)
         }

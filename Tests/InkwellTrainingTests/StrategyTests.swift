@@ -27,7 +27,7 @@ final class StrategyTests: XCTestCase {
         XCTAssertEqual(Set(StrategyRegistry.kldNames).intersection(["per-sample", "batch", "moving-batch"]).count, 3)
         XCTAssertTrue(Set(StrategyRegistry.betaNames).isSuperset(of: ["constant", "dual-gradient", "linear-warmup", "cyclical", "pi-controller"]))
         XCTAssertTrue(StrategyRegistry.scheduleNames.contains("seed"))
-        let beta = try StrategyRegistry.makeBeta(StrategyChoice(name: "dual-gradient", parameters: ["target": .number(0.2)]))
+        let beta = try StrategyRegistry.makeBeta(StrategyChoice(name: "dual-gradient", parameters: ["target": .double(0.2)]))
         XCTAssertEqual(beta.beta, 10)
         XCTAssertEqual(beta.target, 0.2)
     }
@@ -36,7 +36,7 @@ final class StrategyTests: XCTestCase {
         XCTAssertThrowsError(try StrategyRegistry.makeKLD(StrategyChoice(name: "nope"))) { error in
             XCTAssertTrue("\(error)".contains("unknown KLD strategy 'nope'"), "\(error)")
         }
-        XCTAssertThrowsError(try StrategyRegistry.makeBeta(StrategyChoice(name: "dual-gradient", parameters: ["targt": .number(1)]))) { error in
+        XCTAssertThrowsError(try StrategyRegistry.makeBeta(StrategyChoice(name: "dual-gradient", parameters: ["targt": .double(1)]))) { error in
             XCTAssertTrue("\(error)".contains("unknown parameter 'targt'"), "\(error)")
         }
         XCTAssertThrowsError(try StrategyRegistry.makeBeta(StrategyChoice(name: "constant", parameters: ["value": .string("x")]))) { error in
@@ -117,7 +117,7 @@ final class StrategyTests: XCTestCase {
         XCTAssertEqual(StrategyRegistry.betaNames.filter { $0 != HalvingBeta.name }, builtIns)
         XCTAssertTrue(StrategyRegistry.betaNames.contains(HalvingBeta.name))
         var config = tinyConfiguration(steps: 2, evalEvery: 100)
-        config.beta = StrategyChoice(name: "test-halving", parameters: ["start": .number(4)])
+        config.beta = StrategyChoice(name: "test-halving", parameters: ["start": .double(4)])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inkwell-plugin-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let trainer = try Trainer(configuration: config, runDirectory: dir,
@@ -136,5 +136,30 @@ final class StrategyTests: XCTestCase {
         // Large D concentrates near sqrt(D).
         let chi = ChiDistribution(degrees: 1024)
         XCTAssertGreaterThan(chi.cdf(34) - chi.cdf(30), 0.99)
+    }
+}
+
+final class StrategyRegistryConcurrencyTests: XCTestCase {
+    /// Registering and making strategies from many threads at once is safe (the registry's store
+    /// is behind a lock).
+    func testConcurrentRegistrationAndLookup() throws {
+        DispatchQueue.concurrentPerform(iterations: 64) { i in
+            if i % 8 == 0 { StrategyRegistry.register(HalvingBeta.self) }
+            let made = try? StrategyRegistry.makeKLD(StrategyChoice(name: "moving-batch"))
+            XCTAssertNotNil(made)
+            XCTAssertTrue(StrategyRegistry.betaNames.contains("dual-gradient"))
+        }
+        XCTAssertEqual(StrategyRegistry.entries.filter { $0.family == "beta" && $0.name == "test-halving" }.count, 1)
+    }
+
+    func testConfigurationProblemsNameTheSetting() {
+        var config = TrainingConfiguration()
+        config.batch = 1
+        config.evalEvery = 0
+        config.kld = StrategyChoice(name: "nope")
+        XCTAssertEqual(config.problems().map(\.setting), ["batch", "eval_every", "kld"])
+        XCTAssertThrowsError(try config.validate()) { error in
+            XCTAssertEqual("\(error)", "configuration error: batch must be at least 2 (batch statistics), got 1")
+        }
     }
 }

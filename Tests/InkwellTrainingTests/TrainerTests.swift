@@ -150,7 +150,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(config.model, .narrow)
         XCTAssertEqual(config.batch, 8)
         XCTAssertEqual(config.kld.name, "batch")
-        XCTAssertEqual(config.beta.parameters["target"], .number(0.2))
+        XCTAssertEqual(config.beta.parameters["target"], .double(0.2))
 
         let json = dir.appendingPathComponent("train.json")
         try #"{"batch": 8, "eval_evry": 10}"#.write(to: json, atomically: true, encoding: .utf8)

@@ -1,8 +1,7 @@
 import Foundation
 import Yams
 
-/// A training run's resolved configuration, written to RUN/config.json (the contract in
-/// notes/contracts.md). Every key is optional in a config file (JSON or YAML); missing keys take
+/// A training run's resolved configuration, written to RUN/config.json. Every key is optional in a config file (JSON or YAML); missing keys take
 /// the defaults below (the reference's values), unknown keys are an error.
 ///
 /// Example (YAML):
@@ -16,7 +15,7 @@ import Yams
 public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// The model widths (default: the reference's).
     public var model: ModelWidths = .reference
-    /// Images per step (64).
+    /// Images per step (64; 2...65536).
     public var batch: Int = 64
     /// Adam's settings for all three optimizers (1e-4, 0.9, 0.999, 1e-8).
     public var learningRate: Double = 1e-4
@@ -39,7 +38,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var checkpointEvery: Int = 0
     /// How many best checkpoints (by test pixel error) to keep (3).
     public var keepBest: Int = 3
-    /// Fixed latents decoded into fakes at each evaluation (32, drawn with `fixedLatentSeed` 0).
+    /// Fixed latents decoded into fakes at each evaluation (32, at most 4096; drawn with
+    /// `fixedLatentSeed` 0).
     public var fixedLatents: Int = 32
     public var fixedLatentSeed: UInt64 = 0
     /// KLD strategy (default "moving-batch" with momentum 0.1).
@@ -187,24 +187,46 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         }
     }
 
-    /// Checks values and that the named strategies exist with valid parameters.
+    /// Checks values and that the named strategies exist with valid parameters; throws the first
+    /// of `problems()`.
     public func validate() throws {
-        try model.validate()
-        guard batch >= 2 else { throw TrainingError.configuration("batch must be at least 2 (batch statistics), got \(batch)") }
-        for (key, lr) in [("lr", learningRate)] + learningRates.named.compactMap({ k, v in v.map { ("lr_" + k, $0) } }) {
-            guard lr > 0, lr.isFinite else { throw TrainingError.configuration("\(key) must be positive, got \(lr)") }
+        if let first = problems().first { throw TrainingError.configuration(first.message) }
+    }
+
+    /// Every problem of the values, by setting name ("batch", "lr", "kld", ...; "model" for the
+    /// widths). The one home of training's checks: configuration files, `inkwell train`'s flags
+    /// and the `train` stage's parameters all come here.
+    public func problems() -> [(setting: String, message: String)] {
+        var found: [(setting: String, message: String)] = []
+        func require(_ ok: Bool, _ setting: String, _ message: @autoclosure () -> String) {
+            if !ok { found.append((setting, message())) }
         }
-        guard warmup >= 0 else { throw TrainingError.configuration("warmup must not be negative, got \(warmup)") }
-        if let steps, steps < 0 { throw TrainingError.configuration("steps must not be negative, got \(steps)") }
-        if let epochs, epochs < 0 { throw TrainingError.configuration("epochs must not be negative, got \(epochs)") }
-        guard evalEvery > 0 else { throw TrainingError.configuration("eval_every must be positive, got \(evalEvery)") }
-        guard evalFrames >= 0, checkpointEvery >= 0 else { throw TrainingError.configuration("eval_frames and checkpoint_every must not be negative") }
-        guard keepBest >= 0 else { throw TrainingError.configuration("keep_best must not be negative, got \(keepBest)") }
-        guard fixedLatents > 0 else { throw TrainingError.configuration("fixed_latents must be positive, got \(fixedLatents)") }
-        _ = try StrategyRegistry.makeKLD(kld)
-        _ = try StrategyRegistry.makeBeta(beta)
-        _ = try StrategyRegistry.makeSchedule(schedule)
-        _ = try StrategyRegistry.makeReconstruction(reconstruction)
+        func attempt(_ setting: String, _ body: () throws -> Void) {
+            do { try body() } catch TrainingError.configuration(let reason) { found.append((setting, reason)) } catch {
+                found.append((setting, "\(error)"))
+            }
+        }
+        attempt("model") { try model.validate() }
+        require(batch >= 2, "batch", "batch must be at least 2 (batch statistics), got \(batch)")
+        require(batch <= 65536, "batch", "batch must be at most 65536, got \(batch)")
+        for (key, lr) in [("lr", learningRate)] + learningRates.named.compactMap({ k, v in v.map { ("lr_" + k, $0) } }) {
+            require(lr > 0 && lr.isFinite, key, "\(key) must be positive, got \(lr)")
+            require(!(lr > 10), key, "\(key) must be at most 10, got \(lr)")
+        }
+        require(warmup >= 0, "warmup", "warmup must not be negative, got \(warmup)")
+        require((steps ?? 0) >= 0, "steps", "steps must not be negative, got \(steps ?? 0)")
+        require((epochs ?? 0) >= 0, "epochs", "epochs must not be negative, got \(epochs ?? 0)")
+        require(evalEvery > 0, "eval_every", "eval_every must be positive, got \(evalEvery)")
+        require(evalFrames >= 0, "eval_frames", "eval_frames must not be negative, got \(evalFrames)")
+        require(checkpointEvery >= 0, "checkpoint_every", "checkpoint_every must not be negative, got \(checkpointEvery)")
+        require(keepBest >= 0, "keep_best", "keep_best must not be negative, got \(keepBest)")
+        require(fixedLatents > 0, "fixed_latents", "fixed_latents must be positive, got \(fixedLatents)")
+        require(fixedLatents <= 4096, "fixed_latents", "fixed_latents must be at most 4096, got \(fixedLatents)")
+        attempt("kld") { _ = try StrategyRegistry.makeKLD(kld) }
+        attempt("beta") { _ = try StrategyRegistry.makeBeta(beta) }
+        attempt("schedule") { _ = try StrategyRegistry.makeSchedule(schedule) }
+        attempt("reconstruction") { _ = try StrategyRegistry.makeReconstruction(reconstruction) }
+        return found
     }
 
     /// The learning rate of one optimizer ("encoder", "decoder", "discriminator") after `stepsDone`

@@ -20,6 +20,7 @@ import InkwellNN
 public final class SeedSchedule: TrainingSchedule {
     public struct Parameters: StrategyParameters { public init() {} }
     public static let name = "seed"
+    public static let documentation = "the reference's eight sub-updates per step (SPEC.md section 3)"
     public let parameters: Parameters
     public init(parameters: Parameters = .init()) { self.parameters = parameters }
 

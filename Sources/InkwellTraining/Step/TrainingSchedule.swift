@@ -98,11 +98,7 @@ public struct StepResult: Sendable {
 
 /// One training step's update sequence over a batch. `SeedSchedule` ("seed") is SPEC.md section
 /// 3's; another conformer registered with `StrategyRegistry.register(_:)` replaces it by name.
-public protocol TrainingSchedule: AnyObject {
-    associatedtype Parameters: StrategyParameters
-    static var name: String { get }
-    init(parameters: Parameters)
-    var parameters: Parameters { get }
+public protocol TrainingSchedule: TrainingStrategy {
 
     /// Runs one step on images x (N, C, H, W) in [-1, 1], drawing normals from `noise`; updates
     /// the model, optimizers and strategies of `context` in place. Callers use `run`, which
@@ -111,7 +107,6 @@ public protocol TrainingSchedule: AnyObject {
 }
 
 extension TrainingSchedule {
-    public var name: String { Self.name }
 
     /// `step`, with every convolution lowered as PyTorch lowers it (im2col + gemm, no Winograd:
     /// `ConvolutionLowering.withReferenceRounding`). A step must compute what PyTorch computes,

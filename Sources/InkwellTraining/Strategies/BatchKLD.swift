@@ -6,6 +6,7 @@ import InkwellEngine
 public final class BatchKLD: KLDStrategy {
     public struct Parameters: StrategyParameters { public init() {} }
     public static let name = "batch"
+    public static let documentation = "KLD of the batch's latent samples, per dimension, against N(0, I) (the seed's proposal)"
     public let parameters: Parameters
     public init(parameters: Parameters = .init()) { self.parameters = parameters }
 

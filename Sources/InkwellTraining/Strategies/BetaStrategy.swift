@@ -3,11 +3,7 @@
 /// `CyclicalBeta` ("cyclical"), `PIControllerBeta` ("pi-controller").
 ///
 /// A new strategy is one new type registered with `StrategyRegistry.register(MyBeta.self)`.
-public protocol BetaStrategy: AnyObject {
-    associatedtype Parameters: StrategyParameters
-    static var name: String { get }
-    init(parameters: Parameters)
-    var parameters: Parameters { get }
+public protocol BetaStrategy: TrainingStrategy {
 
     /// The beta the next step multiplies its KLD by.
     var beta: Double { get }
@@ -22,7 +18,6 @@ public protocol BetaStrategy: AnyObject {
 }
 
 extension BetaStrategy {
-    public var name: String { Self.name }
     public var target: Double? { nil }
 }
 
@@ -41,6 +36,7 @@ public final class ConstantBeta: BetaStrategy {
         public init() {}
     }
     public static let name = "constant"
+    public static let documentation = "beta fixed at 'value'"
     public let parameters: Parameters
     public init(parameters: Parameters = .init()) { self.parameters = parameters }
     public var beta: Double { parameters.value }

@@ -10,6 +10,7 @@ public final class CyclicalBeta: BetaStrategy {
         public init() {}
     }
     public static let name = "cyclical"
+    public static let documentation = "cyclical annealing: beta ramps up and restarts every period"
     public let parameters: Parameters
     private var stepsSeen = 0
 

@@ -11,6 +11,7 @@ public final class DualGradientBeta: BetaStrategy {
         public init() {}
     }
     public static let name = "dual-gradient"
+    public static let documentation = "beta <- max(beta_min, beta + step (KLD - target)) (Variational Discriminator Bottleneck)"
     public let parameters: Parameters
     public private(set) var beta: Double
 

@@ -15,6 +15,7 @@ public final class FeatureAndPixelLoss: ReconstructionLoss {
         public init() {}
     }
     public static let name = "feature-matching+pixel"
+    public static let documentation = "feature matching times 'features' plus 'weight' times the pixel l1 or l2 error"
     public let parameters: Parameters
     public init(parameters: Parameters = .init()) { self.parameters = parameters }
 

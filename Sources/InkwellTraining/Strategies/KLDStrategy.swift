@@ -5,12 +5,7 @@ import InkwellEngine
 ///
 /// A new strategy is one new type registered with `StrategyRegistry.register(MyKLD.self)`; the
 /// trainer finds it by `name` from the configuration, with typed `Parameters`.
-public protocol KLDStrategy: AnyObject {
-    associatedtype Parameters: StrategyParameters
-    /// The name configuration files use.
-    static var name: String { get }
-    init(parameters: Parameters)
-    var parameters: Parameters { get }
+public protocol KLDStrategy: TrainingStrategy {
 
     /// The KLD of one batch, a scalar recorded for autograd.
     /// - Parameters:
@@ -27,7 +22,6 @@ public protocol KLDStrategy: AnyObject {
 }
 
 extension KLDStrategy {
-    public var name: String { Self.name }
     public func saveState() -> StrategyState { [:] }
     public func loadState(_ state: StrategyState) throws {}
 }
@@ -37,6 +31,7 @@ extension KLDStrategy {
 public final class PerSampleKLD: KLDStrategy {
     public struct Parameters: StrategyParameters { public init() {} }
     public static let name = "per-sample"
+    public static let documentation = "textbook KLD of each sample's posterior, -0.5 (1 + logvar - mu^2 - exp(logvar)), averaged"
     public let parameters: Parameters
     public init(parameters: Parameters = .init()) { self.parameters = parameters }
 

@@ -9,6 +9,7 @@ public final class LinearWarmupBeta: BetaStrategy {
         public init() {}
     }
     public static let name = "linear-warmup"
+    public static let documentation = "beta rises linearly from a start value to an end value over a number of steps"
     public let parameters: Parameters
     private var stepsSeen = 0
 

@@ -20,6 +20,7 @@ public final class MovingBatchKLD: KLDStrategy {
         }
     }
     public static let name = "moving-batch"
+    public static let documentation = "as batch, with mean and variance blended into running values (momentum) across steps"
     public let parameters: Parameters
     /// The running mean and variance (D), or nil before the first step (then the initial
     /// scalars stand in for every dimension).

@@ -21,6 +21,7 @@ public final class PIControllerBeta: BetaStrategy {
         public init() {}
     }
     public static let name = "pi-controller"
+    public static let documentation = "PI controller on the KLD error steering the KLD to 'target' (ControlVAE)"
     public let parameters: Parameters
     public private(set) var beta: Double
     private var integral: Double

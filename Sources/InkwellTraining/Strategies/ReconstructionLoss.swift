@@ -6,12 +6,7 @@ import InkwellEngine
 ///
 /// A new loss is one new type registered with `StrategyRegistry.register(MyLoss.self)`; the
 /// trainer finds it by `name` from the configuration (`reconstruction:`), with typed `Parameters`.
-public protocol ReconstructionLoss: AnyObject {
-    associatedtype Parameters: StrategyParameters
-    /// The name configuration files use.
-    static var name: String { get }
-    init(parameters: Parameters)
-    var parameters: Parameters { get }
+public protocol ReconstructionLoss: TrainingStrategy {
 
     /// The scalar loss to back-propagate, recorded for autograd.
     /// - Parameters:
@@ -22,14 +17,11 @@ public protocol ReconstructionLoss: AnyObject {
     func loss(featureMatching: Tensor, reconstruction: Tensor, images: Tensor) -> Tensor
 }
 
-extension ReconstructionLoss {
-    public var name: String { Self.name }
-}
-
 /// The seed's reconstruction loss: feature matching alone. No parameters.
 public final class FeatureMatchingLoss: ReconstructionLoss {
     public struct Parameters: StrategyParameters { public init() {} }
     public static let name = "feature-matching"
+    public static let documentation = "MSE between the discriminator's features of G(E(x)) and of x (the seed's)"
     public let parameters: Parameters
     public init(parameters: Parameters = .init()) { self.parameters = parameters }
 

@@ -1,85 +1,126 @@
 import Foundation
 
+/// What every training strategy (KLD, beta, step schedule, reconstruction loss) declares: the
+/// name configuration files use, a one-line documentation for `inkwell stages`, and typed
+/// `Parameters` whose `init()` holds the defaults.
+public protocol TrainingStrategy: AnyObject {
+    associatedtype Parameters: StrategyParameters
+    /// The name configuration files use.
+    static var name: String { get }
+    /// One line for `inkwell stages` (default: none).
+    static var documentation: String { get }
+    init(parameters: Parameters)
+    var parameters: Parameters { get }
+}
+
+extension TrainingStrategy {
+    public static var documentation: String { "" }
+    public var name: String { Self.name }
+}
+
+/// One registered strategy as `inkwell stages` and pipeline validation see it.
+public struct StrategyEntry: Sendable {
+    /// "kld", "beta", "schedule" or "reconstruction".
+    public let family: String
+    public let name: String
+    public let documentation: String
+    /// The parameters' defaults by key.
+    public let defaults: [String: JSONValue]
+    fileprivate let make: @Sendable (StrategyChoice) throws -> AnyObject
+
+    fileprivate init<S: TrainingStrategy>(_ family: String, _ type: S.Type) {
+        self.family = family
+        name = S.name
+        documentation = S.documentation
+        defaults = S.Parameters().jsonValues
+        make = { S(parameters: try $0.decodeParameters(S.Parameters.self)) }
+    }
+}
+
 /// The strategies and schedules a configuration can name. Built-ins are registered on first use;
 /// plugins and users add theirs with `StrategyRegistry.register(MyStrategy.self)` (no edit to
 /// the trainer). Registering a name again replaces the earlier entry.
 public enum StrategyRegistry {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var kldFactories: [String: (StrategyChoice) throws -> any KLDStrategy] = [:]
-    nonisolated(unsafe) private static var betaFactories: [String: (StrategyChoice) throws -> any BetaStrategy] = [:]
-    nonisolated(unsafe) private static var scheduleFactories: [String: (StrategyChoice) throws -> any TrainingSchedule] = [:]
-    nonisolated(unsafe) private static var reconstructionFactories: [String: (StrategyChoice) throws -> any ReconstructionLoss] = [:]
-    nonisolated(unsafe) private static var builtInsRegistered = false
+    /// The registered entries behind a lock, the built-ins added when it is made.
+    private final class Store: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String: [String: StrategyEntry]] = [:]
 
-    private static func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        if !builtInsRegistered {
-            builtInsRegistered = true
-            for t in [PerSampleKLD.self, BatchKLD.self, MovingBatchKLD.self] as [any KLDStrategy.Type] { addKLD(t) }
+        init() {
+            for t in [PerSampleKLD.self, BatchKLD.self, MovingBatchKLD.self] as [any KLDStrategy.Type] { add(StrategyEntry("kld", t)) }
             for t in [ConstantBeta.self, DualGradientBeta.self, LinearWarmupBeta.self, CyclicalBeta.self,
-                      PIControllerBeta.self] as [any BetaStrategy.Type] { addBeta(t) }
-            addSchedule(SeedSchedule.self)
-            addReconstruction(FeatureMatchingLoss.self)
-            addReconstruction(FeatureAndPixelLoss.self)
+                      PIControllerBeta.self] as [any BetaStrategy.Type] { add(StrategyEntry("beta", t)) }
+            add(StrategyEntry("schedule", SeedSchedule.self))
+            add(StrategyEntry("reconstruction", FeatureMatchingLoss.self))
+            add(StrategyEntry("reconstruction", FeatureAndPixelLoss.self))
         }
-        return try body()
+
+        private func locked<T>(_ body: () -> T) -> T {
+            lock.lock()
+            defer { lock.unlock() }
+            return body()
+        }
+
+        func add(_ entry: StrategyEntry) {
+            locked { entries[entry.family, default: [:]][entry.name] = entry }
+        }
+
+        func entries(_ family: String) -> [StrategyEntry] {
+            locked { (entries[family] ?? [:]).values.sorted { $0.name < $1.name } }
+        }
+
+        func entry(_ family: String, _ name: String) -> StrategyEntry? {
+            locked { entries[family]?[name] }
+        }
     }
 
-    private static func addKLD<S: KLDStrategy>(_ type: S.Type) {
-        kldFactories[S.name] = { S(parameters: try $0.decodeParameters(S.Parameters.self)) }
-    }
-    private static func addBeta<S: BetaStrategy>(_ type: S.Type) {
-        betaFactories[S.name] = { S(parameters: try $0.decodeParameters(S.Parameters.self)) }
-    }
-    private static func addSchedule<S: TrainingSchedule>(_ type: S.Type) {
-        scheduleFactories[S.name] = { S(parameters: try $0.decodeParameters(S.Parameters.self)) }
-    }
-    private static func addReconstruction<S: ReconstructionLoss>(_ type: S.Type) {
-        reconstructionFactories[S.name] = { S(parameters: try $0.decodeParameters(S.Parameters.self)) }
-    }
+    private static let store = Store()
+
+    /// The families in listing order, with the words their errors use.
+    private static let families = [("kld", "KLD strategy"), ("beta", "beta strategy"), ("schedule", "training schedule"),
+                                   ("reconstruction", "reconstruction loss")]
 
     /// Makes `S` available by `S.name` as a KLD strategy.
-    public static func register<S: KLDStrategy>(_ type: S.Type) { withLock { addKLD(type) } }
+    public static func register<S: KLDStrategy>(_ type: S.Type) { store.add(StrategyEntry("kld", type)) }
     /// Makes `S` available by `S.name` as a beta strategy.
-    public static func register<S: BetaStrategy>(_ type: S.Type) { withLock { addBeta(type) } }
+    public static func register<S: BetaStrategy>(_ type: S.Type) { store.add(StrategyEntry("beta", type)) }
     /// Makes `S` available by `S.name` as a training schedule.
-    public static func register<S: TrainingSchedule>(_ type: S.Type) { withLock { addSchedule(type) } }
+    public static func register<S: TrainingSchedule>(_ type: S.Type) { store.add(StrategyEntry("schedule", type)) }
     /// Makes `S` available by `S.name` as a reconstruction loss.
-    public static func register<S: ReconstructionLoss>(_ type: S.Type) { withLock { addReconstruction(type) } }
+    public static func register<S: ReconstructionLoss>(_ type: S.Type) { store.add(StrategyEntry("reconstruction", type)) }
 
-    public static var kldNames: [String] { withLock { kldFactories.keys.sorted() } }
-    public static var betaNames: [String] { withLock { betaFactories.keys.sorted() } }
-    public static var scheduleNames: [String] { withLock { scheduleFactories.keys.sorted() } }
-    public static var reconstructionNames: [String] { withLock { reconstructionFactories.keys.sorted() } }
+    /// Every registered strategy, by family ("kld", "beta", "schedule", "reconstruction") then name.
+    public static var entries: [StrategyEntry] { families.flatMap { store.entries($0.0) } }
+
+    public static var kldNames: [String] { store.entries("kld").map(\.name) }
+    public static var betaNames: [String] { store.entries("beta").map(\.name) }
+    public static var scheduleNames: [String] { store.entries("schedule").map(\.name) }
+    public static var reconstructionNames: [String] { store.entries("reconstruction").map(\.name) }
 
     /// The KLD strategy `choice` names, with its parameters; a one-line error for an unknown name
     /// or bad parameters.
     public static func makeKLD(_ choice: StrategyChoice) throws -> any KLDStrategy {
-        guard let make = withLock({ kldFactories[choice.name] }) else {
-            throw TrainingError.configuration("unknown KLD strategy '\(choice.name)' (known: \(kldNames.joined(separator: ", ")))")
-        }
-        return try make(choice)
+        try make("kld", choice) as! any KLDStrategy
     }
 
     public static func makeBeta(_ choice: StrategyChoice) throws -> any BetaStrategy {
-        guard let make = withLock({ betaFactories[choice.name] }) else {
-            throw TrainingError.configuration("unknown beta strategy '\(choice.name)' (known: \(betaNames.joined(separator: ", ")))")
-        }
-        return try make(choice)
+        try make("beta", choice) as! any BetaStrategy
     }
 
     public static func makeSchedule(_ choice: StrategyChoice) throws -> any TrainingSchedule {
-        guard let make = withLock({ scheduleFactories[choice.name] }) else {
-            throw TrainingError.configuration("unknown training schedule '\(choice.name)' (known: \(scheduleNames.joined(separator: ", ")))")
-        }
-        return try make(choice)
+        try make("schedule", choice) as! any TrainingSchedule
     }
 
     public static func makeReconstruction(_ choice: StrategyChoice) throws -> any ReconstructionLoss {
-        guard let make = withLock({ reconstructionFactories[choice.name] }) else {
-            throw TrainingError.configuration("unknown reconstruction loss '\(choice.name)' (known: \(reconstructionNames.joined(separator: ", ")))")
+        try make("reconstruction", choice) as! any ReconstructionLoss
+    }
+
+    private static func make(_ family: String, _ choice: StrategyChoice) throws -> AnyObject {
+        guard let entry = store.entry(family, choice.name) else {
+            let what = families.first { $0.0 == family }!.1
+            let known = store.entries(family).map(\.name).joined(separator: ", ")
+            throw TrainingError.configuration("unknown \(what) '\(choice.name)' (known: \(known))")
         }
-        return try make(choice)
+        return try entry.make(choice)
     }
 }

@@ -32,7 +32,7 @@ struct BenchLoaderCommand: ParsableCommand {
         guard frames >= batch, batch > 0, epochs > 0 else {
             throw ValidationError("need --batch > 0, --frames >= --batch and --epochs > 0")
         }
-        guard IngestCommand.parseSize(size) != nil else { throw ValidationError("--size must look like 121x65, got '\(size)'") }
+        guard IngestStage.parseSize(size) != nil else { throw ValidationError("--size must look like 121x65, got '\(size)'") }
     }
 
     func run() throws {
@@ -41,7 +41,7 @@ struct BenchLoaderCommand: ParsableCommand {
         if let dataset {
             url = URL(fileURLWithPath: dataset)
         } else {
-            let (w, h) = IngestCommand.parseSize(size)!
+            let (w, h) = IngestStage.parseSize(size)!
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inkwell-bench-loader-\(UUID().uuidString.prefix(8))")
             temporary = dir
             let builder = try DatasetBuilder(url: dir, width: w, height: h)

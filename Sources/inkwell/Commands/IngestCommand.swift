@@ -31,83 +31,77 @@ struct IngestCommand: ParsableCommand {
     @Flag(name: .customLong("all-frames"), help: "Take every frame.")
     var allFrames = false
 
-    @Option(help: "Frame size WIDTHxHEIGHT.")
-    var size = "121x65"
+    // Defaults, help and checks below come from the `ingest` stage's declaration (IngestStage).
+    @Option(help: IngestCommand.flagHelp("size"))
+    var size = IngestCommand.declared("size").string!
 
-    @Option(help: "swscale filter: area, bilinear, bicubic, lanczos, point.")
-    var scaler = "area"
+    @Option(help: IngestCommand.flagHelp("scaler"))
+    var scaler = IngestCommand.declared("scaler").string!
 
-    @Option(help: "Fitting another aspect: stretch, letterbox, crop.")
-    var aspect = "stretch"
+    @Option(help: IngestCommand.flagHelp("aspect"))
+    var aspect = IngestCommand.declared("aspect").string!
 
-    @Option(help: "Keep only this rectangle WxH+X+Y of each decoded frame, before scaling (e.g. 121x64+0+0).")
+    @Option(help: IngestCommand.flagHelp("crop"))
     var crop: String?
 
-    @Option(help: "Seconds from each video's start to begin taking frames.")
+    @Option(help: IngestCommand.flagHelp("start"))
     var start: Double?
 
-    @Option(help: "Seconds from each video's start to stop taking frames.")
+    @Option(help: IngestCommand.flagHelp("end"))
     var end: Double?
 
-    @Option(name: .customLong("max-frames"), help: "At most N frames per video.")
+    @Option(name: .customLong("max-frames"), help: IngestCommand.flagHelp("max_frames"))
     var maxFrames: Int?
 
-    @Option(name: .customLong("test-fraction"), help: "Fraction of videos in the test split.")
-    var testFraction = 0.1
+    @Option(name: .customLong("test-fraction"), help: IngestCommand.flagHelp("test_fraction"))
+    var testFraction = IngestCommand.declared("test_fraction").double!
 
-    @Option(help: "Seed of the split assignment.")
-    var seed: UInt64 = 0
+    @Option(help: IngestCommand.flagHelp("seed"))
+    var seed = IngestCommand.declared("seed").int!
 
-    @Option(help: "Videos decoded at once (default: all cores).")
+    @Option(help: IngestCommand.flagHelp("jobs"))
     var jobs: Int?
 
-    @Option(name: .customLong("shard-frames"), help: "At most N frames per shard.")
-    var shardFrames = 1024
+    @Option(name: .customLong("shard-frames"), help: IngestCommand.flagHelp("shard_frames"))
+    var shardFrames = IngestCommand.declared("shard_frames").int!
 
     @Flag(help: "No progress line.")
     var quiet = false
 
-    /// The options, or a message naming the bad flag.
-    func makeOptions() throws -> IngestOptions {
-        var o = IngestOptions()
-        let modes = [keyframes, fps != nil, allFrames].filter { $0 }.count
-        guard modes <= 1 else { throw ValidationError("choose one of --keyframes, --fps N, --all-frames") }
-        if let fps {
-            guard fps > 0, fps.isFinite else { throw ValidationError("--fps must be positive, got \(fps)") }
-            o.selection = .fps(fps)
-        } else if allFrames {
-            o.selection = .all
-        }
-        guard let (w, h) = Self.parseSize(size) else { throw ValidationError("--size must look like 121x65, got '\(size)'") }
-        o.width = w
-        o.height = h
-        guard let s = Scaler(rawValue: scaler) else {
-            throw ValidationError("--scaler must be one of \(Scaler.allCases.map(\.rawValue).joined(separator: ", ")), got '\(scaler)'")
-        }
-        o.scaler = s
-        guard let a = AspectMode(rawValue: aspect) else {
-            throw ValidationError("--aspect must be one of \(AspectMode.allCases.map(\.rawValue).joined(separator: ", ")), got '\(aspect)'")
-        }
-        o.aspect = a
-        if let crop {
-            guard let rectangle = CropRectangle(crop) else { throw ValidationError("--crop must look like 121x64+0+0 (WxH+X+Y), got '\(crop)'") }
-            o.crop = rectangle
-        }
-        o.start = start
-        o.end = end
-        o.maxFramesPerVideo = maxFrames
-        o.testFraction = testFraction
-        o.seed = seed
-        if let jobs { o.jobs = jobs }
-        o.shardFrames = shardFrames
-        do { try o.validate() } catch let e as DatasetError { throw ValidationError(e.reason) }
-        return o
+    static func declared(_ name: String) -> JSONValue { IngestStage.parameters[named: name].defaultValue! }
+
+    static func flagHelp(_ name: String) -> ArgumentHelp {
+        let spec = IngestStage.parameters[named: name]
+        var text = spec.documentation.prefix(1).uppercased() + spec.documentation.dropFirst()
+        if case .choice(let options) = spec.type { text += ": " + options.joined(separator: ", ") }
+        return ArgumentHelp(text + ".")
     }
 
-    static func parseSize(_ text: String) -> (Int, Int)? {
-        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
-        guard parts.count == 2, let w = parts[0], let h = parts[1], w > 0, h > 0 else { return nil }
-        return (w, h)
+    /// The options, through the stage's parameters, or a message naming the bad flag.
+    func makeOptions() throws -> IngestOptions {
+        let modes = [keyframes, fps != nil, allFrames].filter { $0 }.count
+        guard modes <= 1 else { throw ValidationError("choose one of --keyframes, --fps N, --all-frames") }
+        var given: [String: JSONValue] = [
+            "mode": .string(fps != nil ? "fps" : allFrames ? "all" : "keyframes"),
+            "size": .string(size), "scaler": .string(scaler), "aspect": .string(aspect),
+            "test_fraction": .double(testFraction), "seed": .int(seed), "shard_frames": .int(shardFrames),
+        ]
+        given["fps"] = fps.map { .double($0) }
+        given["crop"] = crop.map { .string($0) }
+        given["start"] = start.map { .double($0) }
+        given["end"] = end.map { .double($0) }
+        given["max_frames"] = maxFrames.map { .int($0) }
+        given["jobs"] = jobs.map { .int($0) }
+        let parameters: ResolvedParameters
+        do {
+            parameters = try IngestStage.parameters.resolve(given) { "--" + $0.replacingOccurrences(of: "_", with: "-") }
+        } catch let error as ParameterError {
+            throw ValidationError(error.description)
+        }
+        if let problem = IngestStage.validate(parameters).first { throw ValidationError(problem.message) }
+        let options = IngestStage.options(parameters)
+        do { try options.validate() } catch let e as DatasetError { throw ValidationError(e.reason) }
+        return options
     }
 
     func validate() throws {

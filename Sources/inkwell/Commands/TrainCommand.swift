@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "A configuration file, JSON or YAML.")
     var config: String?
 
-    @Option(help: "Total training steps to reach.")
+    @Option(help: "Total training steps to reach (default: the configuration's, else 10,000).")
     var steps: Int?
 
     @Option(help: "Total epochs to reach (instead of --steps).")
@@ -46,13 +46,15 @@ struct TrainCommand: ParsableCommand {
         valueName: "weights"))
     var initialWeights: String?
 
-    @Option(help: ArgumentHelp("Model widths: \(ModelWidths.presetNames.joined(separator: ", ")) (default reference)."))
+    // Help, defaults and checks of these come from the `train` stage's declaration (TrainStage)
+    // and `TrainingConfiguration.problems()`.
+    @Option(help: TrainCommand.flagHelp("preset"))
     var preset: String?
 
-    @Option(help: "Images per step (overrides the configuration).")
+    @Option(help: TrainCommand.flagHelp("batch"))
     var batch: Int?
 
-    @Option(help: "Evaluate every this many steps (overrides the configuration).")
+    @Option(help: TrainCommand.flagHelp("eval_every"))
     var evalEvery: Int?
 
     @Option(help: "Threads for OpenBLAS and the engine (default: all cores).")
@@ -67,11 +69,17 @@ struct TrainCommand: ParsableCommand {
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        if let batch, batch < 2 { throw ValidationError("--batch must be at least 2") }
-        if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let preset, !ModelWidths.presetNames.contains(preset) {
-            throw ValidationError("--preset must be one of \(ModelWidths.presetNames.joined(separator: ", ")), got \(preset)")
+        if let preset, let problem = TrainStage.parameters[named: "preset"].problem(.string(preset)) {
+            throw ValidationError("--preset \(problem), got '\(preset)'")
+        }
+        var flagged = TrainingConfiguration()
+        try applyOptions(to: &flagged)
+        let given = Set([batch.map { _ in "batch" }, evalEvery.map { _ in "eval_every" }].compactMap { $0 })
+        if let problem = flagged.problems().first(where: { given.contains($0.setting) }) {
+            // "batch must be ..." -> "--batch must be ..."
+            let flag = "--" + problem.setting.replacingOccurrences(of: "_", with: "-")
+            throw ValidationError(flag + problem.message.dropFirst(problem.setting.count))
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -87,17 +95,29 @@ struct TrainCommand: ParsableCommand {
         let saved = URL(fileURLWithPath: out).appendingPathComponent("config.json")
         if file == nil, resume, FileManager.default.fileExists(atPath: saved.path) { file = saved }
         var configuration = try file.map { try TrainingConfiguration.load(from: $0) } ?? TrainingConfiguration()
-        if let preset { configuration.model = try ModelWidths.preset(preset) }
-        if let batch { configuration.batch = batch }
-        if let evalEvery { configuration.evalEvery = evalEvery }
-        if let steps { configuration.steps = steps; configuration.epochs = nil }
-        if let epochs { configuration.epochs = epochs; configuration.steps = nil }
+        try applyOptions(to: &configuration)
         configuration.dataset = URL(fileURLWithPath: data).standardizedFileURL.path
         if let initialWeights {
             configuration.initialWeights = TrainingConfiguration.InitialWeights(path: URL(fileURLWithPath: initialWeights).standardizedFileURL.path)
         }
         try configuration.validate()
         return configuration
+    }
+
+    /// The options given, over a configuration.
+    func applyOptions(to configuration: inout TrainingConfiguration) throws {
+        if let preset { configuration.model = try ModelWidths.preset(preset) }
+        if let batch { configuration.batch = batch }
+        if let evalEvery { configuration.evalEvery = evalEvery }
+        if let steps { configuration.steps = steps; configuration.epochs = nil }
+        if let epochs { configuration.epochs = epochs; configuration.steps = nil }
+    }
+
+    /// A flag's help: the stage parameter's documentation and default.
+    static func flagHelp(_ name: String) -> ArgumentHelp {
+        let spec = TrainStage.parameters[named: name]
+        return ArgumentHelp(spec.documentation.prefix(1).uppercased() + spec.documentation.dropFirst()
+                            + " (overrides the configuration; default \(spec.defaultValue!)).")
     }
 
     func run() throws {

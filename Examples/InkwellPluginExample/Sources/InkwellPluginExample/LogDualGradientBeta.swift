@@ -20,6 +20,7 @@ public final class LogDualGradientBeta: BetaStrategy {
     }
 
     public static let name = "log-dual-gradient"
+    public static let documentation = "dual-gradient ascent on log beta: beta <- beta exp(rate (KLD - target))"
     public let parameters: Parameters
     public private(set) var beta: Double
 
