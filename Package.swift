@@ -21,9 +21,6 @@ import PackageDescription
 /// - `InkwellGolden`: checks the engine and the step against PyTorch's values (`inkwell selftest`).
 /// - `Inkwell`: the library product that plugins and users depend on (re-exports the rest).
 /// - `inkwell`: the command-line tool.
-/// Targets already in Swift 6 language mode (strict concurrency checking).
-let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
-
 let package = Package(
     name: "Inkwell",
     platforms: [.macOS(.v15)],
@@ -49,10 +46,10 @@ let package = Package(
         .target(name: "CInkwellKernels"),
         // Atomic file writes (temporary name, fsync, rename): how every module writes its files.
         .target(name: "InkwellFiles"),
-        .target(name: "InkwellEngine", dependencies: ["COpenBLAS", "CInkwellKernels"], swiftSettings: swift6),
-        .target(name: "InkwellNN", dependencies: ["InkwellEngine", "InkwellFiles"], swiftSettings: swift6),
-        .target(name: "InkwellDistributed", dependencies: ["InkwellEngine"], swiftSettings: swift6),
-        .target(name: "InkwellMPI", dependencies: ["CMPI", "InkwellDistributed"], swiftSettings: swift6),
+        .target(name: "InkwellEngine", dependencies: ["COpenBLAS", "CInkwellKernels"]),
+        .target(name: "InkwellNN", dependencies: ["InkwellEngine", "InkwellFiles"]),
+        .target(name: "InkwellDistributed", dependencies: ["InkwellEngine"]),
+        .target(name: "InkwellMPI", dependencies: ["CMPI", "InkwellDistributed"]),
         .target(name: "InkwellVideo", dependencies: ["CFFmpeg", "InkwellFiles"]),
         .target(
             name: "InkwellDataset",
@@ -69,7 +66,7 @@ let package = Package(
             dependencies: ["InkwellFiles", "InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport"]
         ),
         .target(name: "InkwellBenchmarks", dependencies: ["InkwellEngine", "InkwellVideo", "InkwellTraining"]),
-        .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining", "InkwellDistributed"], swiftSettings: swift6),
+        .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining", "InkwellDistributed"]),
         .target(
             name: "Inkwell",
             dependencies: [
@@ -123,5 +120,5 @@ let package = Package(
             path: "Plugins/InkwellCommandPlugin"
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

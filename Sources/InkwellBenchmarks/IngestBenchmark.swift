@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import InkwellVideo
 
 /// The measurements behind `inkwell bench ingest`: decoding speed of `VideoDecoder` in
@@ -46,18 +47,16 @@ public enum IngestBenchmark {
 
     /// Decodes every file with `options`, `jobs` files at a time, and times the whole run.
     public static func timeDecode(_ urls: [URL], options: DecodeOptions, jobs: Int = 1) throws -> Timing {
-        let lock = NSLock()
-        var frames = 0
-        var firstError: Error?
-        var next = 0
+        // The next file to take, the frames decoded and the first error, shared by the jobs.
+        let shared = Mutex<(next: Int, frames: Int, firstError: (any Error)?)>((0, 0, nil))
         let cpuStart = cpuTime()
         let start = DispatchTime.now().uptimeNanoseconds
         DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, urls.count))) { _ in
             while true {
-                lock.lock()
-                let i = next
-                next += 1
-                lock.unlock()
+                let i = shared.withLock { state in
+                    defer { state.next += 1 }
+                    return state.next
+                }
                 guard i < urls.count else { return }
                 do {
                     var n = 0
@@ -66,15 +65,16 @@ public enum IngestBenchmark {
                         n += 1
                         checksum &+= Int(f.rgb[f.rgb.count / 2])
                     }
-                    lock.lock(); frames += n; lock.unlock()
+                    shared.withLock { $0.frames += n }
                     _ = checksum
                 } catch {
-                    lock.lock(); if firstError == nil { firstError = error }; lock.unlock()
+                    shared.withLock { if $0.firstError == nil { $0.firstError = error } }
                 }
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let cpu = cpuTime() - cpuStart
+        let (_, frames, firstError) = shared.withLock { $0 }
         if let firstError { throw firstError }
         return Timing(frames: frames, seconds: seconds, cpuSeconds: cpu)
     }

@@ -28,7 +28,8 @@ public func ffmpegErrorString(_ code: Int32) -> String {
     if av_strerror(code, &buffer, buffer.count) < 0 {
         return "error \(code)"
     }
-    return String(cString: buffer)
+    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Controls how much the FFmpeg libraries print. Inkwell counts decode errors itself, so the

@@ -1,9 +1,10 @@
 import Foundation
+import Synchronization
 
 /// What every training strategy (KLD, beta, step schedule, reconstruction loss) declares: the
 /// name configuration files use, a one-line documentation for `inkwell stages`, and typed
 /// `Parameters` whose `init()` holds the defaults.
-public protocol TrainingStrategy: AnyObject {
+public protocol TrainingStrategy: AnyObject, SendableMetatype {
     associatedtype Parameters: StrategyParameters
     /// The name configuration files use.
     static var name: String { get }
@@ -41,61 +42,48 @@ public struct StrategyEntry: Sendable {
 /// plugins and users add theirs with `StrategyRegistry.register(MyStrategy.self)` (no edit to
 /// the trainer). Registering a name again replaces the earlier entry.
 public enum StrategyRegistry {
-    /// The registered entries behind a lock, the built-ins added when it is made.
-    private final class Store: @unchecked Sendable {
-        private let lock = NSLock()
-        private var entries: [String: [String: StrategyEntry]] = [:]
+    /// The registered entries by family and name, the built-ins first.
+    private static let store = Mutex(builtIns())
 
-        init() {
-            for t in [PerSampleKLD.self, BatchKLD.self, MovingBatchKLD.self] as [any KLDStrategy.Type] { add(StrategyEntry("kld", t)) }
-            for t in [ConstantBeta.self, DualGradientBeta.self, LinearWarmupBeta.self, CyclicalBeta.self,
-                      PIControllerBeta.self] as [any BetaStrategy.Type] { add(StrategyEntry("beta", t)) }
-            add(StrategyEntry("schedule", SeedSchedule.self))
-            add(StrategyEntry("reconstruction", FeatureMatchingLoss.self))
-            add(StrategyEntry("reconstruction", FeatureAndPixelLoss.self))
-        }
-
-        private func locked<T>(_ body: () -> T) -> T {
-            lock.lock()
-            defer { lock.unlock() }
-            return body()
-        }
-
-        func add(_ entry: StrategyEntry) {
-            locked { entries[entry.family, default: [:]][entry.name] = entry }
-        }
-
-        func entries(_ family: String) -> [StrategyEntry] {
-            locked { (entries[family] ?? [:]).values.sorted { $0.name < $1.name } }
-        }
-
-        func entry(_ family: String, _ name: String) -> StrategyEntry? {
-            locked { entries[family]?[name] }
-        }
+    private static func builtIns() -> [String: [String: StrategyEntry]] {
+        var entries: [String: [String: StrategyEntry]] = [:]
+        let all = ([PerSampleKLD.self, BatchKLD.self, MovingBatchKLD.self] as [any KLDStrategy.Type]).map { StrategyEntry("kld", $0) }
+            + ([ConstantBeta.self, DualGradientBeta.self, LinearWarmupBeta.self, CyclicalBeta.self,
+                PIControllerBeta.self] as [any BetaStrategy.Type]).map { StrategyEntry("beta", $0) }
+            + [StrategyEntry("schedule", SeedSchedule.self), StrategyEntry("reconstruction", FeatureMatchingLoss.self),
+               StrategyEntry("reconstruction", FeatureAndPixelLoss.self)]
+        for entry in all { entries[entry.family, default: [:]][entry.name] = entry }
+        return entries
     }
 
-    private static let store = Store()
+    private static func add(_ entry: StrategyEntry) {
+        store.withLock { $0[entry.family, default: [:]][entry.name] = entry }
+    }
+
+    private static func registered(_ family: String) -> [StrategyEntry] {
+        store.withLock { ($0[family] ?? [:]).values.sorted { $0.name < $1.name } }
+    }
 
     /// The families in listing order, with the words their errors use.
     private static let families = [("kld", "KLD strategy"), ("beta", "beta strategy"), ("schedule", "training schedule"),
                                    ("reconstruction", "reconstruction loss")]
 
     /// Makes `S` available by `S.name` as a KLD strategy.
-    public static func register<S: KLDStrategy>(_ type: S.Type) { store.add(StrategyEntry("kld", type)) }
+    public static func register<S: KLDStrategy>(_ type: S.Type) { add(StrategyEntry("kld", type)) }
     /// Makes `S` available by `S.name` as a beta strategy.
-    public static func register<S: BetaStrategy>(_ type: S.Type) { store.add(StrategyEntry("beta", type)) }
+    public static func register<S: BetaStrategy>(_ type: S.Type) { add(StrategyEntry("beta", type)) }
     /// Makes `S` available by `S.name` as a training schedule.
-    public static func register<S: TrainingSchedule>(_ type: S.Type) { store.add(StrategyEntry("schedule", type)) }
+    public static func register<S: TrainingSchedule>(_ type: S.Type) { add(StrategyEntry("schedule", type)) }
     /// Makes `S` available by `S.name` as a reconstruction loss.
-    public static func register<S: ReconstructionLoss>(_ type: S.Type) { store.add(StrategyEntry("reconstruction", type)) }
+    public static func register<S: ReconstructionLoss>(_ type: S.Type) { add(StrategyEntry("reconstruction", type)) }
 
     /// Every registered strategy, by family ("kld", "beta", "schedule", "reconstruction") then name.
-    public static var entries: [StrategyEntry] { families.flatMap { store.entries($0.0) } }
+    public static var entries: [StrategyEntry] { families.flatMap { registered($0.0) } }
 
-    public static var kldNames: [String] { store.entries("kld").map(\.name) }
-    public static var betaNames: [String] { store.entries("beta").map(\.name) }
-    public static var scheduleNames: [String] { store.entries("schedule").map(\.name) }
-    public static var reconstructionNames: [String] { store.entries("reconstruction").map(\.name) }
+    public static var kldNames: [String] { registered("kld").map(\.name) }
+    public static var betaNames: [String] { registered("beta").map(\.name) }
+    public static var scheduleNames: [String] { registered("schedule").map(\.name) }
+    public static var reconstructionNames: [String] { registered("reconstruction").map(\.name) }
 
     /// The KLD strategy `choice` names, with its parameters; a one-line error for an unknown name
     /// or bad parameters.
@@ -116,9 +104,9 @@ public enum StrategyRegistry {
     }
 
     private static func make(_ family: String, _ choice: StrategyChoice) throws -> AnyObject {
-        guard let entry = store.entry(family, choice.name) else {
+        guard let entry = store.withLock({ $0[family]?[choice.name] }) else {
             let what = families.first { $0.0 == family }!.1
-            let known = store.entries(family).map(\.name).joined(separator: ", ")
+            let known = registered(family).map(\.name).joined(separator: ", ")
             throw TrainingError.configuration("unknown \(what) '\(choice.name)' (known: \(known))")
         }
         return try entry.make(choice)

@@ -35,7 +35,7 @@ enum RankOutput {
         let path = logs.appendingPathComponent("rank-\(world.rank).log").path
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else { throw RankOutputError("\(path): cannot open the rank's log: \(String(cString: strerror(errno)))") }
-        fflush(stdout); fflush(stderr)
+        fflush(nil)  // every C stream (standard output and error)
         let saved = dup(2)
         savedConsole.withLock { $0 = saved }
         dup2(fd, 1)
@@ -45,7 +45,7 @@ enum RankOutput {
 
     /// Discards standard output (a rank other than 0 whose output rank 0 already prints).
     static func silenceStandardOutput() {
-        fflush(stdout)
+        fflush(nil)
         let fd = open("/dev/null", O_WRONLY)
         if fd >= 0 { dup2(fd, 1); close(fd) }
     }

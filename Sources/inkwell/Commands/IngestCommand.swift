@@ -148,7 +148,7 @@ struct IngestCommand: ParsableCommand {
         print("decoded by \(world.size) ranks")
         // Rank 0's status (rejected inputs) is every rank's, so the job ends as one process would.
         let status = Int32(world.gather(UInt64(summary.exitStatus))[0])
-        fflush(stdout)
+        fflush(nil)
         if status != 0 { Foundation.exit(status) }
     }
 }

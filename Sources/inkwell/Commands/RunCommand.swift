@@ -70,7 +70,7 @@ struct RunCommand: ParsableCommand {
             pipeline: loaded, workDirectory: workdir.map { URL(fileURLWithPath: $0) },
             options: .init(force: Set(force), until: until, echo: !quiet), cancellation: token)
         print("pipeline \(loaded.name): \(loaded.stages.count) stages, run directory \(runner.workDirectory.path)")
-        fflush(stdout)
+        fflush(nil)
         do {
             let outcomes = try runner.run()
             try TrainingJobs.announce(nil)

@@ -72,7 +72,7 @@ struct SelftestCommand: ParsableCommand {
         if world.isDistributed {
             print("data-parallel train_step on \(world.size) ranks")
             // Every rank ends with the same status: a failure on any rank fails all.
-            if world.any(failed > 0) { fflush(stdout); Foundation.exit(1) }
+            if world.any(failed > 0) { fflush(nil); Foundation.exit(1) }
         }
         print("\(total - failed)/\(total) golden cases passed")
         if failed > 0 { throw ExitCode(1) }

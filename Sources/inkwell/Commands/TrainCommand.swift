@@ -154,7 +154,7 @@ struct TrainCommand: ParsableCommand {
             let summary = try trainer.run(progress: { p in
                 if p.evaluation != nil || p.step == p.targetSteps || Date().timeIntervalSince(lastPrint) >= 1 {
                     print(p.line)
-                    fflush(stdout)
+                    fflush(nil)
                     lastPrint = Date()
                 }
             }, shouldStop: { stop.isCancelled })
