@@ -1,25 +1,15 @@
 import CFFmpeg
 import Foundation
+@_exported import InkwellFiles
 
 /// Why a video could not be opened, decoded or written. `description` is one line naming the file
 /// and the reason, ready for stderr and a manifest's rejected list.
-public struct VideoError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Kind: String, Sendable, Codable {
-        case notFound, notReadable, emptyFile, notMedia, stillImage, noVideoStream
-        case unsupportedCodec, noFrames, decodeFailed, encodeFailed, writeFailed, badCrop
-    }
+public typealias VideoError = FileError<VideoFailure>
 
-    public let kind: Kind
-    public let path: String
-    public let reason: String
-
-    public init(_ kind: Kind, path: String, reason: String) {
-        self.kind = kind
-        self.path = path
-        self.reason = reason
-    }
-
-    public var description: String { "\(path): \(reason)" }
+/// What went wrong with a video (`VideoError.kind`).
+public enum VideoFailure: String, Sendable, Codable {
+    case notFound, notReadable, emptyFile, notMedia, stillImage, noVideoStream
+    case unsupportedCodec, noFrames, decodeFailed, encodeFailed, writeFailed, badCrop
 }
 
 /// FFmpeg's message for an error code (what `av_err2str` gives).

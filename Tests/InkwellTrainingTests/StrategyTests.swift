@@ -113,6 +113,7 @@ final class StrategyTests: XCTestCase {
     func testExternallyRegisteredStrategyIsUsedByTheTrainer() throws {
         let builtIns = StrategyRegistry.betaNames.filter { $0 != HalvingBeta.name }
         StrategyRegistry.register(HalvingBeta.self)
+        defer { StrategyRegistry.unregister(HalvingBeta.self) }
         // The registration adds this one name and leaves every other strategy as it was.
         XCTAssertEqual(StrategyRegistry.betaNames.filter { $0 != HalvingBeta.name }, builtIns)
         XCTAssertTrue(StrategyRegistry.betaNames.contains(HalvingBeta.name))
@@ -150,6 +151,9 @@ final class StrategyRegistryConcurrencyTests: XCTestCase {
             XCTAssertTrue(StrategyRegistry.betaNames.contains("dual-gradient"))
         }
         XCTAssertEqual(StrategyRegistry.entries.filter { $0.family == "beta" && $0.name == "test-halving" }.count, 1)
+        StrategyRegistry.unregister(HalvingBeta.self)
+        XCTAssertFalse(StrategyRegistry.betaNames.contains("test-halving"), "unregistered")
+        XCTAssertTrue(StrategyRegistry.betaNames.contains("dual-gradient"), "the others stay")
     }
 
     func testConfigurationProblemsNameTheSetting() {

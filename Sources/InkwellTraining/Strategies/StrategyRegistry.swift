@@ -28,6 +28,8 @@ public struct StrategyEntry: Sendable {
     /// The parameters' defaults by key.
     public let defaults: [String: JSONValue]
     fileprivate let make: @Sendable (StrategyChoice) throws -> AnyObject
+    /// The registered type.
+    fileprivate let type: ObjectIdentifier
 
     fileprivate init<S: TrainingStrategy>(_ family: String, _ type: S.Type) {
         self.family = family
@@ -35,6 +37,7 @@ public struct StrategyEntry: Sendable {
         documentation = S.documentation
         defaults = S.Parameters().jsonValues
         make = { S(parameters: try $0.decodeParameters(S.Parameters.self)) }
+        self.type = ObjectIdentifier(S.self)
     }
 }
 
@@ -76,6 +79,16 @@ public enum StrategyRegistry {
     public static func register<S: TrainingSchedule>(_ type: S.Type) { add(StrategyEntry("schedule", type)) }
     /// Makes `S` available by `S.name` as a reconstruction loss.
     public static func register<S: ReconstructionLoss>(_ type: S.Type) { add(StrategyEntry("reconstruction", type)) }
+
+    /// Removes `S` from whichever families it was registered in (a plugin being unloaded, a test
+    /// cleaning up). A built-in that `S` had replaced does not come back.
+    public static func unregister<S: TrainingStrategy>(_ type: S.Type) {
+        store.withLock { entries in
+            for family in entries.keys where entries[family]?[S.name]?.type == ObjectIdentifier(S.self) {
+                entries[family]?[S.name] = nil
+            }
+        }
+    }
 
     /// Every registered strategy, by family ("kld", "beta", "schedule", "reconstruction") then name.
     public static var entries: [StrategyEntry] { families.flatMap { registered($0.0) } }

@@ -17,8 +17,7 @@ struct RunCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The pipeline file (YAML).")
-    var pipeline: String
+    @OptionGroup var pipelineFile: PipelineArguments
 
     @Option(name: .customLong("force"), help: "Rerun this stage even when it is up to date (repeatable).")
     var force: [String] = []
@@ -26,32 +25,14 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("until"), help: "Run only this stage and the stages it depends on.")
     var until: String?
 
-    @Option(name: .customLong("set"), help: "Override a parameter or variable: stage.param=value, stage.strategy.param=value or var=value (repeatable).")
-    var overrides: [String] = []
-
     @Option(name: .customLong("workdir"), help: "The run directory (default: runs/<pipeline name>).")
     var workdir: String?
 
     @Flag(name: .shortAndLong, help: "Print only the summary, not stage logs and progress.")
     var quiet = false
 
-    func validate() throws {
-        guard FileManager.default.fileExists(atPath: pipeline) else {
-            throw ValidationError("\(pipeline): no such pipeline file")
-        }
-        for o in overrides where !o.contains("=") {
-            throw ValidationError("--set \(o): expected KEY=VALUE (e.g. train.steps=500)")
-        }
-    }
-
     func run() throws {
-        let loaded: Pipeline
-        do {
-            loaded = try PipelineSession.load(pipeline, overrides: overrides)
-        } catch let error as PipelineValidationError {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(65)
-        }
+        let loaded = try pipelineFile.load()
         // Under mpirun, rank 0 runs the pipeline; the other ranks train its train stages with it.
         let world = World.communicator
         if !world.isRoot {
