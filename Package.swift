@@ -4,7 +4,8 @@ import PackageDescription
 /// Inkwell: gameplay videos to a trained VAE-GAN, in Swift, on the CPU.
 ///
 /// One target per concern; the folder tree under Sources/ is the architecture:
-/// - `InkwellFiles`: atomic file writes, shared by every module that writes files.
+/// - `InkwellFiles`: atomic file writes, and the small value types every module shares
+///   (`JSONValue`, `StrategyChoice`, `FileError`, `DurationFormat`).
 /// - `InkwellEngine`: tensors, reverse-mode autograd and the primitive ops (over OpenBLAS).
 /// - `InkwellNN`: modules, layers, initialisers, optimizers, safetensors.
 /// - `InkwellVideo`: decoding and encoding through the FFmpeg libraries, in-process.

@@ -171,7 +171,7 @@ final class IngestTests: XCTestCase {
         try DatasetFixtures.makeClip(videos.appendingPathComponent("a.mp4"), frames: 40, gop: 5, variant: 1)
         let out = dir.appendingPathComponent("dataset")
         let opts = options(shardFrames: 3)
-        try Ingest(inputs: [videos], output: out, options: opts).run()
+        _ = try Ingest(inputs: [videos], output: out, options: opts).run()
         let oldManifest = try Data(contentsOf: out.appendingPathComponent("manifest.json"))
 
         try DatasetFixtures.makeClip(videos.appendingPathComponent("b.mp4"), frames: 40, gop: 5, variant: 2)
@@ -219,7 +219,7 @@ final class IngestTests: XCTestCase {
         let unbroken = dir.appendingPathComponent("unbroken")
         let reference = Ingest(inputs: [videos], output: unbroken, options: opts)
         reference.commitEvery = 2
-        try reference.run()
+        _ = try reference.run()
 
         // Killed at the final commit: the manifests committed after videos 2 and 4 hold.
         let out = dir.appendingPathComponent("dataset")
@@ -270,7 +270,7 @@ final class IngestTests: XCTestCase {
         try DatasetFixtures.makeClip(a, frames: 20, gop: 5, variant: 1)
         try DatasetFixtures.makeClip(b, frames: 20, gop: 5, variant: 2)
         let out = dir.appendingPathComponent("dataset")
-        try Ingest(inputs: [a], output: out, options: options(shardFrames: 2)).run()
+        _ = try Ingest(inputs: [a], output: out, options: options(shardFrames: 2)).run()
         let before = DatasetFixtures.listing(out)
         let manifest = try Data(contentsOf: out.appendingPathComponent("manifest.json"))
         let ingest = Ingest(inputs: [a, b], output: out, options: options(shardFrames: 2))

@@ -35,7 +35,7 @@ enum MPIJob {
         let process = Process()
         process.executableURL = try launcher()
         process.arguments = options + ["-np", "\(ranks)", tool.path] + arguments
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
