@@ -30,7 +30,10 @@ final class DecodePool: @unchecked Sendable {
     private let condition = NSCondition()
     private var results: [VideoOutcome?]
     private var nextJob = 0
-    private var claimed: [String: String] = [:]
+    /// The input (index) decoding each content. An earlier input takes a content over from a
+    /// later one; the consumer, taking outcomes in input order, keeps the first of each content,
+    /// so which input wins never depends on timing.
+    private var claimed: [String: Int] = [:]
     private var framesDecoded = 0
     private var videosDone = 0
     private var cancelled = false
@@ -103,7 +106,7 @@ final class DecodePool: @unchecked Sendable {
             condition.unlock()
             let outcome: VideoOutcome
             do {
-                outcome = try decode(files[index])
+                outcome = try decode(index)
             } catch is Cancelled {
                 return
             } catch let e as VideoError {
@@ -121,14 +124,15 @@ final class DecodePool: @unchecked Sendable {
         }
     }
 
-    private func decode(_ url: URL) throws -> VideoOutcome {
+    private func decode(_ index: Int) throws -> VideoOutcome {
+        let url = files[index]
         // Open first: a file that is not a video is rejected before it is read in full.
         let decoder = try VideoDecoder(url: url)
         let (sha, bytes) = try digests[url.path] ?? FileIO.sha256(ofFileAt: url)
         condition.lock()
         if known.contains(sha) { condition.unlock(); return .alreadyPresent }
-        if let first = claimed[sha] { condition.unlock(); return .duplicate(first) }
-        claimed[sha] = url.path
+        if let first = claimed[sha], first < index { condition.unlock(); return .duplicate(files[first].path) }
+        claimed[sha] = index
         condition.unlock()
 
         let jobs = max(1, min(options.jobs, files.count))
@@ -160,7 +164,7 @@ final class DecodePool: @unchecked Sendable {
         condition.unlock()
         guard stats.framesTaken > 0 else {
             condition.lock()
-            claimed[sha] = nil
+            if claimed[sha] == index { claimed[sha] = nil }
             condition.unlock()
             let errors = stats.decodeErrors > 0 ? " (\(stats.decodeErrors) decode errors)" : ""
             return .rejected("no frames could be decoded\(errors)")

@@ -279,7 +279,7 @@ private final class IngestPass {
     var committed: DatasetManifest?
     var bytesDone: Int64 = 0
     var lastReport = Date.distantPast
-    /// Across ranks, the first input of each content (one process's pool tracks this itself).
+    /// The first input (in input order) of each content decoded in this run.
     var firstOfContent: [String: String] = [:]
 
     init(ingest: Ingest, manifest: DatasetManifest, isNew: Bool, found: (files: [URL], rejected: [RejectedInput]), splits: SplitPlan,
@@ -338,9 +338,10 @@ private final class IngestPass {
     }
 
     /// Input `i`'s outcome: from this process's pool, or received from the rank that decoded it.
+    /// A content decoded for an earlier input makes this one its duplicate, whichever finished
+    /// decoding first.
     private func outcome(of i: Int, tick: () -> Void) throws -> VideoOutcome {
         let ranks = ingest.communicator.size
-        guard ranks > 1 else { return pool.wait(for: i, tick: tick) }
         var result = i % ranks == 0 ? pool.wait(for: i, tick: tick)
             : try VideoOutcome(encoded: ingest.communicator.receive(from: i % ranks), source: "\(files[i].path) (decoded by rank \(i % ranks))")
         if case .decoded(let video) = result {

@@ -45,7 +45,8 @@ public struct StrategyChoice: Codable, Hashable, Sendable, CustomStringConvertib
         self = choice
     }
 
-    /// Writes `name` first, then the parameters in key order.
+    /// Writes one object: `name` beside the parameters (the encoder decides the key order; use
+    /// `.sortedKeys` where bytes must not vary).
     public func encode(to encoder: Swift.Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
         try c.encode(name, forKey: Key(stringValue: "name"))

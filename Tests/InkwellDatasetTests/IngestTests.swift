@@ -380,10 +380,14 @@ final class IngestTests: XCTestCase {
         // A long clip first, so with several jobs the short ones finish before it.
         try DatasetFixtures.makeClip(videos.appendingPathComponent("a-long.mp4"), frames: 120, gop: 4, variant: 1)
         for i in 0..<3 { try DatasetFixtures.makeClip(videos.appendingPathComponent("b\(i).mp4"), frames: 10, gop: 2, variant: 2 + i) }
+        // The same content twice: the earlier input (in name order) is kept, however the decodes race.
+        try FileManager.default.copyItem(at: videos.appendingPathComponent("b0.mp4"), to: videos.appendingPathComponent("c-copy.mp4"))
         var digests: [[String]] = []
         for jobs in [1, 4] {
             let s = try Ingest(inputs: [videos], output: dir.appendingPathComponent("jobs\(jobs)"), options: options(shardFrames: 8, jobs: jobs)).run()
             XCTAssertEqual(s.manifest.frameCount, 45)
+            XCTAssertEqual(s.manifest.videos.map { URL(fileURLWithPath: $0.path).lastPathComponent }, ["a-long.mp4", "b0.mp4", "b1.mp4", "b2.mp4"])
+            XCTAssertEqual(s.alreadyPresent.map { URL(fileURLWithPath: $0).lastPathComponent }, ["c-copy.mp4"])
             digests.append(s.manifest.shards.map(\.sha256))
         }
         XCTAssertEqual(digests[0], digests[1], "same shards whatever the number of jobs")

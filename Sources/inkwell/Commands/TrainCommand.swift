@@ -92,7 +92,7 @@ struct TrainCommand: ParsableCommand {
     /// otherwise the defaults), then the options.
     func resolvedConfiguration() throws -> TrainingConfiguration {
         var file = config.map { URL(fileURLWithPath: $0) }
-        let saved = URL(fileURLWithPath: out).appendingPathComponent("config.json")
+        let saved = RunLayout(URL(fileURLWithPath: out)).configuration
         if file == nil, resume, FileManager.default.fileExists(atPath: saved.path) { file = saved }
         var configuration = try file.map { try TrainingConfiguration.load(from: $0) } ?? TrainingConfiguration()
         try applyOptions(to: &configuration)
