@@ -15,7 +15,7 @@ struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Threads for OpenBLAS and the engine's loops.")
     var threads: Int = 2
 
-    @Option(help: ArgumentHelp("Model widths: \(ModelWidths.presetNames.joined(separator: ", ")) (default reference)."))
+    @Option(help: ArgumentHelp("Model widths: \(ModelWidths.presetNames.joined(separator: ", "))."))
     var preset: String = "reference"
 
     @Option(help: "Size of the square sgemm yardstick (M = N = K) measured in the same run; 0 skips it.")
