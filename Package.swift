@@ -85,7 +85,7 @@ let package = Package(
         ),
 
         // Tests. `InkwellTestSupport` finds ../shared (or skips with a printed reason).
-        .target(name: "InkwellTestSupport", path: "Tests/InkwellTestSupport"),
+        .target(name: "InkwellTestSupport", dependencies: ["InkwellDataset"], path: "Tests/InkwellTestSupport"),
         // The child processes of tests that need a fresh process (a crash, a re-execution): an
         // executable, not a test, so nothing that always passes is counted among the tests.
         .executableTarget(name: "inkwell-test-scenarios", dependencies: ["InkwellEngine"], path: "Tests/InkwellTestScenarios"),

@@ -66,14 +66,7 @@ enum MPIJob {
         throws -> (_ out: URL, _ extra: [String]) -> [String] {
         let data = dir.appendingPathComponent("data")
         if !FileManager.default.fileExists(atPath: data.path) {
-            let builder = try DatasetBuilder(url: data, width: 13, height: 9, shardFrames: 8)
-            for v in 0..<5 {
-                let count = 10
-                var frames = [UInt8](repeating: 0, count: count * 9 * 13 * 3)
-                for i in frames.indices { frames[i] = UInt8((i * 7 + v * 31 + (i / 39) * 3) % 256) }
-                try builder.addVideo(name: "video-\(v)", frames: frames, count: count, split: v == 4 ? .test : .train)
-            }
-            _ = try builder.commit()
+            try TinyDataset.write(to: data)
         }
         let config = dir.appendingPathComponent("config-\(batch)-\(steps).json")
         try Data("""

@@ -96,13 +96,6 @@ final class TrainChaosTests: XCTestCase {
     }
 
     private func makeDataset(_ url: URL) throws {
-        let builder = try DatasetBuilder(url: url, width: 13, height: 9, shardFrames: 8)
-        for v in 0..<5 {
-            let count = 10
-            var frames = [UInt8](repeating: 0, count: count * 9 * 13 * 3)
-            for i in frames.indices { frames[i] = UInt8((i * 7 + v * 31 + (i / 39) * 3) % 256) }
-            try builder.addVideo(name: "video-\(v)", frames: frames, count: count, split: v == 4 ? .test : .train)
-        }
-        _ = try builder.commit()
+        try TinyDataset.write(to: url)
     }
 }
