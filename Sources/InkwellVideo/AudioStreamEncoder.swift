@@ -39,16 +39,7 @@ final class AudioStreamEncoder {
         c.pointee.bit_rate = 96_000
         c.pointee.time_base = AVRational(num: 1, den: Int32(sampleRate))
         c.pointee.strict_std_compliance = FF_COMPLIANCE_EXPERIMENTAL
-        if (oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER) != 0 {
-            c.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
-        }
-        var ret = avcodec_open2(c, codec, nil)
-        guard ret >= 0 else {
-            throw VideoError(.encodeFailed, path: path, reason: "cannot open audio encoder (\(ffmpegErrorString(ret)))")
-        }
-        ret = avcodec_parameters_from_context(st.pointee.codecpar, c)
-        guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
-        st.pointee.time_base = c.pointee.time_base
+        try openEncoder(c, codec, stream: st, format: oc, what: "audio encoder", path: path)
         frameSize = c.pointee.frame_size > 0 ? Int(c.pointee.frame_size) : 1024
         frame = av_frame_alloc()
         packet = av_packet_alloc()
@@ -57,7 +48,7 @@ final class AudioStreamEncoder {
         f.pointee.sample_rate = Int32(sampleRate)
         f.pointee.nb_samples = Int32(frameSize)
         av_channel_layout_copy(&f.pointee.ch_layout, &c.pointee.ch_layout)
-        ret = av_frame_get_buffer(f, 0)
+        let ret = av_frame_get_buffer(f, 0)
         guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
         if let b = f.pointee.buf.0, let data = b.pointee.data { memset(data, 0, b.pointee.size) }
     }

@@ -213,22 +213,13 @@ public final class VideoWriter {
         }
         enc = ctx
         configureEncoder(ctx, codecName: String(cString: codec.pointee.name))
-        if (oc.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER) != 0 {
-            ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER
-        }
-        var ret = avcodec_open2(ctx, codec, nil)
-        guard ret >= 0 else {
-            throw VideoError(.encodeFailed, path: path, reason: "cannot open \(String(cString: codec.pointee.name)) encoder (\(ffmpegErrorString(ret)))")
-        }
-        ret = avcodec_parameters_from_context(st.pointee.codecpar, ctx)
-        guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
-        st.pointee.time_base = ctx.pointee.time_base
+        try openEncoder(ctx, codec, stream: st, format: oc, what: "\(String(cString: codec.pointee.name)) encoder", path: path)
         st.pointee.avg_frame_rate = ctx.pointee.framerate
         if options.rotation % 360 != 0 {
             // FFmpeg 5.1's av_display_rotation_set turns clockwise (av_display_rotation_get reports
             // counter-clockwise), so a clockwise display turn is passed as is; the decoder reads it
             // back as ffmpeg's autorotation does (clockwise = -av_display_rotation_get).
-            ret = inkwell_stream_set_rotation(st, Double(options.rotation))
+            let ret = inkwell_stream_set_rotation(st, Double(options.rotation))
             guard ret >= 0 else { throw VideoError(.encodeFailed, path: path, reason: ffmpegErrorString(ret)) }
         }
     }
