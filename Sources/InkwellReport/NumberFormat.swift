@@ -27,9 +27,6 @@ public enum NumberFormat {
         return text
     }
 
-    /// A duration in seconds as `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 03 min`
-    /// (`DurationFormat.words`, the one duration formatter).
-    public static func duration(_ seconds: Double) -> String { DurationFormat.words(seconds) }
 
     /// A byte count as `512 B`, `3.4 KiB`, `12.0 MiB`, `1.20 GiB`.
     public static func bytes(_ count: Int64) -> String {

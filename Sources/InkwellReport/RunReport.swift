@@ -72,7 +72,7 @@ public struct RunReport {
         if let last = trainRows.last, let m = m {
             cards.append(("last step", NumberFormat.compact(m.value("step", row: last))))
             if m.has("epoch") { cards.append(("epoch", NumberFormat.compact(m.value("epoch", row: last)))) }
-            if m.has("time") { cards.append(("training time", NumberFormat.duration(m.value("time", row: m.rowCount - 1)))) }
+            if m.has("time") { cards.append(("training time", DurationFormat.words(m.value("time", row: m.rowCount - 1)))) }
             if m.has("beta") { cards.append(("beta now", NumberFormat.compact(m.value("beta", row: last)))) }
             if m.has("kld") { cards.append(("KLD now", NumberFormat.compact(m.value("kld", row: last)))) }
         }
@@ -121,12 +121,12 @@ public struct RunReport {
         var rows: [(String, String)] = []
         if let m = run.metrics, m.has("time"), m.rowCount > 0 {
             let train = m.rows(phase: "train")
-            rows.append(("run time so far (last metrics row)", NumberFormat.duration(m.value("time", row: m.rowCount - 1))))
+            rows.append(("run time so far (last metrics row)", DurationFormat.words(m.value("time", row: m.rowCount - 1))))
             if let first = train.first, let last = train.last, last != first, m.has("step") {
                 let dt = m.value("time", row: last) - m.value("time", row: first)
                 let ds = m.value("step", row: last) - m.value("step", row: first)
                 if ds > 0 {
-                    rows.append(("mean time per training step", NumberFormat.duration(dt / ds)))
+                    rows.append(("mean time per training step", DurationFormat.words(dt / ds)))
                     rows.append(("training steps per second", NumberFormat.compact(ds / dt, significant: 3)))
                 }
             }
@@ -136,12 +136,12 @@ public struct RunReport {
                 if dt.isFinite && dt >= 0 { evaluationTime += dt; evaluations += 1 }
             }
             if evaluations > 0 {
-                rows.append(("evaluations (time from the preceding row)", "\(evaluations), \(NumberFormat.duration(evaluationTime)) in all, \(NumberFormat.duration(evaluationTime / Double(evaluations))) each"))
+                rows.append(("evaluations (time from the preceding row)", "\(evaluations), \(DurationFormat.words(evaluationTime)) in all, \(DurationFormat.words(evaluationTime / Double(evaluations))) each"))
             }
         } else {
             html += "<div class=\"missing\">\(Markup.escape(run.metricsProblem ?? "metrics.csv has no time column"))</div>"
         }
-        for (name, seconds) in run.stageTimings { rows.append(("pipeline stage \(name)", NumberFormat.duration(seconds))) }
+        for (name, seconds) in run.stageTimings { rows.append(("pipeline stage \(name)", DurationFormat.words(seconds))) }
         if let problem = run.timingsProblem { html += "<div class=\"missing\">\(Markup.escape(problem))</div>" }
         if !rows.isEmpty {
             html += "<table><tbody>"
@@ -288,7 +288,7 @@ public struct RunReport {
         if let v = members["step"]?.double { parts.append("step \(NumberFormat.compact(v))") }
         if let v = members["epoch"]?.double { parts.append("epoch \(NumberFormat.compact(v))") }
         if let v = members["test_pixel"]?.double { parts.append("test pixel MSE \(NumberFormat.compact(v))") }
-        if let v = members["elapsed"]?.double { parts.append("run time \(NumberFormat.duration(v))") }
+        if let v = members["elapsed"]?.double { parts.append("run time \(DurationFormat.words(v))") }
         if let v = members["beta_value"]?.double { parts.append("beta \(NumberFormat.compact(v))") }
         if parts.isEmpty {
             parts = members.keys.sorted().filter { members[$0]!.double != nil || members[$0]!.string != nil }.prefix(6)

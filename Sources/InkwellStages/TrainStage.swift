@@ -97,7 +97,7 @@ public struct TrainStage: Stage {
         let dataset = try context.input("data").url
         configuration.dataset = dataset.path
         let runDirectory = context.output("run")
-        let resume = context.isResuming && Checkpoint.exists(at: RunLayout.latestCheckpoint(runDirectory))
+        let resume = context.isResuming && Checkpoint.exists(at: RunLayout(runDirectory).latestCheckpoint)
         if !resume { try? FileManager.default.removeItem(at: runDirectory) }
         // Under mpirun, the other ranks train this stage with rank 0 (docs/DISTRIBUTED.md).
         try TrainingJobs.announce(TrainingJob(configuration: configuration, runDirectory: runDirectory, dataset: dataset, resume: resume))

@@ -146,9 +146,9 @@ final class ChartTests: XCTestCase {
         XCTAssertEqual(NumberFormat.compact(0.1), "0.1")
         XCTAssertEqual(NumberFormat.compact(1000), "1000")
         XCTAssertEqual(NumberFormat.compact(.nan), "NaN")
-        XCTAssertEqual(NumberFormat.duration(3725), "1 h 02 min")
-        XCTAssertEqual(NumberFormat.duration(65), "1 min 05 s")
-        XCTAssertEqual(NumberFormat.duration(0.25), "250 ms")
+        XCTAssertEqual(DurationFormat.words(3725), "1 h 02 min")
+        XCTAssertEqual(DurationFormat.words(65), "1 min 05 s")
+        XCTAssertEqual(DurationFormat.words(0.25), "250 ms")
     }
 }
 

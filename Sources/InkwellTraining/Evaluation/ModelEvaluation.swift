@@ -29,7 +29,7 @@ public struct ModelEvaluation {
         if let reference, reference.frameCount >= 2 {
             let run = loaded.checkpoint?.deletingLastPathComponent().deletingLastPathComponent()
             evaluator.baselines = try? EvaluationBaselines.fitted(to: reference, latent: loaded.widths.latent,
-                                                                  cache: run.map(RunLayout.baselines), updateCache: false)
+                                                                  cache: run.map { RunLayout($0).baselines }, updateCache: false)
         }
         let result = try evaluator.evaluate(model: loaded.model, test: test, kld: kld, beta: beta, step: loaded.step,
                                             epoch: loaded.state?.epoch ?? 0, samplesDirectory: samplesDirectory)

@@ -62,7 +62,7 @@ public struct LoadedModel {
         }
         guard isDirectory.boolValue else { return nil }
         if Checkpoint.exists(at: url) { return url }
-        let latest = RunLayout.latestCheckpoint(url)
+        let latest = RunLayout(url).latestCheckpoint
         guard Checkpoint.exists(at: latest) else {
             throw TrainingError.checkpoint("\(url.path): neither a checkpoint folder (state.json) nor a run directory with checkpoints/latest")
         }

@@ -74,14 +74,4 @@ public struct RunLayout: Sendable, Equatable {
         guard let range = stem.range(of: "-step-"), let step = Int(stem[range.upperBound...]) else { return nil }
         return (String(stem[..<range.lowerBound]), step)
     }
-
-    // The same paths for callers that hold a bare URL.
-    /// RUN/config.json: the resolved training configuration.
-    public static func configuration(_ run: URL) -> URL { RunLayout(run).configuration }
-    /// RUN/metrics.csv: one row per step and per evaluation.
-    public static func metrics(_ run: URL) -> URL { RunLayout(run).metrics }
-    /// RUN/checkpoints/latest: the checkpoint a resume continues from.
-    public static func latestCheckpoint(_ run: URL) -> URL { RunLayout(run).latestCheckpoint }
-    /// RUN/baselines/pca.safetensors: the evaluation baselines fitted to the training split.
-    public static func baselines(_ run: URL) -> URL { RunLayout(run).baselines }
 }

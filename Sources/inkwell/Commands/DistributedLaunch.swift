@@ -30,9 +30,9 @@ enum RankOutput {
     static func redirectToRankLog(runDirectory: String) throws {
         let world = World.communicator
         guard world.isDistributed, !world.isRoot else { return }
-        let logs = URL(fileURLWithPath: runDirectory).appendingPathComponent("logs")
-        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        let path = logs.appendingPathComponent("rank-\(world.rank).log").path
+        let layout = RunLayout(URL(fileURLWithPath: runDirectory))
+        try FileManager.default.createDirectory(at: layout.logs, withIntermediateDirectories: true)
+        let path = layout.rankLog(world.rank).path
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else { throw RankOutputError("\(path): cannot open the rank's log: \(String(cString: strerror(errno)))") }
         fflush(nil)  // every C stream (standard output and error)

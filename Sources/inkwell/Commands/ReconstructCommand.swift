@@ -74,7 +74,7 @@ struct ReconstructCommand: ParsableCommand {
             }
             print("\(result.output.path): \(result.frames) frames \(result.width)x\(result.height) at \(NumberFormat.compact(result.frameRate)) fps, "
                 + (result.audioPackets > 0 ? "audio copied (\(result.audioPackets) packets)" : "no audio (\(result.audioNote ?? "none copied"))")
-                + ", \(NumberFormat.duration(result.seconds))")
+                + ", \(DurationFormat.words(result.seconds))")
             print("PSNR \(String(format: "%.4f", result.meanPSNR)) dB (mean over \(result.frames) frames of \(reconstruction.frameWidth) x \(reconstruction.frameHeight), as ingest makes them)")
         } catch let error as ReportError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
