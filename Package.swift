@@ -86,9 +86,11 @@ let package = Package(
 
         // Tests. `InkwellTestSupport` finds ../shared (or skips with a printed reason).
         .target(name: "InkwellTestSupport", dependencies: ["InkwellDataset"], path: "Tests/InkwellTestSupport"),
-        // The child processes of tests that need a fresh process (a crash, a re-execution): an
-        // executable, not a test, so nothing that always passes is counted among the tests.
-        .executableTarget(name: "inkwell-test-scenarios", dependencies: ["InkwellEngine"], path: "Tests/InkwellTestScenarios"),
+        // The child processes of tests that need a fresh process (a crash, a re-execution, a rank
+        // made to diverge under mpirun): an executable, not a test, so nothing that always passes
+        // is counted among the tests.
+        .executableTarget(name: "inkwell-test-scenarios", dependencies: ["InkwellEngine", "InkwellDistributed", "InkwellTraining", "InkwellMPI"],
+                          path: "Tests/InkwellTestScenarios"),
         .testTarget(name: "InkwellFilesTests", dependencies: ["InkwellFiles"]),
         .testTarget(name: "InkwellEngineTests", dependencies: ["InkwellEngine", "InkwellNN", "InkwellGolden", "InkwellTestSupport"]),
         // FFmpegAgreementTests compares the decoder with the ffmpeg program through the ingest bench's runner.

@@ -109,6 +109,43 @@ final class DataParallelTrainingTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.readState(latest).step, state.step + 3)
     }
 
+    /// Rank 1's weights made to differ from rank 0's after step 3 (`inkwell-test-scenarios
+    /// diverge`, a test-only path): the replica check at the step-4 checkpoint stops the job
+    /// within seconds with a line naming rank 1, before that checkpoint is written; the step-2
+    /// checkpoint stays intact and resumes on one process.
+    func testADivergentRankStopsTheJobBeforeItsWeightsAreCheckpointed() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let arguments = try MPIJob.tinyTraining(in: dir, steps: 100_000, checkpointEvery: 2)
+        let run = dir.appendingPathComponent("run"), log = dir.appendingPathComponent("mpirun.log")
+        let train = arguments(run, [])
+        let option = { (name: String) in train[train.firstIndex(of: name)! + 1] }
+        let job = try MPIJob.start(ranks: 2, ["diverge", option("--data"), option("--config"), run.path, "1", "3"], log: log,
+                                   program: try ChildProcess.testScenarios())
+        defer { if job.isRunning { kill(job.processIdentifier, SIGKILL); job.waitUntilExit() } }
+        var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+        let started = Date()
+        while job.isRunning && !output.contains("perturbed rank 1") && Date().timeIntervalSince(started) < 120 { usleep(20_000) }
+        let perturbedAt = Date()
+        while job.isRunning && Date().timeIntervalSince(perturbedAt) < 30 { usleep(20_000) }
+        let seconds = Date().timeIntervalSince(perturbedAt)
+        XCTAssertFalse(job.isRunning, "the job still runs 30 s after rank 1 diverged: \(output)")
+        job.waitUntilExit()
+        XCTAssertTrue(output.contains("perturbed rank 1's weights after step 3"), output)
+        XCTAssertNotEqual(job.terminationStatus, 0, output)
+        XCTAssertLessThan(seconds, 10, "the job took \(seconds) s to stop")
+        let lines = output.split(separator: "\n").filter { $0.contains("replicas diverged") }
+        XCTAssertTrue(lines.contains { $0.contains("at step 4, rank 1 holds weights") }, output)
+        XCTAssertFalse(output.contains("finished without stopping"), output)
+        print("rank 1 diverged after step 3: the job stopped \(String(format: "%.2f", seconds)) s later, saying: \(lines.first ?? "")")
+
+        let latest = run.appendingPathComponent("checkpoints/latest")
+        XCTAssertEqual(try Checkpoint.readState(latest).step, 2, "the checkpoint of the divergent step 4 was written")
+        let resumed = try ChildProcess.run(try ChildProcess.inkwellTool(), arguments(run, ["--resume", "--steps", "5"]))
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(resumed.output.contains("from step 2 to 5"), resumed.output)
+        XCTAssertEqual(try Checkpoint.readState(latest).step, 5)
+    }
+
     /// `mpirun -np 2 inkwell run`: rank 0 runs the pipeline, and its train stage trains on both
     /// ranks; the losses are one process's.
     func testThePipelineTrainStageRunsOnTwoRanks() throws {

@@ -23,15 +23,17 @@ enum MPIJob {
     static let options = ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
                           "--mca", "btl_vader_single_copy_mechanism", "none"]
 
-    /// `mpirun -np ranks inkwell arguments...`: exit status and output.
-    static func run(ranks: Int, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let tool = try ChildProcess.inkwellTool()
+    /// `mpirun -np ranks PROGRAM arguments...` (the `inkwell` tool unless `program` is given):
+    /// exit status and output.
+    static func run(ranks: Int, _ arguments: [String], program: URL? = nil) throws -> (status: Int32, output: String) {
+        let tool = try program ?? ChildProcess.inkwellTool()
         return try ChildProcess.run(try launcher(), options + ["-np", "\(ranks)", tool.path] + arguments)
     }
 
-    /// Starts `mpirun -np ranks inkwell arguments...` with its output collected in `log`.
-    static func start(ranks: Int, _ arguments: [String], log: URL) throws -> Process {
-        let tool = try ChildProcess.inkwellTool()
+    /// Starts `mpirun -np ranks PROGRAM arguments...` (the `inkwell` tool unless `program` is
+    /// given) with its output collected in `log`.
+    static func start(ranks: Int, _ arguments: [String], log: URL, program: URL? = nil) throws -> Process {
+        let tool = try program ?? ChildProcess.inkwellTool()
         let process = Process()
         process.executableURL = try launcher()
         process.arguments = options + ["-np", "\(ranks)", tool.path] + arguments

@@ -6,6 +6,8 @@ import InkwellEngine
 //   inkwell-test-scenarios crash NAME   runs a scenario that must stop the process (AutogradTests)
 //   inkwell-test-scenarios reexec       re-executes with OpenBLAS's settings, then prints what it
 //                                       saw (BLASEnvironmentTests)
+//   inkwell-test-scenarios diverge ...  under mpirun: trains, and makes one rank's weights differ
+//                                       mid-run (Divergence.swift, DataParallelTrainingTests)
 
 /// Scenarios that must stop the process with a message; reaching the end is a failure (status 0
 /// and a line saying so, which the test reports).
@@ -57,7 +59,8 @@ let arguments = CommandLine.arguments.dropFirst()
 switch (arguments.first, arguments.count) {
 case ("crash", 2): exit(crash(arguments[arguments.startIndex + 1]))
 case ("reexec", 1): exit(reexec())
+case ("diverge", _): exit(diverge(Array(arguments.dropFirst())))
 default:
-    FileHandle.standardError.write(Data("usage: inkwell-test-scenarios crash NAME | reexec\n".utf8))
+    FileHandle.standardError.write(Data("usage: inkwell-test-scenarios crash NAME | reexec | diverge DATA CONFIG RUN RANK STEP\n".utf8))
     exit(64)
 }
