@@ -36,6 +36,9 @@ public protocol Communicator: BatchReduction {
 public protocol PendingReduction: AnyObject {
     /// Blocks until the sums are in place.
     func wait()
+    /// Moves the transfer along without blocking (MPI progresses a non-blocking collective only
+    /// inside MPI calls).
+    func progress()
 }
 
 extension Communicator {
@@ -84,7 +87,10 @@ public final class SingleProcess: Communicator {
         exit(code)
     }
 
-    private final class Done: PendingReduction { func wait() {} }
+    private final class Done: PendingReduction {
+        func wait() {}
+        func progress() {}
+    }
 }
 
 /// The job this process belongs to: `SingleProcess` unless the `inkwell` tool, started under an

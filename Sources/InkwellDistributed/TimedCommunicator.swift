@@ -45,5 +45,6 @@ public final class TimedCommunicator: Communicator {
         let pending: PendingReduction
         init(owner: TimedCommunicator, pending: PendingReduction) { self.owner = owner; self.pending = pending }
         func wait() { owner.timed(0) { pending.wait() } }
+        func progress() { owner.timed(0) { pending.progress() } }
     }
 }

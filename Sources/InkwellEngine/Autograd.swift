@@ -116,8 +116,12 @@ extension Tensor {
     ///     gets one (as in PyTorch). Given, only the work these need is done: ops whose inputs lead
     ///     to no target compute nothing, and other leaves' `grad` is left untouched.
     ///
+    ///   - watcher: told when each target's gradient is final and after each op's backward
+    ///     (data-parallel training starts summing gradients while the pass goes on); needs `targets`.
+    ///
     /// The graph is released afterwards; back-propagating through it again stops with an error.
-    public func backward(_ gradient: Tensor? = nil, to targets: [Tensor]? = nil) {
+    public func backward(_ gradient: Tensor? = nil, to targets: [Tensor]? = nil, watcher: BackwardWatcher? = nil) {
+        precondition(watcher == nil || targets != nil, "backward: a watcher needs the targets")
         guard requiresGrad else {
             fatalError("backward: tensor \(Shape.describe(shape)) does not require grad (no input of its graph requires grad)")
         }
@@ -135,6 +139,7 @@ extension Tensor {
         guard let root = node else {
             // A leaf: its gradient is the seed.
             if targets.map({ $0.contains { $0 === self } }) ?? true { grad = grad.map { accumulate($0, seed) } ?? seed }
+            for target in targets ?? [] { watcher?.gradientIsFinal(target) }
             return
         }
         let order = topologicalOrder(root)
@@ -150,6 +155,7 @@ extension Tensor {
             }
         }
         for node in order where node.edges.contains(where: needed) { needs.insert(ObjectIdentifier(node)) }
+        let finals = watcher.map { finalLeaves(order, targets: targets ?? [], needed: needed, watcher: $0) } ?? [:]
 
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
         // Each node is released as soon as it has been visited (its backward run, or skipped as
@@ -157,8 +163,14 @@ extension Tensor {
         // running, unless something else holds them.
         GradMode.withoutGrad {
             for node in order.reversed() {
-                defer { if !keepGraphUntilEnd { node.release() } }
                 let id = ObjectIdentifier(node)
+                defer {
+                    if !keepGraphUntilEnd { node.release() }
+                    if let watcher {
+                        for leaf in finals[id] ?? [] { watcher.gradientIsFinal(leaf) }
+                        watcher.opFinished()
+                    }
+                }
                 guard let g = grads.removeValue(forKey: id), needs.contains(id) else { continue }
                 for entry in node.saved where entry.storage.version != entry.version {
                     fatalError("backward: a tensor that \(node.op) saved for its gradient was modified in place after the forward pass")
@@ -184,6 +196,23 @@ extension Tensor {
             }
         }
         if keepGraphUntilEnd { for node in order { node.release() } }
+    }
+
+    /// For a watched pass: the targets each node gives its last gradient to (a leaf's gradient is
+    /// final once the last node with an edge to it, in the reversed order, has run). Targets no
+    /// needed node reaches are reported final at once.
+    private func finalLeaves(_ order: [GradNode], targets: [Tensor], needed: (GradEdge?) -> Bool,
+                             watcher: BackwardWatcher) -> [ObjectIdentifier: [Tensor]] {
+        var finals: [ObjectIdentifier: [Tensor]] = [:]
+        var placed = Set<ObjectIdentifier>()
+        // The backward visits `order` from its end: a leaf's first edge in `order` is its last.
+        for node in order {
+            for case .leaf(let leaf)? in node.edges where needed(.leaf(leaf)) && placed.insert(ObjectIdentifier(leaf)).inserted {
+                finals[ObjectIdentifier(node), default: []].append(leaf)
+            }
+        }
+        for target in targets where placed.insert(ObjectIdentifier(target)).inserted { watcher.gradientIsFinal(target) }
+        return finals
     }
 
     /// Diagnostic for memory measurements: with `INKWELL_KEEP_GRAPH_UNTIL_END` set, the graph is
@@ -212,6 +241,16 @@ extension Tensor {
         }
         return order
     }
+}
+
+/// Watches a backward pass (`Tensor.backward(to:watcher:)`): data-parallel training sums each
+/// bucket of gradients over the ranks as soon as they are final, while the pass goes on.
+public protocol BackwardWatcher: AnyObject {
+    /// `leaf`'s gradient will not change again in this pass (`grad` stays nil when none flowed to
+    /// it). Called once for each target.
+    func gradientIsFinal(_ leaf: Tensor)
+    /// An op's backward has run (a moment to move outstanding work along).
+    func opFinished()
 }
 
 /// a + b into a new tensor (gradients are never mutated in place: several inputs may share one).

@@ -51,7 +51,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// Ends the job when `code` is not MPI_SUCCESS, naming the rank, the call and MPI's reason.
-    private func check(_ code: Int32, _ call: String) {
+    fileprivate func check(_ code: Int32, _ call: String) {
         guard code != MPI_SUCCESS else { return }
         var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
         var length: Int32 = 0
@@ -161,5 +161,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         unowned let owner: MPICommunicator
         init(_ owner: MPICommunicator, _ call: String) { self.owner = owner; self.call = call }
         func wait() { owner.wait(&request, call, politely: false) }
+        func progress() {
+            var done: Int32 = 0
+            owner.check(MPI_Test(&request, &done, inkwell_mpi_status_ignore()), call)
+        }
     }
 }

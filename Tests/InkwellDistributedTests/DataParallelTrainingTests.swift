@@ -146,6 +146,33 @@ final class DataParallelTrainingTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.readState(latest).step, 5)
     }
 
+    /// Gradient sums started during the backward pass (as soon as a bucket's gradients are final)
+    /// give the bits of sums started after it: three steps on 3 ranks (2 + 2 + 1 rows), in
+    /// buckets of 2 KB so that several start during each backward pass.
+    func testOverlappedGradientSumsAreBitIdenticalToBlockingOnes() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let train = try MPIJob.tinyTraining(in: dir, steps: 3)(dir.appendingPathComponent("unused"), [])
+        let config = train[train.firstIndex(of: "--config")! + 1]
+        var digests: [String: String] = [:]
+        for mode in ["blocking", "overlapped"] {
+            let job = try MPIJob.run(ranks: 3, ["sums", mode, "2048", "3", config], program: try ChildProcess.testScenarios())
+            XCTAssertEqual(job.status, 0, job.output)
+            guard let line = job.output.split(separator: "\n").first(where: { $0.hasPrefix("sums \(mode): digest ") }) else {
+                return XCTFail("no digest from the \(mode) run: \(job.output)")
+            }
+            XCTAssertTrue(line.contains("divergent ranks []"), String(line))
+            digests[mode] = String(line.split(separator: " ")[3])
+            let started = line.components(separatedBy: " buckets, ").last?.split(separator: " ").first.flatMap { Int($0) } ?? -1
+            if mode == "overlapped" {
+                XCTAssertGreaterThan(started, 0, "no bucket started during a backward pass: \(line)")
+            } else {
+                XCTAssertEqual(started, 0, String(line))
+            }
+            print(line)
+        }
+        XCTAssertEqual(digests["overlapped"], digests["blocking"])
+    }
+
     /// `mpirun -np 2 inkwell run`: rank 0 runs the pipeline, and its train stage trains on both
     /// ranks; the losses are one process's.
     func testThePipelineTrainStageRunsOnTwoRanks() throws {

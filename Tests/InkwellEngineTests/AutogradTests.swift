@@ -130,6 +130,34 @@ final class AutogradTests: XCTestCase {
         try CrashScenario.expect("inPlaceAfterForward", messageContains: "modified in place after the forward pass")
         try CrashScenario.expect("inPlaceUnderPaddingRecipe", messageContains: "conv2d saved for its gradient was modified in place")
     }
+
+    /// A watched backward (what data-parallel training's overlapped gradient sums rely on) reports
+    /// each target once, when its gradient is final: `w`, used twice, only after both uses have
+    /// added to it; a target the loss does not reach at once, without a gradient.
+    func testAWatcherSeesEachTargetOnceWhenItsGradientIsFinal() {
+        let w = Tensor(shape: [2], values: [1, 2], requiresGrad: true)
+        let b = Tensor(shape: [2], values: [3, 4], requiresGrad: true)
+        let unreached = Tensor(shape: [1], values: [0], requiresGrad: true)
+        let loss = (w * b + w * w).sum()
+        let recorder = FinalGradients()
+        loss.backward(to: [w, b, unreached], watcher: recorder)
+        XCTAssertEqual(recorder.seen.first?.0, ObjectIdentifier(unreached), "the unreached target is reported before any op")
+        XCTAssertEqual(Set(recorder.seen.map(\.0)), Set([w, b, unreached].map(ObjectIdentifier.init)))
+        XCTAssertEqual(recorder.seen.count, 3)
+        let values = Dictionary(uniqueKeysWithValues: recorder.seen)
+        XCTAssertNil(values[ObjectIdentifier(unreached)]!)
+        XCTAssertEqual(values[ObjectIdentifier(w)]!, [5, 8])  // b + 2w
+        XCTAssertEqual(values[ObjectIdentifier(b)]!, [1, 2])  // w
+        XCTAssertGreaterThan(recorder.ops, 0)
+    }
+}
+
+/// Records each target's gradient when it is reported final.
+private final class FinalGradients: BackwardWatcher {
+    var seen: [(ObjectIdentifier, [Float]?)] = []
+    var ops = 0
+    func gradientIsFinal(_ leaf: Tensor) { seen.append((ObjectIdentifier(leaf), leaf.grad.map { Array($0.buffer) })) }
+    func opFinished() { ops += 1 }
 }
 
 /// Runs a scenario that must stop the process in a child process (`inkwell-test-scenarios crash

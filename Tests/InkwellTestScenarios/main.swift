@@ -8,6 +8,8 @@ import InkwellEngine
 //                                       saw (BLASEnvironmentTests)
 //   inkwell-test-scenarios diverge ...  under mpirun: trains, and makes one rank's weights differ
 //                                       mid-run (Divergence.swift, DataParallelTrainingTests)
+//   inkwell-test-scenarios sums ...     under mpirun: steps with blocking or overlapped gradient
+//                                       sums, printing a digest (GradientSums.swift)
 
 /// Scenarios that must stop the process with a message; reaching the end is a failure (status 0
 /// and a line saying so, which the test reports).
@@ -60,7 +62,8 @@ switch (arguments.first, arguments.count) {
 case ("crash", 2): exit(crash(arguments[arguments.startIndex + 1]))
 case ("reexec", 1): exit(reexec())
 case ("diverge", _): exit(diverge(Array(arguments.dropFirst())))
+case ("sums", _): exit(gradientSums(Array(arguments.dropFirst())))
 default:
-    FileHandle.standardError.write(Data("usage: inkwell-test-scenarios crash NAME | reexec | diverge DATA CONFIG RUN RANK STEP\n".utf8))
+    FileHandle.standardError.write(Data("usage: inkwell-test-scenarios crash NAME | reexec | diverge DATA CONFIG RUN RANK STEP | sums MODE BUCKET_BYTES STEPS CONFIG\n".utf8))
     exit(64)
 }

@@ -39,8 +39,7 @@ public final class SeedSchedule: TrainingSchedule {
         /// `optimizers`.
         func update(_ number: Int, _ loss: Tensor, _ targets: [Tensor], _ stepped: [Adam]) {
             model.zeroGrad()
-            loss.backward(to: targets)
-            context.gradientReducer?.reduce(targets)
+            context.backward(loss, to: targets)
             context.gradientObserver?(number, targets)
             for o in stepped { o.step() }
             // Applied gradients are dropped now, not at the next clearing: the next sub-update's

@@ -37,9 +37,19 @@ public final class StepContext {
     /// `grad` is what the step applies). The golden check compares these with PyTorch's.
     public var gradientObserver: ((_ subUpdate: Int, _ parameters: [Tensor]) -> Void)?
     /// In data-parallel training, sums each sub-update's gradients over the ranks (only the
-    /// parameters it steps), after its backward pass and before the observer and the optimizers.
-    /// Nil in one process.
+    /// parameters it steps), during and after its backward pass and before the observer and the
+    /// optimizers (`backward(_:to:)`). Nil in one process.
     public var gradientReducer: GradientReducer?
+
+    /// A sub-update's backward pass: back-propagates `loss` to `parameters` only, and in
+    /// data-parallel training sums their gradients over the ranks (`gradientReducer`).
+    public func backward(_ loss: Tensor, to parameters: [Tensor]) {
+        if let gradientReducer {
+            gradientReducer.backward(loss, to: parameters)
+        } else {
+            loss.backward(to: parameters)
+        }
+    }
 
     public init(model: VAEGAN, optimizers: VAEGANOptimizers, kld: any KLDStrategy, beta: any BetaStrategy,
                 reconstruction: any ReconstructionLoss = FeatureMatchingLoss(), stepsDone: Int = 0) {

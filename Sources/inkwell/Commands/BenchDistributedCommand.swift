@@ -23,6 +23,9 @@ struct BenchDistributedCommand: ParsableCommand {
     @Option(help: "Timed rounds (each one distributed step and one single-process step), after a warm-up round.")
     var steps: Int = 5
 
+    @Option(help: "Gradient sums of the distributed steps: blocking (after each backward pass), overlapped (during it) or both (interleaved).")
+    var gradientSums: String = "both"
+
     @Option(help: "MiB per allreduce in the bandwidth test.")
     var megabytes: Int = 25
 
@@ -31,6 +34,7 @@ struct BenchDistributedCommand: ParsableCommand {
 
     func validate() throws {
         guard ["reference", "narrow"].contains(preset) else { throw ValidationError("--preset must be reference or narrow") }
+        guard ["blocking", "overlapped", "both"].contains(gradientSums) else { throw ValidationError("--gradient-sums must be blocking, overlapped or both") }
         guard steps >= 1, repeats >= 1, megabytes >= 1 else { throw ValidationError("--steps, --repeats and --megabytes must be at least 1") }
     }
 
@@ -80,8 +84,9 @@ struct BenchDistributedCommand: ParsableCommand {
                      bytes / stats.median / 1e9, bytes * busFactor / stats.median / 1e9, bytes * busFactor * 8 / stats.median / 1e9))
     }
 
-    /// Distributed steps (every rank, one thread each) interleaved with one-process steps (rank 0
-    /// alone, as many threads as ranks, the others waiting without spinning).
+    /// Distributed steps (every rank, one thread each; for each gradient-sum mode) interleaved
+    /// with one-process steps (rank 0 alone, as many threads as ranks, the others waiting without
+    /// spinning).
     private func compareSteps(_ world: any Communicator) throws {
         let widths = try ModelWidths.preset(preset)
         let frame = widths.frameSize
@@ -90,25 +95,25 @@ struct BenchDistributedCommand: ParsableCommand {
         let rows = try BatchSplit(global: batch, ranks: world.size).rows(of: world.rank)
         let timed = TimedCommunicator(world)
         let distributed = try makeContext(widths)
-        distributed.gradientReducer = GradientReducer(communicator: timed)
+        let reducer = GradientReducer(communicator: timed)
+        distributed.gradientReducer = reducer
         Replicas.broadcast(distributed.model.stateTensors().map(\.1), over: world)
         let distributedNoise = RowsOfGlobalNoise(SeededNoise(seed: 2), globalBatch: batch, rows: rows)
         let single = world.isRoot ? try makeContext(widths) : nil
         let singleNoise = SeededNoise(seed: 2)
         let local = images.rows(rows)
-        print("steps: \(preset) widths (\(distributed.model.parameterCount) parameters), global batch \(batch), frames \(frame[1]) x \(frame[0]): \(world.size) ranks x 1 thread vs 1 process x \(world.size) threads, interleaved; OpenBLAS \(BLAS.coreType)")
+        let modes = gradientSums == "both" ? [false, true] : [gradientSums == "overlapped"]
+        print("steps: \(preset) widths (\(distributed.model.parameterCount) parameters), global batch \(batch), frames \(frame[1]) x \(frame[0]): \(world.size) ranks x 1 thread (gradient sums \(modes.map { $0 ? "overlapped" : "blocking" }.joined(separator: ", "))) vs 1 process x \(world.size) threads, interleaved; OpenBLAS \(BLAS.coreType)")
 
-        var distributedTimes: [Double] = [], singleTimes: [Double] = [], shares: [Double] = [], bytes = 0
+        var measured: [Bool: [DistributedStep]] = [:], singleTimes: [Double] = []
         for round in 0...steps {
-            setThreads(1)
-            world.barrier()
-            timed.reset()
-            let start = Date()
-            _ = try GlobalBatch.spanning(timed) { try SeedSchedule().run(distributed, images: local, noise: distributedNoise) }
-            let seconds = maxOverRanks(Date().timeIntervalSince(start), world)
-            let communication = timed.seconds
-            bytes = timed.bytesSummed
-            world.barrier()
+            for overlapped in modes {
+                reducer.overlapsBackward = overlapped
+                let step = try DistributedStep(world, timed: timed, reducer: reducer) {
+                    _ = try SeedSchedule().run(distributed, images: local, noise: distributedNoise)
+                }
+                if round > 0 { measured[overlapped, default: []].append(step) }
+            }
             if let single {
                 setThreads(world.size)
                 let start = Date()
@@ -116,34 +121,69 @@ struct BenchDistributedCommand: ParsableCommand {
                 if round > 0 { singleTimes.append(Date().timeIntervalSince(start)) }
             }
             world.barrier()
-            if round > 0 {
-                distributedTimes.append(seconds)
-                shares.append(communication / seconds)
-            }
         }
-        let d = Spread(distributedTimes), s = Spread(singleTimes), c = Spread(shares)
-        print(String(format: "%d ranks x 1 thread: %.3f s/step median (spread %.3f-%.3f, %d steps)", world.size, d.median, d.low, d.high, distributedTimes.count))
+        let s = Spread(singleTimes)
         print(String(format: "1 process x %d threads: %.3f s/step median (spread %.3f-%.3f, %d steps)", world.size, s.median, s.low, s.high, singleTimes.count))
-        print(String(format: "ratio distributed / one process: %.2fx (same invocation, same global batch %d)", d.median / s.median, batch))
-        print(String(format: "rank 0 in collectives (gradient sums, batch-norm and loss statistics, waiting for the other ranks): %.1f%% of the step median (spread %.1f-%.1f%%); %.2f MB summed per step by each rank",
-                     c.median * 100, c.low * 100, c.high * 100, Double(bytes) / 1e6))
+        for overlapped in modes { report(measured[overlapped] ?? [], overlapped: overlapped, ranks: world.size, single: s.median) }
+        if let blocking = measured[false], let overlapped = measured[true] {
+            let hidden = 1 - Spread(overlapped.map(\.gradientSums)).median / Spread(blocking.map(\.gradientSums)).median
+            print(String(format: "gradient-sum time hidden by overlapping with the backward pass: %.1f%% (1 - overlapped / blocking medians of rank 0's time in the sums)", hidden * 100))
+        }
         print("load average \(OpsBenchmark.loadAverage()) (other processes on these cores inflate and scatter the times)")
+    }
+
+    /// One mode's figures: step time, its ratio to one process, rank 0's share in collectives and
+    /// its time in the gradient sums.
+    private func report(_ steps: [DistributedStep], overlapped: Bool, ranks: Int, single: Double) {
+        let mode = overlapped ? "overlapped" : "blocking"
+        let d = Spread(steps.map(\.seconds)), c = Spread(steps.map { $0.collectives / $0.seconds }), g = Spread(steps.map(\.gradientSums))
+        print(String(format: "%d ranks x 1 thread, %@ gradient sums: %.3f s/step median (spread %.3f-%.3f, %d steps); %.2fx one process",
+                     ranks, mode, d.median, d.low, d.high, steps.count, d.median / single))
+        print(String(format: "  rank 0 in collectives (gradient sums, batch-norm and loss statistics, waiting for the other ranks): %.1f%% of the step median (spread %.1f-%.1f%%); %.2f MB summed per step by each rank",
+                     c.median * 100, c.low * 100, c.high * 100, Double(steps.last?.bytes ?? 0) / 1e6))
+        print(String(format: "  rank 0 in the gradient sums outside the backward pass's work: %.3f s median (spread %.3f-%.3f); %d of %d buckets started during a backward pass",
+                     g.median, g.low, g.high, steps.last?.bucketsEarly ?? 0, steps.last?.buckets ?? 0))
     }
 
     private func makeContext(_ widths: ModelWidths) throws -> StepContext {
         let model = try VAEGAN(widths: widths, seed: 0)
         return StepContext(model: model, optimizers: VAEGANOptimizers(model: model), kld: MovingBatchKLD(), beta: DualGradientBeta())
     }
+}
 
-    private func setThreads(_ n: Int) {
-        BLAS.threads = n
-        Parallel.workers = n
-    }
+/// Sets the threads of OpenBLAS and the engine.
+private func setThreads(_ n: Int) {
+    BLAS.threads = n
+    Parallel.workers = n
+}
 
-    private func maxOverRanks(_ value: Double, _ world: any Communicator) -> Double {
-        var v = [value]
-        v.withUnsafeMutableBufferPointer { world.maxAcrossBatch($0) }
-        return v[0]
+/// The largest of every rank's `value`.
+private func maxOverRanks(_ value: Double, _ world: any Communicator) -> Double {
+    var v = [value]
+    v.withUnsafeMutableBufferPointer { world.maxAcrossBatch($0) }
+    return v[0]
+}
+
+/// One timed data-parallel step (every rank one thread): its time (the slowest rank's), and rank
+/// 0's seconds in collectives and in the gradient sums, bytes summed and buckets per step.
+private struct DistributedStep {
+    let seconds: Double, collectives: Double, gradientSums: Double
+    let bytes: Int, buckets: Int, bucketsEarly: Int
+
+    init(_ world: any Communicator, timed: TimedCommunicator, reducer: GradientReducer, _ body: () throws -> Void) throws {
+        setThreads(1)
+        world.barrier()
+        timed.reset()
+        let (sums, buckets, early) = (reducer.seconds, reducer.buckets, reducer.bucketsStartedDuringBackward)
+        let start = Date()
+        try GlobalBatch.spanning(timed) { try body() }
+        seconds = maxOverRanks(Date().timeIntervalSince(start), world)
+        collectives = timed.seconds
+        bytes = timed.bytesSummed
+        gradientSums = reducer.seconds - sums
+        self.buckets = reducer.buckets - buckets
+        bucketsEarly = reducer.bucketsStartedDuringBackward - early
+        world.barrier()
     }
 }
 
