@@ -64,7 +64,7 @@ let package = Package(
         ),
         .target(
             name: "InkwellStages",
-            dependencies: ["InkwellFiles", "InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport"]
+            dependencies: ["InkwellFiles", "InkwellPipeline", "InkwellTraining", "InkwellDataset", "InkwellVideo", "InkwellReport", "InkwellDistributed"]
         ),
         .target(name: "InkwellBenchmarks", dependencies: ["InkwellEngine", "InkwellVideo", "InkwellTraining"]),
         .target(name: "InkwellGolden", dependencies: ["InkwellEngine", "InkwellNN", "InkwellTraining", "InkwellDistributed"]),

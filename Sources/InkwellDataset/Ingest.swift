@@ -3,7 +3,7 @@ import InkwellDistributed
 import InkwellVideo
 
 /// How `Ingest` takes frames from videos and lays out the dataset.
-public struct IngestOptions: Sendable, Equatable {
+public struct IngestOptions: Sendable, Equatable, Codable {
     /// Key frames (default), N frames per second, or every frame.
     public var selection: FrameSelection = .keyFrames
     /// Frame size (default 121 x 65).

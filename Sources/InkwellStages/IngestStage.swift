@@ -1,6 +1,8 @@
 import Foundation
 import InkwellDataset
+import InkwellDistributed
 import InkwellPipeline
+import InkwellTraining
 import InkwellVideo
 
 /// `ingest`: videos to a sharded frame dataset through the FFmpeg libraries. Wraps `Ingest`
@@ -90,13 +92,23 @@ public struct IngestStage: Stage {
         }
         let options = Self.options(p)
 
-        let ingest = Ingest(inputs: inputs, output: context.output("dataset"), options: options)
-        let summary = try ingest.run(
-            progress: { progress in
-                let fraction = progress.videosTotal > 0 ? Double(progress.videosDone) / Double(progress.videosTotal) : nil
-                context.progress.update(fraction, progress.line)
-            },
-            message: { message in context.logger.warning(message.description) })
+        // Under mpirun the ranks share the decoding, as in `inkwell ingest`; rank 0 writes.
+        let world = World.communicator
+        let job = IngestJob(inputs: inputs, output: context.output("dataset"), options: options)
+        try RankJobs.announce(.ingest(job), over: world)
+        let summary: IngestSummary
+        do {
+            summary = try job.ingest(over: world).run(
+                progress: { progress in
+                    let fraction = progress.videosTotal > 0 ? Double(progress.videosDone) / Double(progress.videosTotal) : nil
+                    context.progress.update(fraction, progress.line)
+                },
+                message: { message in context.logger.warning(message.description) })
+        } catch where world.isDistributed {
+            // The other ranks are decoding for this ingest: end the job rather than leave them waiting.
+            world.abort("ingest stage: \(error)", code: 1)
+        }
+        if world.isDistributed { context.logger.info("decoded by \(world.size) ranks") }
         let manifest = summary.manifest
         context.logger.info("dataset: \(manifest.videos.count) videos, \(manifest.frameCount) frames (\(manifest.frameCount(.train)) train, \(manifest.frameCount(.test)) test); added \(summary.framesAdded) frames in \(String(format: "%.1f", summary.elapsed)) s; \(summary.rejected.count) inputs rejected")
         guard manifest.frameCount > 0 else {

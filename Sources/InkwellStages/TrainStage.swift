@@ -100,7 +100,7 @@ public struct TrainStage: Stage {
         let resume = context.isResuming && Checkpoint.exists(at: RunLayout(runDirectory).latestCheckpoint)
         if !resume { try? FileManager.default.removeItem(at: runDirectory) }
         // Under mpirun, the other ranks train this stage with rank 0 (docs/DISTRIBUTED.md).
-        try TrainingJobs.announce(TrainingJob(configuration: configuration, runDirectory: runDirectory, dataset: dataset, resume: resume))
+        try RankJobs.announce(.train(TrainingJob(configuration: configuration, runDirectory: runDirectory, dataset: dataset, resume: resume)))
         let trainer = try Trainer(configuration: configuration, runDirectory: runDirectory, dataset: dataset, resume: resume)
         trainer.log = { context.logger.info($0) }
         if resume { context.logger.info("resuming from checkpoints/latest at step \(trainer.step)") }

@@ -173,9 +173,9 @@ final class DataParallelTrainingTests: XCTestCase {
         XCTAssertEqual(digests["overlapped"], digests["blocking"])
     }
 
-    /// `mpirun -np 2 inkwell run`: rank 0 runs the pipeline, and its train stage trains on both
-    /// ranks; the losses are one process's.
-    func testThePipelineTrainStageRunsOnTwoRanks() throws {
+    /// `mpirun -np 2 inkwell run`: rank 0 runs the pipeline, its ingest stage decodes on both
+    /// ranks and its train stage trains on both; the dataset and the losses are one process's.
+    func testThePipelineIngestAndTrainStagesRunOnTwoRanks() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let pipeline = dir.appendingPathComponent("tiny.yaml")
         try """
@@ -198,6 +198,8 @@ final class DataParallelTrainingTests: XCTestCase {
         XCTAssertEqual(one.status, 0, one.output)
         let two = try MPIJob.run(ranks: 2, ["run", pipeline.path, "--workdir", pair.path])
         XCTAssertEqual(two.status, 0, two.output)
+        XCTAssertTrue(two.output.contains("decoded by 2 ranks"), two.output)
+        try MPIJob.assertSameDataset(pair.appendingPathComponent("ingest/dataset"), single.appendingPathComponent("ingest/dataset"))
         try assertSameLosses(pair.appendingPathComponent("train/run"), single.appendingPathComponent("train/run"), steps: 1...3)
         let log = try String(contentsOf: pair.appendingPathComponent("train/run/logs/rank-1.log"), encoding: .utf8)
         XCTAssertTrue(log.contains("step 3/3"), log)

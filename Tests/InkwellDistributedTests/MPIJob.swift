@@ -80,6 +80,17 @@ enum MPIJob {
         return { out, extra in ["train", "--data", data.path, "--out", out.path, "--config", config.path, "--threads", "1"] + extra }
     }
 
+    /// `shared` (ingested by several ranks) holds the dataset `single` (one process) holds: the same
+    /// videos, splits and frame counts, byte-identical shards, the same rejected inputs.
+    static func assertSameDataset(_ shared: URL, _ single: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+        let a = try DatasetManifest.read(datasetAt: single), b = try DatasetManifest.read(datasetAt: shared)
+        XCTAssertEqual(b.videos.map(\.sha256), a.videos.map(\.sha256), file: file, line: line)
+        XCTAssertEqual(b.videos.map(\.split), a.videos.map(\.split), file: file, line: line)
+        XCTAssertEqual(b.videos.map(\.frames), a.videos.map(\.frames), file: file, line: line)
+        XCTAssertEqual(b.shards.map(\.sha256), a.shards.map(\.sha256), "the shards differ", file: file, line: line)
+        XCTAssertEqual(b.rejected.map(\.path), a.rejected.map(\.path), file: file, line: line)
+    }
+
     /// metrics.csv's training rows: step -> column -> value.
     static func trainRows(_ run: URL) throws -> [Int: [String: Double]] {
         let text = try String(contentsOf: run.appendingPathComponent("metrics.csv"), encoding: .utf8)

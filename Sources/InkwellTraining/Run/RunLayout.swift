@@ -47,7 +47,7 @@ public struct RunLayout: Sendable, Equatable {
     public var baselines: URL { root.appendingPathComponent(Self.baselinesName) }
     public var timings: URL { root.appendingPathComponent(Self.timingsName) }
     public var report: URL { root.appendingPathComponent(Self.reportName) }
-    /// RUN/logs: the log of each rank of a multi-job training (TrainingJobs).
+    /// RUN/logs: the log of each rank of a multi-rank training (RankJobs).
     public var logs: URL { root.appendingPathComponent(Self.logsName) }
     public func rankLog(_ rank: Int) -> URL { logs.appendingPathComponent("rank-\(rank).log") }
 

@@ -33,11 +33,12 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try pipelineFile.load()
-        // Under mpirun, rank 0 runs the pipeline; the other ranks train its train stages with it.
+        // Under mpirun, rank 0 runs the pipeline; the other ranks train its train stages and decode
+        // for its ingest stages with it.
         let world = World.communicator
         if !world.isRoot {
             RankOutput.silenceStandardOutput()
-            do { try TrainingJobs.follow() } catch {
+            do { try RankJobs.follow() } catch {
                 RankOutput.error("inkwell run: \(error)")
                 throw ExitCode(1)
             }
@@ -54,7 +55,7 @@ struct RunCommand: ParsableCommand {
         fflush(nil)
         do {
             let outcomes = try runner.run()
-            try TrainingJobs.announce(nil)
+            try RankJobs.announce(nil)
             print(PipelineRunner.summary(outcomes), terminator: "")
             // Point at what a person opens next: every report the run holds.
             for stage in loaded.stages where outcomes.contains(where: { $0.name == stage.name && $0.status != .notRun }) {
