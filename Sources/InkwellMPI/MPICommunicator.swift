@@ -28,6 +28,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         return MPICommunicator()
     }
 
+    /// Why this process must not run: Slurm's `srun` started several tasks without an MPI plugin
+    /// (no PMI/PMIx in their environment), so each would run the whole job alone; nil otherwise.
+    public static func slurmStepWithoutMPI() -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        guard !launcherVariables.contains(where: { environment[$0] != nil }),
+              let tasks = Int(environment["SLURM_STEP_NUM_TASKS"] ?? ""), tasks > 1 else { return nil }
+        return "srun started \(tasks) tasks without an MPI plugin, so each would run the whole job alone: use srun --mpi=pmix (or MpiDefault=pmix in slurm.conf)"
+    }
+
     /// Initialises MPI (once per process) and registers its finalisation at exit.
     private init() {
         var provided: Int32 = 0

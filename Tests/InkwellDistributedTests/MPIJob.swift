@@ -8,13 +8,17 @@ import XCTest
 enum MPIJob {
     /// mpirun from PATH; skips, printing why, when OpenMPI's launcher is not installed.
     static func launcher() throws -> URL {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-            let url = URL(fileURLWithPath: String(dir)).appendingPathComponent("mpirun")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
+        if let mpirun = onPath("mpirun") { return mpirun }
         let reason = "skipped: no mpirun on PATH (scripts/setup installs openmpi-bin)"
         print(reason)
         throw XCTSkip(reason)
+    }
+
+    /// The executable `name` in a folder of PATH, or nil.
+    static func onPath(_ name: String) -> URL? {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+            .map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
     /// The options every test job uses: root allowed (CI), more ranks than cores allowed, no core

@@ -7,7 +7,12 @@ import InkwellMPI
 /// `World.communicator`, and each rank defaults to its share of the machine's cores.
 enum DistributedLaunch {
     /// Installs the MPI world when an MPI launcher started this process; does nothing otherwise.
+    /// Several Slurm tasks started without MPI stop at once (exit status 64), saying why.
     static func installWorldIfLaunched() {
+        if let problem = MPICommunicator.slurmStepWithoutMPI() {
+            FileHandle.standardError.write(Data("inkwell: \(problem)\n".utf8))
+            exit(64)
+        }
         guard let world = MPICommunicator.launchedWorld() else { return }
         World.communicator = world
         let environment = ProcessInfo.processInfo.environment
