@@ -115,7 +115,6 @@ extension Tensor {
     ///   - targets: the leaves whose gradients are wanted. Omitted, every leaf that requires grad
     ///     gets one (as in PyTorch). Given, only the work these need is done: ops whose inputs lead
     ///     to no target compute nothing, and other leaves' `grad` is left untouched.
-    ///
     ///   - watcher: told when each target's gradient is final and after each op's backward
     ///     (data-parallel training starts summing gradients while the pass goes on); needs `targets`.
     ///
