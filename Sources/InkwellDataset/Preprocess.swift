@@ -52,7 +52,8 @@ public enum FrameStatistics {
 /// Which preprocessing steps to apply (each nil / false is off).
 ///
 /// Steps run in this order on every frame: drop near-black, drop near-uniform, drop
-/// near-duplicates, then add a mirrored copy. Thresholds are on the 0...255 scale.
+/// near-duplicates, then (training split only) add a mirrored copy. Thresholds are on the
+/// 0...255 scale.
 public struct PreprocessOptions: Sendable, Equatable, Codable {
     /// Drop frames whose mean channel value is below this (a good value: 12).
     public var darkThreshold: Double?
@@ -61,7 +62,9 @@ public struct PreprocessOptions: Sendable, Equatable, Codable {
     /// Drop a frame whose mean absolute difference from the previous kept frame of the same video
     /// is below this (a good value: 2).
     public var duplicateThreshold: Double?
-    /// Add a horizontally mirrored copy of every kept frame, right after it (same video, same split).
+    /// Add a horizontally mirrored copy of every kept training frame, right after it (same video).
+    /// An augmentation: the test split keeps only the frames its videos hold, so evaluations
+    /// score real frames.
     public var flip: Bool
 
     public init(darkThreshold: Double? = nil, uniformThreshold: Double? = nil, duplicateThreshold: Double? = nil,
@@ -118,7 +121,7 @@ public enum Preprocess {
         var pass = PreprocessPass(options: options, width: src.width, height: src.height)
         do {
             for split in Split.allCases {
-                pass.startSplit()
+                pass.startSplit(split)
                 for record in src.shards(in: split) {
                     let shard = try src.openShard(record, verify: true)
                     let kept = pass.filter(shard, rows: try src.provenance(of: record), frameBytes: src.frameBytes)
@@ -166,7 +169,7 @@ public enum Preprocess {
                 options: PreprocessOptions(darkThreshold: darkThreshold, uniformThreshold: uniformThreshold))
     }
 
-    /// Adds a horizontally mirrored copy of every frame.
+    /// Adds a horizontally mirrored copy of every training frame.
     @discardableResult
     public static func addHorizontalFlips(source: URL, output: URL) throws -> PreprocessSummary {
         try run(source: source, output: output, options: PreprocessOptions(flip: true))
@@ -186,6 +189,8 @@ private struct PreprocessPass {
     var framesOut = 0
     private var previousKept: [UInt8] = []
     private var previousVideo = ""
+    /// Whether the current split's frames get mirrored copies.
+    private var mirrors = false
 
     init(options: PreprocessOptions, width: Int, height: Int) {
         self.options = options
@@ -193,13 +198,14 @@ private struct PreprocessPass {
         self.height = height
     }
 
-    /// A split starts: no previous frame to compare with.
-    mutating func startSplit() {
+    /// A split starts: no previous frame to compare with; only training frames are mirrored.
+    mutating func startSplit(_ split: Split) {
         previousKept = []
         previousVideo = ""
+        mirrors = options.flip && split == .train
     }
 
-    /// The kept frames of one shard (each followed by its mirror image when flipping) and their
+    /// The kept frames of one shard (each followed by its mirror image when mirroring) and their
     /// provenance rows.
     mutating func filter(_ shard: MappedShard, rows: [FrameProvenance], frameBytes: Int) -> (bytes: [UInt8], rows: [FrameProvenance]) {
         var bytes: [UInt8] = []
@@ -217,7 +223,7 @@ private struct PreprocessPass {
             bytes.append(contentsOf: frame)
             outRows.append(row)
             keptPerVideo[row.videoSHA256, default: 0] += 1
-            if options.flip {
+            if mirrors {
                 bytes += FrameStatistics.flippedHorizontally(frame, width: width, height: height)
                 var mirrored = row
                 mirrored.flipped = !row.flipped

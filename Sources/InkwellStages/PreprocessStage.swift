@@ -21,7 +21,7 @@ public struct PreprocessStage: Stage {
         ParameterSpec("uniform", .double, default: .double(4), "drop frames whose luma standard deviation is below this (0: off)", check: ParameterSpec.range(0, 255)),
         ParameterSpec("duplicates", .double, default: .double(2), "drop a frame whose mean absolute difference from the previous kept frame is below this (0: off)",
                       check: ParameterSpec.range(0, 255)),
-        ParameterSpec("flip", .bool, default: .bool(false), "add a horizontally mirrored copy of every kept frame"),
+        ParameterSpec("flip", .bool, default: .bool(false), "add a horizontally mirrored copy of every kept training frame (the test split is not augmented)"),
     ]
 
     public init() {}

@@ -87,13 +87,18 @@ final class PreprocessTests: XCTestCase {
         let src = try source()
         let out = src.deletingLastPathComponent().appendingPathComponent("flipped")
         let summary = try Preprocess.addHorizontalFlips(source: src, output: out)
-        XCTAssertEqual(summary.record.added, ["flipped": 9])
-        XCTAssertEqual(summary.record.framesOut, 18)
+        // Training frames (A: 5, B: 2) each gain a mirrored copy; the test split (C) is not augmented.
+        XCTAssertEqual(summary.record.added, ["flipped": 7])
+        XCTAssertEqual(summary.record.framesOut, 16)
+        let (train, trainRows) = try frames(out, .train)
+        XCTAssertEqual(trainRows.map(\.flipped), Array(repeating: [false, true], count: 7).flatMap { $0 })
+        for i in stride(from: 0, to: train.count, by: 2) {
+            XCTAssertEqual(train[i + 1], train[i].withUnsafeBufferPointer { FrameStatistics.flippedHorizontally($0, width: width, height: height) })
+        }
         let (test, rows) = try frames(out, .test)
-        XCTAssertEqual(rows.map(\.flipped), [false, true, false, true])
-        let mirrored = textured(4).withUnsafeBufferPointer { FrameStatistics.flippedHorizontally($0, width: width, height: height) }
-        XCTAssertEqual(test[1], mirrored)
-        XCTAssertEqual(test[0], textured(4))
+        XCTAssertEqual(rows.map(\.flipped), [false, false])
+        XCTAssertEqual(test, [textured(4), solid(0)])
+        XCTAssertEqual(try DatasetManifest.read(datasetAt: out).splits["test"]?.frames, 2)
 
         // Preprocessing again into the same output replaces it atomically; old shards go.
         let again = try Preprocess.dropBlankFrames(source: src, output: out)

@@ -75,7 +75,10 @@ final class BuiltinStagesTests: XCTestCase {
         let processed = try DatasetManifest.read(datasetAt: work.appendingPathComponent("preprocess/dataset"))
         let record = try XCTUnwrap(processed.preprocess.last)
         XCTAssertEqual(record.framesIn, 20)
-        XCTAssertEqual(record.added["flipped"], record.framesIn - record.dropped.values.reduce(0, +))
+        let kept = record.framesIn - record.dropped.values.reduce(0, +)
+        let trainFrames = try XCTUnwrap(processed.splits["train"]?.frames)
+        XCTAssertEqual(record.added["flipped"], trainFrames / 2, "every kept training frame, and only those, gains a mirror")
+        XCTAssertEqual(processed.frameCount, kept + trainFrames / 2)
         XCTAssertEqual(processed.frameCount, record.framesOut)
         // Up to date on a second run; a preprocess parameter reruns preprocess only.
         XCTAssertEqual(try PipelineRunner(pipeline: pipeline, workDirectory: work, options: .init(until: "preprocess", echo: false)).run()
