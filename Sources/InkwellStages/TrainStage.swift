@@ -49,6 +49,8 @@ public struct TrainStage: Stage {
             ParameterSpec("schedule", .strategy(family: "schedule"), default: .strategy(d.schedule), "the step's update sequence (SPEC.md section 3)"),
             ParameterSpec("reconstruction", .strategy(family: "reconstruction"), default: .strategy(d.reconstruction),
                           "the reconstruction sub-update's loss (docs/TRAINING.md)"),
+            ParameterSpec("augment", .strategy(family: "augmentation"), default: .strategy(d.augment),
+                          "a random transform of each training batch (docs/TRAINING.md)"),
         ]
     }()
 
@@ -76,6 +78,7 @@ public struct TrainStage: Stage {
         c.beta = p.strategy("beta")
         c.schedule = p.strategy("schedule")
         c.reconstruction = p.strategy("reconstruction")
+        c.augment = p.strategy("augment")
         return c
     }
 

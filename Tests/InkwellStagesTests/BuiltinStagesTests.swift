@@ -182,6 +182,14 @@ final class BuiltinStagesTests: XCTestCase {
         XCTAssertTrue(errors(["train.beta=dual-gradiant"])[0].contains("unknown beta strategy 'dual-gradiant'; did you mean 'dual-gradient'?"),
                       "\(errors(["train.beta=dual-gradiant"]))")
         XCTAssertTrue(errors(["train.kld=moving"])[0].contains("unknown kld strategy 'moving'"), "\(errors(["train.kld=moving"]))")
+        let negative = errors(["train.augment=jitter", "train.augment.shift_x=-1"])
+        XCTAssertTrue(negative.first?.contains("shift_x and shift_y must not be negative") == true, "\(negative)")
+        // A pipeline's numbers reach the strategy's typed parameters (integers stay integers).
+        let jitter = try load(Self.pipeline, overrides: ["train.augment=jitter", "train.augment.shift_x=6", "train.augment.channels=0.5"])
+        let configuration = try TrainStage.configuration(jitter.stage(named: "train")!.parameters).resolved()
+        XCTAssertEqual(configuration.augment.name, "jitter")
+        XCTAssertEqual(configuration.augment.parameters["shift_x"], .int(6))
+        XCTAssertEqual(configuration.augment.parameters["channels"], .double(0.5))
         XCTAssertTrue(errors(["train.beta.taget=0.3"])[0].contains("unknown parameter 'taget' of beta strategy 'pi-controller'"),
                       "\(errors(["train.beta.taget=0.3"]))")
         XCTAssertTrue(errors(["train.batch=1"])[0].contains("stage 'train': batch must be at least 2 (batch statistics), got 1"),
@@ -194,7 +202,8 @@ final class BuiltinStagesTests: XCTestCase {
     func testTrainingStrategiesAreListed() {
         let strategies = registry().strategies
         let names = Set(strategies.map { "\($0.family)/\($0.name)" })
-        for expected in ["kld/per-sample", "kld/batch", "kld/moving-batch", "beta/constant", "beta/dual-gradient", "schedule/seed"] {
+        for expected in ["kld/per-sample", "kld/batch", "kld/moving-batch", "beta/constant", "beta/dual-gradient", "schedule/seed",
+                         "augmentation/none", "augmentation/jitter"] {
             XCTAssertTrue(names.contains(expected), "\(expected) missing from \(names.sorted())")
         }
         let dual = strategies.first { $0.family == "beta" && $0.name == "dual-gradient" }!

@@ -14,10 +14,20 @@ final class TrainerTests: XCTestCase {
     }
 
 
+    /// With and without an augmentation of the training batches (drawn per frame, so a resumed
+    /// run transforms the frames as the straight one did).
     func testResumeIsBitExact() throws {
-        let straight = try SharedFixtures.temporaryDirectory(self)
-        let resumed = try SharedFixtures.temporaryDirectory(self)
-        let config = tinyConfiguration(steps: 7, evalEvery: 3)
+        for augment in [StrategyChoice(name: "none"),
+                        StrategyChoice(name: "jitter", parameters: ["shift_x": .int(2), "shift_y": .int(1), "channels": .double(0.5)])] {
+            try checkResumeIsBitExact(augment)
+        }
+    }
+
+    private func checkResumeIsBitExact(_ augment: StrategyChoice) throws {
+        let straight = try SharedFixtures.temporaryDirectory(self).appendingPathComponent(augment.name)
+        let resumed = try SharedFixtures.temporaryDirectory(self).appendingPathComponent(augment.name + "-resumed")
+        var config = tinyConfiguration(steps: 7, evalEvery: 3)
+        config.augment = augment
         try makeTrainer(config, straight).run()
 
         // 4 steps (an evaluation at 3), a stop request (as SIGINT gives: checkpoint at 4), resume, 3 more.

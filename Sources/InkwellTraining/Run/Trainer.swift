@@ -71,6 +71,8 @@ public final class Trainer {
     public let kld: any KLDStrategy
     public let beta: any BetaStrategy
     public let schedule: any TrainingSchedule
+    /// The training batches' random transform (`augment:`).
+    public let augmentation: any Augmentation
     public let noise: SeededNoise
     public let train: FrameBatches
     public let test: FrameBatches?
@@ -166,6 +168,7 @@ public final class Trainer {
         kld = try StrategyRegistry.makeKLD(config.kld)
         beta = try StrategyRegistry.makeBeta(config.beta)
         schedule = try StrategyRegistry.makeSchedule(config.schedule)
+        augmentation = try StrategyRegistry.makeAugmentation(config.augment)
         noise = SeededNoise(seed: config.seed &+ 0x0123_4567)
         stepNoise = try Self.splitForRanks(noise, train: train, batch: config.batch, communicator: communicator)
         evaluator = Evaluator(latent: widths.latent, maxFrames: config.evalFrames, fixedLatentCount: config.fixedLatents,
@@ -378,6 +381,9 @@ public final class Trainer {
         while step < target {
             let began = Date()
             let (images, position) = try train.nextBatch()
+            let firstRow = train.rows?.lowerBound ?? 0
+            augmentation.apply(to: images, draws: AugmentationDraw.batch(seed: configuration.seed, epoch: position.epoch, index: position.index,
+                                                                        rows: firstRow..<(firstRow + images.shape[0])))
             for (part, optimizer) in optimizers.named {
                 optimizer.learningRate = Float(configuration.learningRate(of: part, stepsDone: step))
             }

@@ -50,6 +50,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var schedule = StrategyChoice(name: SeedSchedule.name)
     /// The reconstruction sub-update's loss (default "feature-matching", the seed's).
     public var reconstruction = StrategyChoice(name: FeatureMatchingLoss.name)
+    /// The training batches' random transform (default "none", the seed's).
+    public var augment = StrategyChoice(name: NoAugmentation.name)
     /// Seed of the initial weights, the step noise and the shuffle (0).
     public var seed: UInt64 = 0
     /// The dataset directory (recorded for the report).
@@ -73,7 +75,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, batch, steps, epochs, kld, beta, schedule, reconstruction, seed, dataset, warmup
+        case model, batch, steps, epochs, kld, beta, schedule, reconstruction, augment, seed, dataset, warmup
         case lrEncoder = "lr_encoder", lrDecoder = "lr_decoder", lrDiscriminator = "lr_discriminator"
         case learningRate = "lr", adamBeta1 = "adam_beta1", adamBeta2 = "adam_beta2", adamEps = "adam_eps"
         case evalEvery = "eval_every", evalFrames = "eval_frames", checkpointEvery = "checkpoint_every"
@@ -109,6 +111,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         beta = try c.decodeIfPresent(StrategyChoice.self, forKey: .beta) ?? d.beta
         schedule = try c.decodeIfPresent(StrategyChoice.self, forKey: .schedule) ?? d.schedule
         reconstruction = try c.decodeIfPresent(StrategyChoice.self, forKey: .reconstruction) ?? d.reconstruction
+        augment = try c.decodeIfPresent(StrategyChoice.self, forKey: .augment) ?? d.augment
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         dataset = try c.decodeIfPresent(String.self, forKey: .dataset)
         initialWeights = try c.decodeIfPresent(InitialWeights.self, forKey: .initialWeights)
@@ -139,6 +142,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try c.encode(beta, forKey: .beta)
         try c.encode(schedule, forKey: .schedule)
         try c.encode(reconstruction, forKey: .reconstruction)
+        try c.encode(augment, forKey: .augment)
         try c.encode(seed, forKey: .seed)
         try c.encodeIfPresent(dataset, forKey: .dataset)
         try c.encodeIfPresent(initialWeights, forKey: .initialWeights)
@@ -226,6 +230,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         attempt("beta") { _ = try StrategyRegistry.makeBeta(beta) }
         attempt("schedule") { _ = try StrategyRegistry.makeSchedule(schedule) }
         attempt("reconstruction") { _ = try StrategyRegistry.makeReconstruction(reconstruction) }
+        attempt("augment") { _ = try StrategyRegistry.makeAugmentation(augment) }
         return found
     }
 
@@ -253,6 +258,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         c.schedule = try resolve(schedule, s.parameters)
         let r = try StrategyRegistry.makeReconstruction(reconstruction)
         c.reconstruction = try resolve(reconstruction, r.parameters)
+        c.augment = try resolve(augment, StrategyRegistry.makeAugmentation(augment).parameters)
         return c
     }
 }

@@ -4,6 +4,12 @@ import Foundation
 /// A strategy's typed parameters: `init()` gives the defaults; configuration overrides them by key.
 public protocol StrategyParameters: Codable, Sendable {
     init()
+    /// Why these values are not acceptable ("shift_x must not be negative, got -1"), or nil.
+    var problem: String? { get }
+}
+
+extension StrategyParameters {
+    public var problem: String? { nil }
 }
 
 extension StrategyParameters {
@@ -25,7 +31,9 @@ extension StrategyChoice {
                 throw TrainingError.configuration("strategy '\(name)': unknown parameter '\(unknown)' (known: \(defaults.keys.sorted().joined(separator: ", ")))")
             }
             let merged = defaults.merging(parameters) { _, given in given }
-            return try JSONDecoder().decode(P.self, from: JSONEncoder().encode(merged))
+            let decoded = try JSONDecoder().decode(P.self, from: JSONEncoder().encode(merged))
+            if let problem = decoded.problem { throw TrainingError.configuration("strategy '\(name)': \(problem)") }
+            return decoded
         } catch let error as DecodingError {
             throw TrainingError.configuration("strategy '\(name)': bad parameters: \(describe(error))")
         }

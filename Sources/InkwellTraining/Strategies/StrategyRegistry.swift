@@ -21,7 +21,7 @@ extension TrainingStrategy {
 
 /// One registered strategy as `inkwell stages` and pipeline validation see it.
 public struct StrategyEntry: Sendable {
-    /// "kld", "beta", "schedule" or "reconstruction".
+    /// "kld", "beta", "schedule", "reconstruction" or "augmentation".
     public let family: String
     public let name: String
     public let documentation: String
@@ -55,6 +55,7 @@ public enum StrategyRegistry {
                 PIControllerBeta.self] as [any BetaStrategy.Type]).map { StrategyEntry("beta", $0) }
             + [StrategyEntry("schedule", SeedSchedule.self), StrategyEntry("reconstruction", FeatureMatchingLoss.self),
                StrategyEntry("reconstruction", FeatureAndPixelLoss.self)]
+            + ([NoAugmentation.self, JitterAugmentation.self] as [any Augmentation.Type]).map { StrategyEntry("augmentation", $0) }
         for entry in all { entries[entry.family, default: [:]][entry.name] = entry }
         return entries
     }
@@ -69,7 +70,7 @@ public enum StrategyRegistry {
 
     /// The families in listing order, with the words their errors use.
     private static let families = [("kld", "KLD strategy"), ("beta", "beta strategy"), ("schedule", "training schedule"),
-                                   ("reconstruction", "reconstruction loss")]
+                                   ("reconstruction", "reconstruction loss"), ("augmentation", "augmentation")]
 
     /// Makes `S` available by `S.name` as a KLD strategy.
     public static func register<S: KLDStrategy>(_ type: S.Type) { add(StrategyEntry("kld", type)) }
@@ -79,6 +80,8 @@ public enum StrategyRegistry {
     public static func register<S: TrainingSchedule>(_ type: S.Type) { add(StrategyEntry("schedule", type)) }
     /// Makes `S` available by `S.name` as a reconstruction loss.
     public static func register<S: ReconstructionLoss>(_ type: S.Type) { add(StrategyEntry("reconstruction", type)) }
+    /// Makes `S` available by `S.name` as an augmentation of the training batches.
+    public static func register<S: Augmentation>(_ type: S.Type) { add(StrategyEntry("augmentation", type)) }
 
     /// Removes `S` from whichever families it was registered in (a plugin being unloaded, a test
     /// cleaning up). A built-in that `S` had replaced does not come back.
@@ -90,13 +93,14 @@ public enum StrategyRegistry {
         }
     }
 
-    /// Every registered strategy, by family ("kld", "beta", "schedule", "reconstruction") then name.
+    /// Every registered strategy, by family ("kld", "beta", "schedule", "reconstruction", "augmentation") then name.
     public static var entries: [StrategyEntry] { families.flatMap { registered($0.0) } }
 
     public static var kldNames: [String] { registered("kld").map(\.name) }
     public static var betaNames: [String] { registered("beta").map(\.name) }
     public static var scheduleNames: [String] { registered("schedule").map(\.name) }
     public static var reconstructionNames: [String] { registered("reconstruction").map(\.name) }
+    public static var augmentationNames: [String] { registered("augmentation").map(\.name) }
 
     /// The KLD strategy `choice` names, with its parameters; a one-line error for an unknown name
     /// or bad parameters.
@@ -114,6 +118,10 @@ public enum StrategyRegistry {
 
     public static func makeReconstruction(_ choice: StrategyChoice) throws -> any ReconstructionLoss {
         try make("reconstruction", choice) as! any ReconstructionLoss
+    }
+
+    public static func makeAugmentation(_ choice: StrategyChoice) throws -> any Augmentation {
+        try make("augmentation", choice) as! any Augmentation
     }
 
     private static func make(_ family: String, _ choice: StrategyChoice) throws -> AnyObject {

@@ -16,7 +16,8 @@ struct TrainCommand: ParsableCommand {
         \(TrainingConfiguration.settingNames.joined(separator: ", ")). Options given here override \
         it. KLD strategies: \(StrategyRegistry.kldNames.joined(separator: ", ")). Beta strategies: \
         \(StrategyRegistry.betaNames.joined(separator: ", ")). Reconstruction losses: \
-        \(StrategyRegistry.reconstructionNames.joined(separator: ", ")). docs/TRAINING.md describes them.
+        \(StrategyRegistry.reconstructionNames.joined(separator: ", ")). Augmentations: \
+        \(StrategyRegistry.augmentationNames.joined(separator: ", ")). docs/TRAINING.md describes them.
         """
     )
 
