@@ -38,6 +38,8 @@ public struct TrainStage: Stage {
             ParameterSpec("lr_decoder", .double, default: .double(0), "the decoder's learning rate (0: lr)"),
             ParameterSpec("lr_discriminator", .double, default: .double(0), "the discriminator's learning rate (0: lr)"),
             ParameterSpec("warmup", .int, default: .int(d.warmup), "steps over which every learning rate rises linearly to its value (0: none)"),
+            ParameterSpec("lr_decay", .choice(LearningRateDecay.allCases.map(\.rawValue)), default: .string(d.decay.rawValue),
+                          "how every learning rate falls after the warm-up: none, or cosine (to 0 at the last step)"),
             ParameterSpec("eval_every", .int, default: .int(d.evalEvery), "evaluate on the test split every this many steps (and at the end)"),
             ParameterSpec("eval_frames", .int, default: .int(d.evalFrames), "test frames per evaluation (0: the whole split)"),
             ParameterSpec("checkpoint_every", .int, default: .int(d.checkpointEvery), "write checkpoints/latest every this many steps (0: at evaluations only)"),
@@ -68,6 +70,7 @@ public struct TrainStage: Stage {
         c.learningRates = PartLearningRates(encoder: given(p.double("lr_encoder")), decoder: given(p.double("lr_decoder")),
                                             discriminator: given(p.double("lr_discriminator")))
         c.warmup = p.int("warmup")
+        c.decay = LearningRateDecay(rawValue: p.string("lr_decay")) ?? .none
         c.evalEvery = p.int("eval_every")
         c.evalFrames = p.int("eval_frames")
         c.checkpointEvery = p.int("checkpoint_every")

@@ -42,6 +42,13 @@ final class ReconstructionLossTests: XCTestCase {
         XCTAssertEqual(config.learningRate(of: "decoder", stepsDone: 1), 1e-3, accuracy: 1e-12)
         XCTAssertEqual(config.learningRate(of: "discriminator", stepsDone: 3), 1e-4, accuracy: 1e-12)
         XCTAssertEqual(config.learningRate(of: "encoder", stepsDone: 40), 1e-3, accuracy: 1e-12)
+        config.decay = .cosine
+        XCTAssertEqual(config.learningRate(of: "encoder", stepsDone: 0, totalSteps: 104), 2.5e-4, accuracy: 1e-12, "warm-up first")
+        XCTAssertEqual(config.learningRate(of: "encoder", stepsDone: 4, totalSteps: 104), 1e-3, accuracy: 1e-12)
+        XCTAssertEqual(config.learningRate(of: "encoder", stepsDone: 54, totalSteps: 104), 5e-4, accuracy: 1e-12)
+        XCTAssertEqual(config.learningRate(of: "decoder", stepsDone: 79, totalSteps: 104), 2e-3 * 0.5 * (1 + cos(0.75 * Double.pi)), accuracy: 1e-12)
+        XCTAssertEqual(config.learningRate(of: "encoder", stepsDone: 104, totalSteps: 104), 0, accuracy: 1e-12)
+        XCTAssertEqual(config.learningRate(of: "encoder", stepsDone: 54), 1e-3, accuracy: 1e-12, "no decay without a length")
         config.learningRates.discriminator = -1
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("lr_discriminator"), "\($0)") }
     }

@@ -385,7 +385,7 @@ public final class Trainer {
             augmentation.apply(to: images, draws: AugmentationDraw.batch(seed: configuration.seed, epoch: position.epoch, index: position.index,
                                                                         rows: firstRow..<(firstRow + images.shape[0])))
             for (part, optimizer) in optimizers.named {
-                optimizer.learningRate = Float(configuration.learningRate(of: part, stepsDone: step))
+                optimizer.learningRate = Float(configuration.learningRate(of: part, stepsDone: step, totalSteps: target))
             }
             let result = try GlobalBatch.spanning(communicator.isDistributed ? communicator : nil) {
                 try schedule.run(context, images: images, noise: stepNoise)

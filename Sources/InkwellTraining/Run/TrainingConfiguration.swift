@@ -23,6 +23,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var learningRates = PartLearningRates()
     /// Steps over which every learning rate rises linearly from lr / warmup to lr (0: none).
     public var warmup: Int = 0
+    /// How every learning rate falls after the warm-up (none: it stays).
+    public var decay: LearningRateDecay = .none
     public var adamBeta1: Double = 0.9
     public var adamBeta2: Double = 0.999
     public var adamEps: Double = 1e-8
@@ -76,6 +78,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, batch, steps, epochs, kld, beta, schedule, reconstruction, augment, seed, dataset, warmup
+        case decay = "lr_decay"
         case lrEncoder = "lr_encoder", lrDecoder = "lr_decoder", lrDiscriminator = "lr_discriminator"
         case learningRate = "lr", adamBeta1 = "adam_beta1", adamBeta2 = "adam_beta2", adamEps = "adam_eps"
         case evalEvery = "eval_every", evalFrames = "eval_frames", checkpointEvery = "checkpoint_every"
@@ -99,6 +102,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         learningRates.decoder = try c.decodeIfPresent(Double.self, forKey: .lrDecoder)
         learningRates.discriminator = try c.decodeIfPresent(Double.self, forKey: .lrDiscriminator)
         warmup = try c.decodeIfPresent(Int.self, forKey: .warmup) ?? d.warmup
+        decay = try c.decodeIfPresent(LearningRateDecay.self, forKey: .decay) ?? d.decay
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
@@ -130,6 +134,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try c.encodeIfPresent(learningRates.decoder, forKey: .lrDecoder)
         try c.encodeIfPresent(learningRates.discriminator, forKey: .lrDiscriminator)
         try c.encode(warmup, forKey: .warmup)
+        try c.encode(decay, forKey: .decay)
         try c.encodeIfPresent(steps, forKey: .steps)
         try c.encodeIfPresent(epochs, forKey: .epochs)
         try c.encode(evalEvery, forKey: .evalEvery)
@@ -235,12 +240,15 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     }
 
     /// The learning rate of one optimizer ("encoder", "decoder", "discriminator") after `stepsDone`
-    /// steps: its own rate (or `lr`), scaled by the warm-up's (stepsDone + 1) / warmup while
-    /// stepsDone < warmup.
-    public func learningRate(of part: String, stepsDone: Int) -> Double {
+    /// of `totalSteps` steps: its own rate (or `lr`), scaled by the warm-up's (stepsDone + 1) /
+    /// warmup while stepsDone < warmup, then by the decay's factor (cosine: from 1 after the
+    /// warm-up to 0 at `totalSteps`).
+    public func learningRate(of part: String, stepsDone: Int, totalSteps: Int? = nil) -> Double {
         let base = learningRates.named.first { $0.0 == part }?.1 ?? learningRate
-        guard warmup > 0, stepsDone < warmup else { return base }
-        return base * Double(stepsDone + 1) / Double(warmup)
+        if warmup > 0, stepsDone < warmup { return base * Double(stepsDone + 1) / Double(warmup) }
+        guard decay == .cosine, let totalSteps, totalSteps > warmup else { return base }
+        let progress = Double(min(stepsDone - warmup, totalSteps - warmup)) / Double(totalSteps - warmup)
+        return base * 0.5 * (1 + cos(Double.pi * progress))
     }
 
     /// This configuration with every strategy's parameters spelled out (defaults included), as
@@ -261,6 +269,14 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         c.augment = try resolve(augment, StrategyRegistry.makeAugmentation(augment).parameters)
         return c
     }
+}
+
+/// How the learning rates fall over a run, after the warm-up.
+public enum LearningRateDecay: String, Codable, CaseIterable, Sendable {
+    /// They stay at their values (the seed's).
+    case none
+    /// Half a cosine, from their values to 0 at the run's last step.
+    case cosine
 }
 
 /// Learning rates that replace `lr` for one of the three optimizers (nil: `lr`).
