@@ -145,12 +145,7 @@ public final class DatasetLoader: @unchecked Sendable {
         var order = Array(0..<frameCount)
         if shuffle {
             var rng = RandomGenerator(seed: Self.epochSeed(seed: seed, epoch: epoch))
-            var i = frameCount - 1
-            while i > 0 {
-                let j = Int(rng.next() % UInt64(i + 1))
-                order.swapAt(i, j)
-                i -= 1
-            }
+            rng.shuffle(&order)
         }
         cachedOrder = (epoch, order)
         return order

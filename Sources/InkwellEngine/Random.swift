@@ -33,6 +33,13 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Sendable, Equatab
 
     private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
+    /// Shuffles `items` in place (Fisher-Yates, from the last element down, each swap partner drawn
+    /// as `next() % (i + 1)`): the same seed gives the same order on every machine and Swift
+    /// version, which the standard library's `shuffle(using:)` does not promise.
+    public mutating func shuffle<T>(_ items: inout [T]) {
+        for i in stride(from: items.count - 1, to: 0, by: -1) { items.swapAt(i, Int(next() % UInt64(i + 1))) }
+    }
+
     /// Uniform in [0, 1).
     public mutating func nextUniform() -> Double {
         Double(next() >> 11) * 0x1.0p-53

@@ -295,7 +295,7 @@ public struct Evaluator {
     public static func frechet(fakes: Tensor, test: Tensor, baselines: EvaluationBaselines) -> EvaluationResult.Frechet {
         var order = Array(0..<test.shape[0])
         var generator = RandomGenerator(seed: 0xF12E)
-        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(generator.next() % UInt64(i + 1))) }
+        generator.shuffle(&order)
         let n = test.shape[0] / 2
         let first = rows(test, Array(order[0..<min(n, fakes.shape[0])]))
         let second = rows(test, Array(order[n...]))

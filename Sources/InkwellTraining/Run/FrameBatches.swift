@@ -74,7 +74,7 @@ public final class TensorBatches: FrameBatches {
         var order = Array(0..<frameCount)
         guard shuffle else { return order }
         var rng = RandomGenerator(seed: seed &+ 0x9E37_79B9 &* UInt64(epoch + 1))
-        for i in stride(from: frameCount - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        rng.shuffle(&order)
         return order
     }
 

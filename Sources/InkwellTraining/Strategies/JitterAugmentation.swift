@@ -35,7 +35,6 @@ public final class JitterAugmentation: Augmentation {
         precondition(images.rank == 4 && images.shape[0] == draws.count,
                      "jitter: images \(Shape.describe(images.shape)) need one draw per row, got \(draws.count)")
         let (c, h, w) = (images.shape[1], images.shape[2], images.shape[3])
-        var plane = [Float](repeating: 0, count: h * w)
         var frame = [Float](repeating: 0, count: c * h * w)
         for (row, draw) in draws.enumerated() {
             var rng = draw.generator
@@ -45,17 +44,16 @@ public final class JitterAugmentation: Augmentation {
             guard dx != 0 || dy != 0 || order != Array(0..<c) else { continue }
             let base = images.pointer + row * c * h * w
             frame.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: base, count: c * h * w) }
-            for channel in 0..<c {
-                frame.withUnsafeBufferPointer { source in
-                    Self.shift(source.baseAddress! + order[channel] * h * w, into: &plane, h: h, w: w, dx: dx, dy: dy)
+            frame.withUnsafeBufferPointer { source in
+                for channel in 0..<c {
+                    Self.shift(source.baseAddress! + order[channel] * h * w, into: base + channel * h * w, h: h, w: w, dx: dx, dy: dy)
                 }
-                (base + channel * h * w).update(from: plane, count: h * w)
             }
         }
     }
 
     /// `out[y][x] = source[clamp(y - dy)][clamp(x - dx)]` over an h x w plane.
-    static func shift(_ source: UnsafePointer<Float>, into out: inout [Float], h: Int, w: Int, dx: Int, dy: Int) {
+    static func shift(_ source: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, h: Int, w: Int, dx: Int, dy: Int) {
         for y in 0..<h {
             let sy = min(max(y - dy, 0), h - 1)
             for x in 0..<w { out[y * w + x] = source[sy * w + min(max(x - dx, 0), w - 1)] }
@@ -71,7 +69,7 @@ public final class JitterAugmentation: Augmentation {
         guard n > 1 else { return Array(0..<n) }
         while true {
             var order = Array(0..<n)
-            for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            rng.shuffle(&order)
             if order != Array(0..<n) { return order }
         }
     }
