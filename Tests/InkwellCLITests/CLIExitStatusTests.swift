@@ -74,6 +74,23 @@ final class CLIExitStatusTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: work.path), "an invalid pipeline runs nothing")
     }
 
+    /// Every pipeline shipped in pipelines/ validates as a user would check it, with a folder
+    /// for the recipes that need `videos`.
+    func testEveryShippedPipelineValidates() throws {
+        let folder = SharedFixtures.repositoryRoot.appendingPathComponent("pipelines")
+        let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "yaml" }.sorted { $0.path < $1.path }
+        XCTAssertTrue(files.contains { $0.lastPathComponent == "splatoon-cpu.yaml" }, "\(files)")
+        let videos = try SharedFixtures.temporaryDirectory(self)
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            let needsVideos = text.contains("${videos}")
+            let (status, output) = try CLIFixtures.inkwell(["validate", file.path] + (needsVideos ? ["--set", "videos=\(videos.path)"] : []))
+            XCTAssertEqual(status, 0, "\(file.lastPathComponent): \(output)")
+            XCTAssertTrue(output.contains("\(file.lastPathComponent): ok"), output)
+        }
+    }
+
     /// A pipeline run holds its run directory: a second run on it exits 75 naming the first, and
     /// SIGINT during its (endless) train stage stops it with status 130 and a checkpoint.
     func testABusyRunDirectoryExits75AndAnInterruptedRunExits130() throws {

@@ -18,7 +18,14 @@ import InkwellNN
 /// code runs on every rank over its rows of the global batch (docs/DISTRIBUTED.md). The encoder runs with batch norm in
 /// training mode at every call (its running statistics move at each).
 public final class SeedSchedule: TrainingSchedule {
-    public struct Parameters: StrategyParameters { public init() {} }
+    public struct Parameters: StrategyParameters {
+        /// Weight of the decoder's adversarial losses (sub-updates 3 and 5); 1 is the seed's.
+        public var adversarial: Double = 1
+        public init() {}
+        public var problem: String? {
+            adversarial >= 0 && adversarial.isFinite ? nil : "adversarial must be a finite weight of at least 0, got \(adversarial)"
+        }
+    }
     public static let name = "seed"
     public static let documentation = "the reference's eight sub-updates per step (SPEC.md section 3)"
     public let parameters: Parameters
@@ -46,6 +53,10 @@ public final class SeedSchedule: TrainingSchedule {
             // forward pass then runs without them in memory.
             for p in targets { p.zeroGrad() }
         }
+        /// A decoder's adversarial loss, weighted (the seed's weight 1 leaves it untouched).
+        func adversarial(_ loss: Tensor) -> Tensor {
+            parameters.adversarial == 1 ? loss : loss * Float(parameters.adversarial)
+        }
         var losses: [String: Float] = [:]
 
         // 1. Real images.
@@ -60,7 +71,7 @@ public final class SeedSchedule: TrainingSchedule {
         update(2, reconFake, disParams, [optimizers.discriminator])
         let reconReal = binaryCrossEntropy(discriminator(recon).probability, target: 1)
         losses["gen_recon"] = reconReal.item
-        update(3, reconReal, decParams, [optimizers.decoder])
+        update(3, adversarial(reconReal), decParams, [optimizers.decoder])
 
         // 4-5. Fakes from the prior.
         let fake = decoder(try noise.normal(.fakeLatent, shape: latentShape))
@@ -69,7 +80,7 @@ public final class SeedSchedule: TrainingSchedule {
         update(4, fakeFake, disParams, [optimizers.discriminator])
         let fakeReal = binaryCrossEntropy(discriminator(fake).probability, target: 1)
         losses["gen_fake"] = fakeReal.item
-        update(5, fakeReal, decParams, [optimizers.decoder])
+        update(5, adversarial(fakeReal), decParams, [optimizers.decoder])
 
         // 6. Feature matching.
         // The real images' features are constants for the encoder and decoder: no graph needed.
