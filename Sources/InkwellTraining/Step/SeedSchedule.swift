@@ -17,6 +17,10 @@ import InkwellNN
 /// Then the pixel error MSE(G(E(x)), x) without gradients. In data-parallel training the same
 /// code runs on every rank over its rows of the global batch (docs/DISTRIBUTED.md). The encoder runs with batch norm in
 /// training mode at every call (its running statistics move at each).
+///
+/// Parameter: `adversarial` (default 1, the seed's) weights the decoder's losses of sub-updates 3
+/// and 5; the logged `gen_recon` and `gen_fake` stay unweighted (docs/TRAINING.md, "The
+/// discriminator's early win, and its mending").
 public final class SeedSchedule: TrainingSchedule {
     public struct Parameters: StrategyParameters {
         /// Weight of the decoder's adversarial losses (sub-updates 3 and 5); 1 is the seed's.
