@@ -57,10 +57,8 @@ public final class SeedSchedule: TrainingSchedule {
             // forward pass then runs without them in memory.
             for p in targets { p.zeroGrad() }
         }
-        /// A decoder's adversarial loss, weighted (the seed's weight 1 leaves it untouched).
-        func adversarial(_ loss: Tensor) -> Tensor {
-            parameters.adversarial == 1 ? loss : loss * Float(parameters.adversarial)
-        }
+        /// A decoder's adversarial loss, weighted (x * 1 is exact, so the seed's weight changes no bit).
+        func adversarial(_ loss: Tensor) -> Tensor { loss * Float(parameters.adversarial) }
         var losses: [String: Float] = [:]
 
         // 1. Real images.
