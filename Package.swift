@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "InkwellEngine", dependencies: ["COpenBLAS", "CInkwellKernels"]),
         .target(name: "InkwellNN", dependencies: ["InkwellEngine", "InkwellFiles"]),
         .target(name: "InkwellDistributed", dependencies: ["InkwellEngine"]),
-        .target(name: "InkwellMPI", dependencies: ["CMPI", "InkwellDistributed"]),
+        .target(name: "InkwellMPI", dependencies: ["CMPI", "InkwellDistributed", "InkwellEngine"]),
         .target(name: "InkwellVideo", dependencies: ["CFFmpeg", "InkwellFiles"]),
         .target(
             name: "InkwellDataset",

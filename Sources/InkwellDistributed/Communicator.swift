@@ -42,6 +42,9 @@ public protocol PendingReduction: AnyObject {
 }
 
 extension Communicator {
+    /// The batch reductions' float sum is the gradient sum.
+    public func sumAcrossBatch(_ values: UnsafeMutableBufferPointer<Float>) { sum(values) }
+
     /// Whether this is rank 0, the one that prints and writes the run directory.
     public var isRoot: Bool { rank == 0 }
     /// Whether more than one rank takes part.
@@ -76,6 +79,11 @@ public final class SingleProcess: Communicator {
     public func sumAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>) {}
     public func maxAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>) {}
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) {}
+    public func gatherAcrossBatch(_ rows: UnsafeBufferPointer<Float>, rowLength: Int) -> Tensor {
+        let out = Tensor(shape: [rows.count / max(rowLength, 1), rowLength], storage: TensorStorage(count: rows.count, zeroed: false))
+        if let base = rows.baseAddress { out.pointer.update(from: base, count: rows.count) }
+        return out
+    }
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>) -> PendingReduction { Done() }
     public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {}
     public func gather(_ value: UInt64) -> [UInt64] { [value] }

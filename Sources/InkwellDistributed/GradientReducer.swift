@@ -123,7 +123,7 @@ final class GradientBuckets: BackwardWatcher {
     }
 
     private func copy(_ parameter: Tensor) {
-        guard let g = parameter.grad else { return }
+        guard let g = parameter.grad, !g.isSummedOverGlobalBatch else { return }
         (scratch.baseAddress! + offset).update(from: g.pointer, count: g.count)
         offset += g.count
         copied.append(parameter)

@@ -7,9 +7,9 @@ import InkwellEngine
 public final class TimedCommunicator: Communicator {
     public let base: any Communicator
     /// Seconds spent inside collectives (including waiting for slower ranks) and the bytes this
-    /// rank contributed to sums, since the last `reset()`.
+    /// rank contributed to sums and gathers, since the last `reset()`.
     public var seconds: Double { tally.withLock { $0.seconds } }
-    public var bytesSummed: Int { tally.withLock { $0.bytes } }
+    public var bytesContributed: Int { tally.withLock { $0.bytes } }
     private let tally = Mutex((seconds: 0.0, bytes: 0))
 
     public init(_ base: any Communicator) { self.base = base }
@@ -30,6 +30,9 @@ public final class TimedCommunicator: Communicator {
     public func sumAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>) { timed(values.count * 8) { base.sumAcrossBatch(values) } }
     public func maxAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>) { timed(0) { base.maxAcrossBatch(values) } }
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) { timed(values.count * 4) { base.sum(values) } }
+    public func gatherAcrossBatch(_ rows: UnsafeBufferPointer<Float>, rowLength: Int) -> Tensor {
+        timed(rows.count * 4) { base.gatherAcrossBatch(rows, rowLength: rowLength) }
+    }
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>) -> PendingReduction {
         Timed(owner: self, pending: timed(values.count * 4) { base.startSum(values) })
     }

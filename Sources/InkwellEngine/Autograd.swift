@@ -253,9 +253,27 @@ public protocol BackwardWatcher: AnyObject {
 }
 
 /// a + b into a new tensor (gradients are never mutated in place: several inputs may share one).
+/// When one already covers the global batch and the other only this process's samples, the
+/// other is summed over the processes first (a collective: every process meets the same
+/// accumulation in the same order).
 private func accumulate(_ a: Tensor, _ b: Tensor) -> Tensor {
     guard a.shape == b.shape else { shapeMismatch("gradient accumulation", a.shape, b.shape) }
+    let global = a.isSummedOverGlobalBatch || b.isSummedOverGlobalBatch
+    let (a, b) = global ? (summedOverGlobalBatch(a), summedOverGlobalBatch(b)) : (a, b)
     let out = Tensor.empty(a.shape)
     Kernels.add(a.pointer, b.pointer, out.pointer, a.count)
+    out.isSummedOverGlobalBatch = global
     return out
+}
+
+/// A local gradient summed over the global batch's processes (a copy), or `t` if it already is.
+private func summedOverGlobalBatch(_ t: Tensor) -> Tensor {
+    guard !t.isSummedOverGlobalBatch else { return t }
+    guard let group = GlobalBatch.group else {
+        preconditionFailure("gradient accumulation: a global-batch gradient outside a data-parallel step")
+    }
+    let sum = t.clone()
+    group.sumAcrossBatch(sum.buffer)
+    sum.isSummedOverGlobalBatch = true
+    return sum
 }

@@ -9,6 +9,13 @@ public protocol BatchReduction: AnyObject, Sendable {
     func sumAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>)
     /// Replaces each value with its maximum over every process of the group, in place.
     func maxAcrossBatch(_ values: UnsafeMutableBufferPointer<Double>)
+    /// Replaces each value with its sum over every process of the group, in place (floats: a
+    /// gradient).
+    func sumAcrossBatch(_ values: UnsafeMutableBufferPointer<Float>)
+    /// Every process's `rows` (each `rowLength` values; processes may hold different numbers of
+    /// rows), concatenated in process order: the global batch's rows, since each process holds
+    /// a contiguous share. Returns (global rows, rowLength).
+    func gatherAcrossBatch(_ rows: UnsafeBufferPointer<Float>, rowLength: Int) -> Tensor
 }
 
 /// The group whose local batches form the global batch the ops reduce over, while a data-parallel

@@ -13,6 +13,10 @@ public final class Tensor: @unchecked Sendable {
     public var requiresGrad: Bool
     /// The accumulated gradient of a leaf, or nil when cleared.
     public var grad: Tensor?
+    /// Whether this gradient already covers every process's samples in a data-parallel step (a
+    /// linear layer's weight gradient made from the gathered factors, `linear`): the gradient
+    /// reducer leaves it as it is. False everywhere else.
+    public internal(set) var isSummedOverGlobalBatch = false
     /// The op that produced this tensor, while its graph is alive.
     internal var node: GradNode?
     /// For a recorded tensor that is a cheap function of another (a padded copy): how to make

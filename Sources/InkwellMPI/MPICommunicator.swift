@@ -1,6 +1,7 @@
 import CMPI
 import Foundation
 import InkwellDistributed
+import InkwellEngine
 
 /// The MPI world (OpenMPI) as a `Communicator`: the job `mpirun -np N` (or `srun`, or any
 /// launcher that sets up an MPI world) started.
@@ -85,6 +86,18 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         guard values.count > 0 else { return }
         check(MPI_Allreduce(inkwell_mpi_in_place(), values.baseAddress, Int32(values.count), inkwell_mpi_float(), inkwell_mpi_sum(), world),
               "MPI_Allreduce (sum of \(values.count) floats)")
+    }
+
+    public func gatherAcrossBatch(_ rows: UnsafeBufferPointer<Float>, rowLength: Int) -> Tensor {
+        let counts = gather(UInt64(rows.count)).map { Int($0) }
+        let total = counts.reduce(0, +)
+        guard total <= Int(Int32.max) else { abort("MPI_Allgatherv: \(total) floats are more than one call takes", code: 70) }
+        let out = Tensor(shape: [total / max(rowLength, 1), rowLength], storage: TensorStorage(count: total, zeroed: false))
+        let recvCounts = counts.map { Int32($0) }
+        let displacements = counts.indices.map { Int32(counts[..<$0].reduce(0, +)) }
+        check(MPI_Allgatherv(rows.baseAddress, Int32(rows.count), inkwell_mpi_float(), out.pointer, recvCounts, displacements,
+                             inkwell_mpi_float(), world), "MPI_Allgatherv (\(total) floats)")
+        return out
     }
 
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>) -> PendingReduction {

@@ -173,6 +173,17 @@ final class DataParallelTrainingTests: XCTestCase {
         XCTAssertEqual(digests["overlapped"], digests["blocking"])
     }
 
+    /// A linear layer's weight gradient comes from the global batch's gathered rows, not a sum
+    /// of the ranks' gradients, where those rows are smaller (LinearFactors.swift), on 2 ranks
+    /// (3 + 2 rows) and 3 (2 + 2 + 1).
+    func testLinearWeightGradientsComeFromTheGlobalBatchsGatheredRows() throws {
+        for ranks in [2, 3] {
+            let job = try MPIJob.run(ranks: ranks, ["factors"], program: try ChildProcess.testScenarios())
+            XCTAssertEqual(job.status, 0, job.output)
+            XCTAssertTrue(job.output.contains("factors: ok"), job.output)
+        }
+    }
+
     /// `mpirun -np 2 inkwell run`: rank 0 runs the pipeline, its ingest stage decodes on both
     /// ranks and its train stage trains on both; the dataset and the losses are one process's.
     func testThePipelineIngestAndTrainStagesRunOnTwoRanks() throws {

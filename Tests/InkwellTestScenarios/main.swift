@@ -10,6 +10,8 @@ import InkwellEngine
 //                                       mid-run (Divergence.swift, DataParallelTrainingTests)
 //   inkwell-test-scenarios sums ...     under mpirun: steps with blocking or overlapped gradient
 //                                       sums, printing a digest (GradientSums.swift)
+//   inkwell-test-scenarios factors      under mpirun: linear weight gradients from the gathered
+//                                       rows of the global batch (LinearFactors.swift)
 
 /// Scenarios that must stop the process with a message; reaching the end is a failure (status 0
 /// and a line saying so, which the test reports).
@@ -63,7 +65,8 @@ case ("crash", 2): exit(crash(arguments[arguments.startIndex + 1]))
 case ("reexec", 1): exit(reexec())
 case ("diverge", _): exit(diverge(Array(arguments.dropFirst())))
 case ("sums", _): exit(gradientSums(Array(arguments.dropFirst())))
+case ("factors", _): exit(linearFactors(Array(arguments.dropFirst())))
 default:
-    FileHandle.standardError.write(Data("usage: inkwell-test-scenarios crash NAME | reexec | diverge DATA CONFIG RUN RANK STEP | sums MODE BUCKET_BYTES STEPS CONFIG\n".utf8))
+    FileHandle.standardError.write(Data("usage: inkwell-test-scenarios crash NAME | reexec | diverge DATA CONFIG RUN RANK STEP | sums MODE BUCKET_BYTES STEPS CONFIG | factors\n".utf8))
     exit(64)
 }

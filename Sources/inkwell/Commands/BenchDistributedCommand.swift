@@ -4,7 +4,7 @@ import Inkwell
 import InkwellBenchmarks
 
 /// `mpirun -np 2 --bind-to none inkwell bench distributed`: the figures of data-parallel training
-/// (docs/DISTRIBUTED.md): bytes summed per step at the reference widths, allreduce bandwidth
+/// (docs/DISTRIBUTED.md): bytes per step at the reference widths, allreduce bandwidth
 /// between the ranks, step time of N ranks x 1 thread against 1 process x N threads at the same
 /// global batch (interleaved, in this invocation), and the share of a step spent in collectives.
 struct BenchDistributedCommand: ParsableCommand {
@@ -41,7 +41,7 @@ struct BenchDistributedCommand: ParsableCommand {
     func run() throws {
         let world = World.communicator
         if !world.isRoot { RankOutput.silenceStandardOutput() }
-        try printBytesPerStep()
+        try printBytesPerStep(ranks: max(world.size, 2))
         guard world.isDistributed else {
             print("one process: run under mpirun (e.g. mpirun -np 2 --bind-to none inkwell bench distributed) for the other figures")
             return
@@ -51,15 +51,27 @@ struct BenchDistributedCommand: ParsableCommand {
         try compareSteps(world)
     }
 
-    /// Bytes each rank contributes to the gradient sums of one seed step at the reference widths:
-    /// every sub-update sums the gradients of the optimizers it steps.
-    private func printBytesPerStep() throws {
+    /// Bytes each rank contributes per seed step at the reference widths: every sub-update sums
+    /// the gradients of the optimizers it steps, except the large linear weights' (`linear`), made
+    /// from the global batch's gathered rows; and what summing every gradient would take.
+    private func printBytesPerStep(ranks: Int) throws {
         let model = try VAEGAN(widths: .reference)
-        let (e, d, g) = (model.encoder.parameterCount, model.decoder.parameterCount, model.discriminator.parameterCount)
         // Sub-updates 1, 2, 4 step the discriminator; 3, 5 the decoder; 6 encoder + decoder; 7 the encoder.
-        let floats = 3 * g + 3 * d + 2 * e
-        print(String(format: "bytes summed per step at the reference widths: %.1f MB per rank (encoder %d, decoder %d, discriminator %d parameters; discriminator x3, decoder x3, encoder x2)",
-                     Double(floats * 4) / 1e6, e, d, g))
+        let stepped: [(parameters: [Tensor], times: Int)] = [(model.discriminator.parameters, 3), (model.decoder.parameters, 3), (model.encoder.parameters, 2)]
+        let localRows = (batch + ranks - 1) / ranks
+        var summed = 0, gathered = 0, all = 0
+        for (parameters, times) in stepped {
+            for p in parameters {
+                all += times * p.count
+                if p.rank == 2, GlobalBatch.gathersFactors(inFeatures: p.shape[1], outFeatures: p.shape[0], rows: batch) {
+                    gathered += times * localRows * (p.shape[0] + p.shape[1])
+                } else {
+                    summed += times * p.count
+                }
+            }
+        }
+        print(String(format: "bytes per step at the reference widths, global batch %d over %d ranks: %.1f MB per rank (%.1f MB of gradients summed, %.1f MB of the large linear layers' rows gathered), against %.1f MB summing every gradient",
+                     batch, ranks, Double((summed + gathered) * 4) / 1e6, Double(summed * 4) / 1e6, Double(gathered * 4) / 1e6, Double(all * 4) / 1e6))
     }
 
     /// Allreduce (sum) of `megabytes` MiB of floats, `repeats` times.
@@ -139,7 +151,7 @@ struct BenchDistributedCommand: ParsableCommand {
         let d = Spread(steps.map(\.seconds)), c = Spread(steps.map { $0.collectives / $0.seconds }), g = Spread(steps.map(\.gradientSums))
         print(String(format: "%d ranks x 1 thread, %@ gradient sums: %.3f s/step median (spread %.3f-%.3f, %d steps); %.2fx one process",
                      ranks, mode, d.median, d.low, d.high, steps.count, d.median / single))
-        print(String(format: "  rank 0 in collectives (gradient sums, batch-norm and loss statistics, waiting for the other ranks): %.1f%% of the step median (spread %.1f-%.1f%%); %.2f MB summed per step by each rank",
+        print(String(format: "  rank 0 in collectives (gradient sums, batch-norm and loss statistics, waiting for the other ranks): %.1f%% of the step median (spread %.1f-%.1f%%); %.2f MB summed or gathered per step by each rank",
                      c.median * 100, c.low * 100, c.high * 100, Double(steps.last?.bytes ?? 0) / 1e6))
         print(String(format: "  rank 0 in the gradient sums outside the backward pass's work: %.3f s median (spread %.3f-%.3f); %d of %d buckets started during a backward pass",
                      g.median, g.low, g.high, steps.last?.bucketsEarly ?? 0, steps.last?.buckets ?? 0))
@@ -179,7 +191,7 @@ private struct DistributedStep {
         try GlobalBatch.spanning(timed) { try body() }
         seconds = maxOverRanks(Date().timeIntervalSince(start), world)
         collectives = timed.seconds
-        bytes = timed.bytesSummed
+        bytes = timed.bytesContributed
         gradientSums = reducer.seconds - sums
         self.buckets = reducer.buckets - buckets
         bucketsEarly = reducer.bucketsStartedDuringBackward - early
