@@ -14,7 +14,7 @@ struct BenchDistributedCommand: ParsableCommand {
         discussion: "Run under mpirun with --bind-to none, so that the one-process comparison may use every core."
     )
 
-    @Option(help: "Model widths of the timed steps: narrow (default) or reference.")
+    @Option(help: "Model widths of the timed steps: narrow (default), cpu or reference.")
     var preset: String = "narrow"
 
     @Option(help: "Global batch of the timed steps.")
@@ -33,7 +33,9 @@ struct BenchDistributedCommand: ParsableCommand {
     var repeats: Int = 10
 
     func validate() throws {
-        guard ["reference", "narrow"].contains(preset) else { throw ValidationError("--preset must be reference or narrow") }
+        guard ModelWidths.presetNames.contains(preset) else {
+            throw ValidationError("--preset must be one of \(ModelWidths.presetNames.joined(separator: ", "))")
+        }
         guard ["blocking", "overlapped", "both"].contains(gradientSums) else { throw ValidationError("--gradient-sums must be blocking, overlapped or both") }
         guard steps >= 1, repeats >= 1, megabytes >= 1 else { throw ValidationError("--steps, --repeats and --megabytes must be at least 1") }
     }
