@@ -10,8 +10,9 @@ import InkwellTraining
 /// - a large layer (in 2048, out 600, batch 5: 5 x 2648 values gathered against 1,228,800
 ///   summed): the gradient is the global one, marked summed, and the gradient reducer sums only
 ///   the bias (2400 bytes);
-/// - a small layer (in 40, out 24: under `GlobalBatch.factorGatherMinimum`) and a narrow one (in 4, out 3:
-///   rows larger than the gradient): the gradient is this rank's share, which the reducer sums;
+/// - a small layer (in 40, out 24: under `GlobalBatch.factorGatherMinimum`) and a narrow one
+///   (in 4, out 3: rows larger than the gradient): the gradient is this rank's share, which the
+///   reducer sums;
 /// - a weight whose gradient has a second, local part (an elementwise term every rank adds):
 ///   the local part is summed over the ranks before it is added.
 /// Rank 0 prints "factors: ok", or each failure; every rank exits 1 on a failure.

@@ -62,11 +62,11 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
 /// x (N, in).
 ///
 /// In a data-parallel step (`GlobalBatch.group`), for a gradient of
-/// `GlobalBatch.factorGatherMinimum` values or more whose global batch's rows of g and x (its "sufficient factors") hold fewer values than
-/// it, every process gathers those rows and makes the global gradient: one product over the whole
-/// batch, as one process makes it, for N_global x (in + out) floats moved instead of an out x in
-/// sum (at the reference widths and a global batch of 16, 2.5 MB instead of 302 MB for the
-/// encoder's layer). The result is marked `isSummedOverGlobalBatch`, and the gradient reducer
+/// `GlobalBatch.factorGatherMinimum` values or more whose global batch's rows of g and x (its
+/// "sufficient factors") hold fewer values than it, every process gathers those rows and makes
+/// the global gradient: one product over the whole batch, as one process makes it, for
+/// N_global x (in + out) floats moved instead of an out x in sum (at the reference widths and a
+/// global batch of 16, 2.5 MB instead of 302 MB for the encoder's layer). The result is marked `isSummedOverGlobalBatch`, and the gradient reducer
 /// leaves it alone. Otherwise the gradient is this process's share, which the reducer sums.
 func linearWeightGradient(_ g: Tensor, _ x: Tensor) -> Tensor {
     let (outFeatures, inFeatures) = (g.shape[1], x.shape[1])
@@ -100,6 +100,7 @@ extension GlobalBatch {
 /// count are global).
 private func globalFactors(_ g: Tensor, _ x: Tensor, over group: BatchReduction) -> Tensor? {
     let (n, outFeatures, inFeatures) = (g.shape[0], g.shape[1], x.shape[1])
+    // A small layer needs no row count: skip its collective.
     guard inFeatures * outFeatures >= GlobalBatch.factorGatherMinimum else { return nil }
     let rows = Int(GlobalBatch.sum([Double(n)], over: group)[0])
     guard GlobalBatch.gathersFactors(inFeatures: inFeatures, outFeatures: outFeatures, rows: rows) else { return nil }
