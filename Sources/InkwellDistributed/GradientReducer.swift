@@ -2,7 +2,8 @@ import Foundation
 import InkwellEngine
 
 /// Sums parameters' gradients over every rank, in buckets of about `bucketBytes` (25 MB by
-/// default, PyTorch DDP's). A sub-update hands it only the parameters its optimizers step, so
+/// default, PyTorch DDP's), the first of each backward pass closed at `firstBucketBytes` (1 MiB by
+/// default, as DDP's first bucket) so that a sum starts early in the pass. A sub-update hands it only the parameters its optimizers step, so
 /// nothing else crosses the network.
 ///
 /// Each rank's gradient is already its share of the global batch's (the losses are means over
@@ -17,6 +18,7 @@ import InkwellEngine
 public final class GradientReducer {
     public let communicator: any Communicator
     public let bucketBytes: Int
+    public let firstBucketBytes: Int
     /// Whether `backward(_:to:)` overlaps the sums with the backward pass (default true).
     public var overlapsBackward: Bool
     /// Bytes of gradient summed so far (this rank's contribution), and seconds this rank spent on
@@ -29,9 +31,11 @@ public final class GradientReducer {
 
     private var scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 0)
 
-    public init(communicator: any Communicator, bucketBytes: Int = 25 << 20, overlapsBackward: Bool = true) {
+    public init(communicator: any Communicator, bucketBytes: Int = 25 << 20, firstBucketBytes: Int = 1 << 20,
+                overlapsBackward: Bool = true) {
         self.communicator = communicator
         self.bucketBytes = max(bucketBytes, 4)
+        self.firstBucketBytes = min(max(firstBucketBytes, 4), self.bucketBytes)
         self.overlapsBackward = overlapsBackward
     }
 
@@ -66,8 +70,9 @@ public final class GradientReducer {
             scratch.deallocate()
             scratch = .allocate(capacity: total)
         }
-        return GradientBuckets(parameters, scratch: scratch, bucketFloats: bucketBytes / MemoryLayout<Float>.size,
-                               communicator: communicator)
+        let float = MemoryLayout<Float>.size
+        return GradientBuckets(parameters, scratch: scratch, bucketFloats: bucketBytes / float,
+                               firstBucketFloats: firstBucketBytes / float, communicator: communicator)
     }
 
     private func finish(_ buckets: GradientBuckets) {
@@ -80,11 +85,12 @@ public final class GradientReducer {
 
 /// One backward pass's buckets: each parameter's gradient is copied into the scratch buffer in
 /// reverse parameter order once it and every parameter before it in that order are final, and a
-/// bucket's sum starts as soon as it holds `bucketFloats` or more.
+/// bucket's sum starts as soon as it holds `bucketFloats` or more (the first bucket:
+/// `firstBucketFloats`).
 final class GradientBuckets: BackwardWatcher {
     private let order: [Tensor]
     private let scratch: UnsafeMutableBufferPointer<Float>
-    private let bucketFloats: Int
+    private let bucketFloats: Int, firstBucketFloats: Int
     private let communicator: any Communicator
     private var final = Set<ObjectIdentifier>()
     /// order[..<next] are in the scratch buffer (those with a gradient, listed in `copied`).
@@ -97,10 +103,12 @@ final class GradientBuckets: BackwardWatcher {
     /// Buckets whose sum has started.
     var started: Int { pending.count }
 
-    init(_ parameters: [Tensor], scratch: UnsafeMutableBufferPointer<Float>, bucketFloats: Int, communicator: any Communicator) {
+    init(_ parameters: [Tensor], scratch: UnsafeMutableBufferPointer<Float>, bucketFloats: Int, firstBucketFloats: Int,
+         communicator: any Communicator) {
         order = parameters.reversed()
         self.scratch = scratch
         self.bucketFloats = bucketFloats
+        self.firstBucketFloats = firstBucketFloats
         self.communicator = communicator
     }
 
@@ -127,7 +135,7 @@ final class GradientBuckets: BackwardWatcher {
         (scratch.baseAddress! + offset).update(from: g.pointer, count: g.count)
         offset += g.count
         copied.append(parameter)
-        if offset - bucketStart >= bucketFloats { startBucket() }
+        if offset - bucketStart >= (pending.isEmpty ? firstBucketFloats : bucketFloats) { startBucket() }
     }
 
     private func startBucket() {

@@ -148,29 +148,40 @@ final class DataParallelTrainingTests: XCTestCase {
 
     /// Gradient sums started during the backward pass (as soon as a bucket's gradients are final)
     /// give the bits of sums started after it: three steps on 3 ranks (2 + 2 + 1 rows), in
-    /// buckets of 2 KB so that several start during each backward pass.
+    /// buckets of 2 KB so that several start during each backward pass; and in buckets of 1 MiB
+    /// (more than the model's gradients) whose first closes at 2 KB, as DDP's first bucket does,
+    /// so that one starts during each backward pass and the rest after it.
     func testOverlappedGradientSumsAreBitIdenticalToBlockingOnes() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let train = try MPIJob.tinyTraining(in: dir, steps: 3)(dir.appendingPathComponent("unused"), [])
         let config = train[train.firstIndex(of: "--config")! + 1]
-        var digests: [String: String] = [:]
-        for mode in ["blocking", "overlapped"] {
-            let job = try MPIJob.run(ranks: 3, ["sums", mode, "2048", "3", config], program: try ChildProcess.testScenarios())
-            XCTAssertEqual(job.status, 0, job.output)
-            guard let line = job.output.split(separator: "\n").first(where: { $0.hasPrefix("sums \(mode): digest ") }) else {
-                return XCTFail("no digest from the \(mode) run: \(job.output)")
+        for bucketBytes in ["2048", "1048576"] {
+            var digests: [String: String] = [:]
+            var counts: [String: (buckets: Int, early: Int)] = [:]
+            for mode in ["blocking", "overlapped"] {
+                let job = try MPIJob.run(ranks: 3, ["sums", mode, "2048", bucketBytes, "3", config], program: try ChildProcess.testScenarios())
+                XCTAssertEqual(job.status, 0, job.output)
+                guard let line = job.output.split(separator: "\n").first(where: { $0.hasPrefix("sums \(mode): digest ") }) else {
+                    return XCTFail("no digest from the \(mode) run: \(job.output)")
+                }
+                XCTAssertTrue(line.contains("divergent ranks []"), String(line))
+                digests[mode] = String(line.split(separator: " ")[3])
+                let numbers = line.components(separatedBy: "], ").last?.split(separator: " ").compactMap { Int($0) } ?? []
+                counts[mode] = (numbers.first ?? -1, numbers.last ?? -1)
+                print("buckets of \(bucketBytes) bytes: \(line)")
             }
-            XCTAssertTrue(line.contains("divergent ranks []"), String(line))
-            digests[mode] = String(line.split(separator: " ")[3])
-            let started = line.components(separatedBy: " buckets, ").last?.split(separator: " ").first.flatMap { Int($0) } ?? -1
-            if mode == "overlapped" {
-                XCTAssertGreaterThan(started, 0, "no bucket started during a backward pass: \(line)")
+            XCTAssertEqual(digests["overlapped"], digests["blocking"], "buckets of \(bucketBytes) bytes")
+            XCTAssertEqual(counts["blocking"]?.early, 0)
+            XCTAssertEqual(counts["overlapped"]?.buckets, counts["blocking"]?.buckets)
+            let (buckets, early) = counts["overlapped"] ?? (-1, -1)
+            if bucketBytes == "2048" {
+                XCTAssertGreaterThan(early, buckets / 2, "too few buckets started during a backward pass")
             } else {
-                XCTAssertEqual(started, 0, String(line))
+                // One early bucket and one late per reducing backward pass.
+                XCTAssertGreaterThan(early, 0)
+                XCTAssertEqual(buckets, 2 * early, "buckets of 1 MiB with a first of 2 KB: \(buckets) buckets, \(early) early")
             }
-            print(line)
         }
-        XCTAssertEqual(digests["overlapped"], digests["blocking"])
     }
 
     /// A linear layer's weight gradient comes from the global batch's gathered rows, not a sum

@@ -4,25 +4,26 @@ import InkwellEngine
 import InkwellMPI
 import InkwellTraining
 
-/// `inkwell-test-scenarios sums blocking|overlapped BUCKET_BYTES STEPS CONFIG`, under an MPI
-/// launcher: STEPS data-parallel steps of CONFIG's model and schedule on seeded images, with the
-/// gradient sums in buckets of BUCKET_BYTES started after each backward pass (blocking) or during
+/// `inkwell-test-scenarios sums blocking|overlapped FIRST_BUCKET_BYTES BUCKET_BYTES STEPS CONFIG`,
+/// under an MPI launcher: STEPS data-parallel steps of CONFIG's model and schedule on seeded
+/// images, with the gradient sums in buckets of BUCKET_BYTES (each pass's first: FIRST_BUCKET_BYTES) started after each backward pass (blocking) or during
 /// it (overlapped). Rank 0 prints the digest of the weights and optimizer state and how many
 /// buckets started during a backward pass (DataParallelTrainingTests compares the two modes).
 func gradientSums(_ arguments: [String]) -> Int32 {
-    guard arguments.count == 4, ["blocking", "overlapped"].contains(arguments[0]),
-          let bucketBytes = Int(arguments[1]), let steps = Int(arguments[2]) else {
-        FileHandle.standardError.write(Data("usage: inkwell-test-scenarios sums blocking|overlapped BUCKET_BYTES STEPS CONFIG\n".utf8))
+    guard arguments.count == 5, ["blocking", "overlapped"].contains(arguments[0]),
+          let firstBucketBytes = Int(arguments[1]), let bucketBytes = Int(arguments[2]), let steps = Int(arguments[3]) else {
+        FileHandle.standardError.write(Data("usage: inkwell-test-scenarios sums blocking|overlapped FIRST_BUCKET_BYTES BUCKET_BYTES STEPS CONFIG\n".utf8))
         return 64
     }
     guard let world = oneThreadedRank("sums") else { return 64 }
     do {
-        let config = try TrainingConfiguration.load(from: URL(fileURLWithPath: arguments[3])).resolved()
+        let config = try TrainingConfiguration.load(from: URL(fileURLWithPath: arguments[4])).resolved()
         let model = try VAEGAN(widths: config.model, seed: config.seed)
         let optimizers = VAEGANOptimizers(model: model)
         let context = StepContext(model: model, optimizers: optimizers, kld: try StrategyRegistry.makeKLD(config.kld),
                                   beta: try StrategyRegistry.makeBeta(config.beta))
-        let reducer = GradientReducer(communicator: world, bucketBytes: bucketBytes, overlapsBackward: arguments[0] == "overlapped")
+        let reducer = GradientReducer(communicator: world, bucketBytes: bucketBytes, firstBucketBytes: firstBucketBytes,
+                                      overlapsBackward: arguments[0] == "overlapped")
         context.gradientReducer = reducer
         let schedule = try StrategyRegistry.makeSchedule(config.schedule)
         let rows = try BatchSplit(global: config.batch, ranks: world.size).rows(of: world.rank)

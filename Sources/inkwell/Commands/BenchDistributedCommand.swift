@@ -26,6 +26,12 @@ struct BenchDistributedCommand: ParsableCommand {
     @Option(help: "Gradient sums of the distributed steps: blocking (after each backward pass), overlapped (during it) or both (interleaved).")
     var gradientSums: String = "both"
 
+    @Option(help: "MiB at which a gradient bucket closes (PyTorch DDP's bucket_cap_mb: 25).")
+    var bucketMib: Double = 25
+
+    @Option(help: "MiB at which each backward pass's first gradient bucket closes (PyTorch DDP's: 1).")
+    var firstBucketMib: Double = 1
+
     @Option(help: "MiB per allreduce in the bandwidth test.")
     var megabytes: Int = 25
 
@@ -37,6 +43,7 @@ struct BenchDistributedCommand: ParsableCommand {
             throw ValidationError("--preset must be one of \(ModelWidths.presetNames.joined(separator: ", "))")
         }
         guard ["blocking", "overlapped", "both"].contains(gradientSums) else { throw ValidationError("--gradient-sums must be blocking, overlapped or both") }
+        guard firstBucketMib > 0, bucketMib > 0 else { throw ValidationError("--bucket-mib and --first-bucket-mib must be positive") }
         guard steps >= 1, repeats >= 1, megabytes >= 1 else { throw ValidationError("--steps, --repeats and --megabytes must be at least 1") }
     }
 
@@ -109,7 +116,8 @@ struct BenchDistributedCommand: ParsableCommand {
         let rows = try BatchSplit(global: batch, ranks: world.size).rows(of: world.rank)
         let timed = TimedCommunicator(world)
         let distributed = try makeContext(widths)
-        let reducer = GradientReducer(communicator: timed)
+        let reducer = GradientReducer(communicator: timed, bucketBytes: Int(bucketMib * 1_048_576),
+                                       firstBucketBytes: Int(firstBucketMib * 1_048_576))
         distributed.gradientReducer = reducer
         Replicas.broadcast(distributed.model.stateTensors().map(\.1), over: world)
         let distributedNoise = RowsOfGlobalNoise(SeededNoise(seed: 2), globalBatch: batch, rows: rows)
@@ -117,7 +125,7 @@ struct BenchDistributedCommand: ParsableCommand {
         let singleNoise = SeededNoise(seed: 2)
         let local = images.rows(rows)
         let modes = gradientSums == "both" ? [false, true] : [gradientSums == "overlapped"]
-        print("steps: \(preset) widths (\(distributed.model.parameterCount) parameters), global batch \(batch), frames \(frame[1]) x \(frame[0]): \(world.size) ranks x 1 thread (gradient sums \(modes.map { $0 ? "overlapped" : "blocking" }.joined(separator: ", "))) vs 1 process x \(world.size) threads, interleaved; OpenBLAS \(BLAS.coreType)")
+        print("steps: \(preset) widths (\(distributed.model.parameterCount) parameters), global batch \(batch), frames \(frame[1]) x \(frame[0]): \(world.size) ranks x 1 thread (gradient sums \(modes.map { $0 ? "overlapped" : "blocking" }.joined(separator: ", "))) vs 1 process x \(world.size) threads, interleaved; buckets \(bucketMib) MiB, the first \(min(firstBucketMib, bucketMib)) MiB; OpenBLAS \(BLAS.coreType)")
 
         var measured: [Bool: [DistributedStep]] = [:], singleTimes: [Double] = []
         for round in 0...steps {
