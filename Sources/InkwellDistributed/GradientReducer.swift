@@ -3,8 +3,8 @@ import InkwellEngine
 
 /// Sums parameters' gradients over every rank, in buckets of about `bucketBytes` (25 MB by
 /// default, PyTorch DDP's), the first of each backward pass closed at `firstBucketBytes` (1 MiB by
-/// default, as DDP's first bucket) so that a sum starts early in the pass. A sub-update hands it only the parameters its optimizers step, so
-/// nothing else crosses the network.
+/// default, as DDP's first bucket) so that a sum starts early in the pass. A sub-update hands it
+/// only the parameters its optimizers step, so nothing else crosses the network.
 ///
 /// Each rank's gradient is already its share of the global batch's (the losses are means over
 /// the global batch, so a rank's gradient carries the weight n_rank / N): the sum is the global

@@ -6,9 +6,10 @@ import InkwellTraining
 
 /// `inkwell-test-scenarios sums blocking|overlapped FIRST_BUCKET_BYTES BUCKET_BYTES STEPS CONFIG`,
 /// under an MPI launcher: STEPS data-parallel steps of CONFIG's model and schedule on seeded
-/// images, with the gradient sums in buckets of BUCKET_BYTES (each pass's first: FIRST_BUCKET_BYTES) started after each backward pass (blocking) or during
-/// it (overlapped). Rank 0 prints the digest of the weights and optimizer state and how many
-/// buckets started during a backward pass (DataParallelTrainingTests compares the two modes).
+/// images, with the gradient sums in buckets of BUCKET_BYTES (each pass's first:
+/// FIRST_BUCKET_BYTES) started after each backward pass (blocking) or during it (overlapped).
+/// Rank 0 prints the digest of the weights and optimizer state and how many buckets started
+/// during a backward pass (DataParallelTrainingTests compares the two modes).
 func gradientSums(_ arguments: [String]) -> Int32 {
     guard arguments.count == 5, ["blocking", "overlapped"].contains(arguments[0]),
           let firstBucketBytes = Int(arguments[1]), let bucketBytes = Int(arguments[2]), let steps = Int(arguments[3]) else {

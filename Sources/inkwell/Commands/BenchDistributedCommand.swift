@@ -125,7 +125,7 @@ struct BenchDistributedCommand: ParsableCommand {
         let singleNoise = SeededNoise(seed: 2)
         let local = images.rows(rows)
         let modes = gradientSums == "both" ? [false, true] : [gradientSums == "overlapped"]
-        print("steps: \(preset) widths (\(distributed.model.parameterCount) parameters), global batch \(batch), frames \(frame[1]) x \(frame[0]): \(world.size) ranks x 1 thread (gradient sums \(modes.map { $0 ? "overlapped" : "blocking" }.joined(separator: ", "))) vs 1 process x \(world.size) threads, interleaved; buckets \(bucketMib) MiB, the first \(min(firstBucketMib, bucketMib)) MiB; OpenBLAS \(BLAS.coreType)")
+        print("steps: \(preset) widths (\(distributed.model.parameterCount) parameters), global batch \(batch), frames \(frame[1]) x \(frame[0]): \(world.size) ranks x 1 thread (gradient sums \(modes.map { $0 ? "overlapped" : "blocking" }.joined(separator: ", "))) vs 1 process x \(world.size) threads, interleaved; buckets \(Double(reducer.bucketBytes) / 1_048_576) MiB, the first \(Double(reducer.firstBucketBytes) / 1_048_576) MiB; OpenBLAS \(BLAS.coreType)")
 
         var measured: [Bool: [DistributedStep]] = [:], singleTimes: [Double] = []
         for round in 0...steps {
