@@ -33,18 +33,52 @@ static void scatter_add2_avx512(const float *src, float *dst, long n) {
     }
     for (; i < n; i++) dst[2 * i] += src[i];
 }
+
+__attribute__((target("avx2")))
+static void gather2_avx2(const float *src, float *dst, long n) {
+    long i = 0;
+    // i + 8 < n: the second load's last float, src[2i + 15], lies before src[2n - 2].
+    for (; i + 8 < n; i += 8) {
+        __m256 a = _mm256_loadu_ps(src + 2 * i), b = _mm256_loadu_ps(src + 2 * i + 8);
+        // Even places of each 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6, then the middle quarters swapped.
+        __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        _mm256_storeu_ps(dst + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0))));
+    }
+    for (; i < n; i++) dst[i] = src[2 * i];
+}
+
+__attribute__((target("avx2")))
+static void scatter_add2_avx2(const float *src, float *dst, long n) {
+    long i = 0;
+    const __m256 zero = _mm256_setzero_ps();
+    // i + 8 < n, as in the gather: the odd places read and written back lie before dst[2n - 2].
+    for (; i + 8 < n; i += 8) {
+        __m256 s = _mm256_loadu_ps(src + i);
+        __m256 lo = _mm256_unpacklo_ps(s, zero), hi = _mm256_unpackhi_ps(s, zero);  // s0 0 s1 0 | s4 0 s5 0, s2 0 s3 0 | s6 0 s7 0
+        float *d = dst + 2 * i;
+        _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), _mm256_permute2f128_ps(lo, hi, 0x20)));
+        _mm256_storeu_ps(d + 8, _mm256_add_ps(_mm256_loadu_ps(d + 8), _mm256_permute2f128_ps(lo, hi, 0x31)));
+    }
+    for (; i < n; i++) dst[2 * i] += src[i];
+}
 #endif
 
 void inkwell_gather_stride2(const float *src, float *dst, long n) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (inkwell_kernels_use_avx512()) { gather2_avx512(src, dst, n); return; }
+    switch (inkwell_kernels_level()) {
+    case INKWELL_KERNELS_AVX512: gather2_avx512(src, dst, n); return;
+    case INKWELL_KERNELS_AVX2: gather2_avx2(src, dst, n); return;
+    }
 #endif
     for (long i = 0; i < n; i++) dst[i] = src[2 * i];
 }
 
 void inkwell_scatter_add_stride2(const float *src, float *dst, long n) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (inkwell_kernels_use_avx512()) { scatter_add2_avx512(src, dst, n); return; }
+    switch (inkwell_kernels_level()) {
+    case INKWELL_KERNELS_AVX512: scatter_add2_avx512(src, dst, n); return;
+    case INKWELL_KERNELS_AVX2: scatter_add2_avx2(src, dst, n); return;
+    }
 #endif
     for (long i = 0; i < n; i++) dst[2 * i] += src[i];
 }

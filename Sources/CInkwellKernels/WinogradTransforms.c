@@ -277,7 +277,7 @@ static void output_transform_subpixel_avx512(const float *m0, const float *m1, l
 void inkwell_winograd_f4x3_input(const float *plane, long h, long w, long step, long offset_y, long offset_x, long pad,
                                  long th, long tw, float *padded, float *v, long xi_stride) {
 #ifdef INKWELL_AVX512_DISPATCH
-    if (inkwell_kernels_use_avx512()) {
+    if (inkwell_kernels_level() == INKWELL_KERNELS_AVX512) {
         input_transform_avx512(plane, h, w, step, offset_y, offset_x, pad, th, tw, padded, v, xi_stride);
         return;
     }
@@ -289,7 +289,7 @@ void inkwell_winograd_f4x3_output(const float *m, long xi_stride, long oh, long 
                                   float *scratch) {
     const long th = (oh + 3) / 4, tw = (ow + 3) / 4;
 #ifdef INKWELL_AVX512_DISPATCH
-    if (inkwell_kernels_use_avx512()) {
+    if (inkwell_kernels_level() == INKWELL_KERNELS_AVX512) {
         output_transform_plain_avx512(m, xi_stride, th, tw, plane, oh, ow, bias, scratch);
         return;
     }
@@ -300,7 +300,7 @@ void inkwell_winograd_f4x3_output(const float *m, long xi_stride, long oh, long 
 void inkwell_winograd_f2x3_input(const float *plane, long h, long w, float *padded, float *v, long xi_stride) {
     const long th = (h + 1) / 2, tw = (w + 1) / 2;
 #ifdef INKWELL_AVX512_DISPATCH
-    if (inkwell_kernels_use_avx512()) { f2_input_transform_avx512(plane, h, w, th, tw, padded, v, xi_stride); return; }
+    if (inkwell_kernels_level() == INKWELL_KERNELS_AVX512) { f2_input_transform_avx512(plane, h, w, th, tw, padded, v, xi_stride); return; }
 #endif
     f2_input_transform(plane, h, w, th, tw, padded, v, xi_stride);
 }
@@ -316,7 +316,7 @@ void inkwell_winograd_output_subpixel(long m, const float *m0, const float *m1, 
                                       long phase_y, float bias, float *scratch) {
     const long th = (h + m - 1) / m, tw = (w + m - 1) / m, oh = 2 * h - 1, ow = 2 * w - 1;
 #ifdef INKWELL_AVX512_DISPATCH
-    if (inkwell_kernels_use_avx512()) {
+    if (inkwell_kernels_level() == INKWELL_KERNELS_AVX512) {
         if (m == 2) f2_output_transform_avx512(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
         else output_transform_subpixel_avx512(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
         return;

@@ -33,6 +33,8 @@ public struct TrainStage: Stage {
             ParameterSpec("batch", .int, default: .int(d.batch), "images per step"),
             ParameterSpec("steps", .int, default: .int(0), "total steps (0: use epochs; neither: 10,000)"),
             ParameterSpec("epochs", .int, default: .int(0), "total epochs, when steps is 0"),
+            ParameterSpec("minutes", .double, default: .double(0),
+                          "wall-clock budget of the run (0: none); where the steps would not fit, it ends at the last step that does, its learning-rate decay with it"),
             ParameterSpec("lr", .double, default: .double(d.learningRate), "Adam learning rate of all three optimizers"),
             ParameterSpec("lr_encoder", .double, default: .double(0), "the encoder's learning rate (0: lr)"),
             ParameterSpec("lr_decoder", .double, default: .double(0), "the decoder's learning rate (0: lr)"),
@@ -66,6 +68,7 @@ public struct TrainStage: Stage {
         c.batch = p.int("batch")
         if p.int("steps") != 0 { c.steps = p.int("steps") }
         if p.int("epochs") != 0 { c.epochs = p.int("epochs") }
+        c.minutes = given(p.double("minutes"))
         c.learningRate = p.double("lr")
         c.learningRates = PartLearningRates(encoder: given(p.double("lr_encoder")), decoder: given(p.double("lr_decoder")),
                                             discriminator: given(p.double("lr_discriminator")))

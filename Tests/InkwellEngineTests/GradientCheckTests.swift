@@ -270,8 +270,8 @@ final class DirectConvolutionTests: XCTestCase {
 
     func testDirectMatchesLowering() {
         let saved = ConvolutionLowering.directSmallChannelConvolutions
-        let savedKernels = ConvolutionLowering.avx512Kernels
-        defer { ConvolutionLowering.directSmallChannelConvolutions = saved; ConvolutionLowering.avx512Kernels = savedKernels }
+        let savedLevel = ConvolutionLowering.kernelLevel
+        defer { ConvolutionLowering.directSmallChannelConvolutions = saved; ConvolutionLowering.kernelLevel = savedLevel }
         // (N, C, O, H, W, kh, kw): few outputs, few inputs, rows wider than one 32-column block
         // with a ragged tail, a non-square kernel.
         // Stride 2 with few input channels runs as a stride-1 conv of the 2x2 phases: odd and
@@ -284,26 +284,32 @@ final class DirectConvolutionTests: XCTestCase {
             ConvolutionLowering.directSmallChannelConvolutions = false
             let lowered = convAll(n, c, o, h, w, kh, kw, stride: stride)
             ConvolutionLowering.directSmallChannelConvolutions = true
-            for avx512 in [true, false] {
-                ConvolutionLowering.avx512Kernels = avx512
+            var outputs: [ConvolutionLowering.KernelLevel: [Float]] = [:]
+            for level in ConvolutionLowering.KernelLevel.allCases where level <= .cpu {
+                ConvolutionLowering.kernelLevel = level
                 let direct = convAll(n, c, o, h, w, kh, kw, stride: stride)
+                outputs[level] = direct[0]
                 for (index, (a, b)) in zip(lowered, direct).enumerated() {
-                    XCTAssertLessThanOrEqual(relativeL2(b, a), 1e-6, "shape \((n, c, o, h, w, kh, kw, stride)) avx512 \(avx512) tensor \(index)")
+                    XCTAssertLessThanOrEqual(relativeL2(b, a), 1e-6, "shape \((n, c, o, h, w, kh, kw, stride)) kernels \(level) tensor \(index)")
                 }
+            }
+            // The AVX2 forward sums each output's taps in the AVX-512 order: the same bits.
+            if let wide = outputs[.avx512], let narrow = outputs[.avx2] {
+                XCTAssertEqual(wide, narrow, "shape \((n, c, o, h, w, kh, kw, stride)): AVX2 and AVX-512 forwards differ")
             }
         }
     }
 }
 
-/// The stride-2 row moves of im2col and col2im: both versions (AVX-512 where the CPU has it, and
-/// the portable one) must match the definition and touch nothing past the last element.
+/// The stride-2 row moves of im2col and col2im: every version the CPU runs (AVX-512, AVX2 + FMA,
+/// portable) must match the definition and touch nothing past the last element.
 final class StridedRowsTests: XCTestCase {
     func testGatherAndScatterAddMatchTheDefinitionAndStayInBounds() {
-        let saved = ConvolutionLowering.avx512Kernels
-        defer { ConvolutionLowering.avx512Kernels = saved }
+        let saved = ConvolutionLowering.kernelLevel
+        defer { ConvolutionLowering.kernelLevel = saved }
         var generator = RandomGenerator(seed: 21)
-        for avx512 in [true, false] {
-            ConvolutionLowering.avx512Kernels = avx512
+        for level in ConvolutionLowering.KernelLevel.allCases where level <= .cpu {
+            ConvolutionLowering.kernelLevel = level
             for n in [0, 1, 7, 15, 16, 17, 31, 32, 33, 61, 100] {
                 let wide = Tensor.uniform([2 * n + 40], low: -1, high: 1, using: &generator).values
                 let narrow = Tensor.uniform([n + 40], low: -1, high: 1, using: &generator).values
@@ -312,7 +318,7 @@ final class StridedRowsTests: XCTestCase {
                 src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { d in
                     inkwell_gather_stride2(s.baseAddress!, d.baseAddress!, n)
                 } }
-                for i in 0..<n { XCTAssertEqual(dst[i], src[2 * i], "gather n \(n) i \(i) avx512 \(avx512)") }
+                for i in 0..<n { XCTAssertEqual(dst[i], src[2 * i], "gather n \(n) i \(i) kernels \(level)") }
                 XCTAssertEqual(Array(dst[n...]), Array(narrow[n...]), "gather wrote past n = \(n)")
                 // Scatter-add: dst[2i] += src[i]; odd places and everything past 2n - 2 unchanged.
                 src = narrow; dst = wide
@@ -321,7 +327,7 @@ final class StridedRowsTests: XCTestCase {
                 } }
                 for j in 0..<dst.count {
                     let expected = j % 2 == 0 && j / 2 < n ? wide[j] + src[j / 2] : wide[j]
-                    XCTAssertEqual(dst[j], expected, "scatter-add n \(n) j \(j) avx512 \(avx512)")
+                    XCTAssertEqual(dst[j], expected, "scatter-add n \(n) j \(j) kernels \(level)")
                 }
             }
         }

@@ -103,6 +103,35 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.readState(dir.appendingPathComponent("checkpoints/latest")).step, 2)
     }
 
+    /// A budget shorter than the steps need ends the run at a planned step, with the last
+    /// evaluation and checkpoint there; the checkpoint keeps the plan, so a resume trains no more.
+    func testTimeBudgetEndsTheRunAtAPlannedStep() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        var config = tinyConfiguration(steps: 1_000_000, evalEvery: 20)
+        config.decay = .cosine
+        config.minutes = 0.04
+        let started = Date()
+        let summary = try makeTrainer(config, dir).run()
+        XCTAssertFalse(summary.stoppedEarly)
+        XCTAssertGreaterThan(summary.steps, TimeBudget.calibrationSteps)
+        XCTAssertLessThan(summary.steps, 1_000_000)
+        // 2.4 s of budget; the bound leaves room for a loaded machine, not for the million steps.
+        XCTAssertLessThan(Date().timeIntervalSince(started), 60)
+        XCTAssertEqual(summary.lastEvaluation?.step, summary.steps)
+        let state = try Checkpoint.readState(dir.appendingPathComponent("checkpoints/latest"))
+        XCTAssertEqual(state.step, summary.steps)
+        XCTAssertEqual(state.plannedSteps, summary.steps)
+        XCTAssertEqual(try makeTrainer(config, dir, resume: true).run().steps, summary.steps)
+    }
+
+    func testTimeBudgetPlansTheStepsThatFit() {
+        let budget = TimeBudget(minutes: 10)
+        // 600 s: 100 spent, 20 kept for the last evaluation, 2 s a step: 240 more steps.
+        XCTAssertEqual(budget.lastStep(step: 50, target: 2000, elapsed: 100, secondsPerStep: 2, reserve: 20), 290)
+        XCTAssertEqual(budget.lastStep(step: 50, target: 200, elapsed: 100, secondsPerStep: 2, reserve: 20), 200, "the steps fit")
+        XCTAssertEqual(budget.lastStep(step: 50, target: 2000, elapsed: 590, secondsPerStep: 2, reserve: 20), 50, "spent: end now")
+    }
+
     func testNonFiniteLossStopsNamingStepAndLoss() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let bad = syntheticFrames(8)

@@ -1,14 +1,22 @@
 #ifndef INKWELL_KERNELS_H
 #define INKWELL_KERNELS_H
 
-/// Hand-vectorised kernels for what sgemm lowering does badly. Each has an AVX-512 version chosen
-/// at run time on CPUs that have AVX-512F, and a portable one.
+/// Hand-vectorised kernels for what sgemm lowering does badly. Each has an AVX-512 version and an
+/// AVX2 + FMA version, chosen at run time by what the CPU has, and a portable one.
 
-/// Whether the AVX-512 versions run (the CPU has AVX-512F, unless turned off).
-int inkwell_kernels_use_avx512(void);
+#define INKWELL_KERNELS_PORTABLE 0
+#define INKWELL_KERNELS_AVX2 1
+#define INKWELL_KERNELS_AVX512 2
 
-/// Turns the AVX-512 versions off (0) or back on where the CPU has them (1); for tests.
-void inkwell_kernels_set_avx512(int enabled);
+/// The versions that run: INKWELL_KERNELS_AVX512 (the CPU has AVX-512F), INKWELL_KERNELS_AVX2 (AVX2
+/// and FMA) or INKWELL_KERNELS_PORTABLE, at most the cap of inkwell_kernels_set_max_level.
+int inkwell_kernels_level(void);
+
+/// The best level this CPU supports, whatever the cap.
+int inkwell_kernels_cpu_level(void);
+
+/// Caps the level (tests run every version the CPU has); INKWELL_KERNELS_AVX512 lifts the cap.
+void inkwell_kernels_set_max_level(int level);
 
 /// Floats the repacked weights of inkwell_direct_conv_s1 take.
 long inkwell_direct_conv_packed_size(int C, int O, int KH, int KW);

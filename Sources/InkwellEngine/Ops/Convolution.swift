@@ -122,7 +122,7 @@ public enum ConvolutionLowering {
 
     struct Switches {
         var columnBudget = 1 << 24
-        var directSmallChannelConvolutions = inkwell_kernels_use_avx512() != 0
+        var directSmallChannelConvolutions = inkwell_kernels_cpu_level() != INKWELL_KERNELS_PORTABLE
         var winogradStridedConvolutions = true
         var winogradTransposedConvolutions = true
     }
@@ -151,17 +151,25 @@ extension ConvolutionLowering {
     /// Whether stride-1, unpadded convolutions with at most 4 channels on one side (the first
     /// and last convs of the model) run as direct convolutions (`CInkwellKernels`) instead of
     /// im2col + gemm, whose column matrix is 25x the input for 3 channels. On by default where
-    /// the AVX-512 kernel runs; settable (tests compare both paths).
+    /// the AVX-512 or AVX2 kernel runs; settable (tests compare both paths).
     public static var directSmallChannelConvolutions: Bool {
         get { settings.withLock { $0.directSmallChannelConvolutions } }
         set { settings.withLock { $0.directSmallChannelConvolutions = newValue } }
     }
 
-    /// Whether the AVX-512 versions of the engine's own kernels run (where the CPU has them);
-    /// turned off, the portable versions run (tests compare both).
-    public static var avx512Kernels: Bool {
-        get { inkwell_kernels_use_avx512() != 0 }
-        set { inkwell_kernels_set_avx512(newValue ? 1 : 0) }
+    /// The instruction set of the engine's own kernels (`CInkwellKernels`).
+    public enum KernelLevel: Int32, CaseIterable, Comparable, Sendable {
+        case portable = 0, avx2 = 1, avx512 = 2
+        public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+        /// The best this CPU runs (AVX-512F; else AVX2 with FMA; else portable C).
+        public static var cpu: KernelLevel { KernelLevel(rawValue: inkwell_kernels_cpu_level()) ?? .portable }
+    }
+
+    /// The level the kernels run at: the CPU's best unless set lower (tests run every version the
+    /// CPU has); setting it higher than `KernelLevel.cpu` runs `cpu`.
+    public static var kernelLevel: KernelLevel {
+        get { KernelLevel(rawValue: inkwell_kernels_level()) ?? .portable }
+        set { inkwell_kernels_set_max_level(newValue.rawValue) }
     }
 
     static func usesDirect(channels: Int, outChannels: Int, stride: Int, padding: Int) -> Bool {

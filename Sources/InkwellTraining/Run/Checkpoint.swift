@@ -37,13 +37,16 @@ public struct CheckpointState: Codable, Equatable, Sendable {
     public var loader: BatchPosition
     /// The test pixel error of the evaluation at this step, when there was one.
     public var testPixel: Double?
+    /// The step a time budget (`minutes`) made the run end at, when it moved the end earlier; a
+    /// resumed run keeps it, and its learning-rate decay with it.
+    public var plannedSteps: Int?
     /// The SHA-256 of each other file of the checkpoint (model, optimizer, config), verified on
     /// load; absent in checkpoints written before checksums were recorded.
     public var files: [String: String]?
 
     enum CodingKeys: String, CodingKey {
         case format, step, epoch, elapsed, widths, batch, kld, beta, schedule, loader, files
-        case betaValue = "beta_value", noiseGenerator = "noise_generator", testPixel = "test_pixel"
+        case betaValue = "beta_value", noiseGenerator = "noise_generator", testPixel = "test_pixel", plannedSteps = "planned_steps"
     }
 }
 

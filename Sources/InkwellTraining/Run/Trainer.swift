@@ -95,6 +95,8 @@ public final class Trainer {
     private var elapsedBefore: Double = 0
     private var startTime = Date()
     private var lastTestPixel: Double?
+    /// The step a time budget moved the run's end to (nil: the configured steps).
+    private var plannedSteps: Int?
 
     public var checkpointsDirectory: URL { layout.checkpoints }
     public var latestCheckpoint: URL { layout.latestCheckpoint }
@@ -249,7 +251,7 @@ public final class Trainer {
                         kld: StrategySnapshot(name: kld.name, state: kld.saveState()),
                         beta: StrategySnapshot(name: beta.name, state: beta.saveState()), betaValue: beta.beta,
                         schedule: schedule.name, noiseGenerator: noise.generator.state.map { String($0, radix: 16) },
-                        loader: train.position, testPixel: testPixel)
+                        loader: train.position, testPixel: testPixel, plannedSteps: plannedSteps)
     }
 
     /// Takes the state of a snapshot (the inverse of `snapshot`): step, epoch, run time, the
@@ -263,6 +265,7 @@ public final class Trainer {
         epoch = state.epoch
         elapsedBefore = state.elapsed
         lastTestPixel = state.testPixel
+        plannedSteps = state.plannedSteps
     }
 
     /// Rank 0's setup of the run folder: creates it, writes config.json (a fresh run) and opens
@@ -359,9 +362,10 @@ public final class Trainer {
 
     private var elapsed: Double { elapsedBefore + Date().timeIntervalSince(startTime) }
 
-    /// Trains until `targetSteps` steps are done in total (default `defaultTargetSteps`),
-    /// evaluating every `eval_every` steps and at the end, checkpointing at each evaluation (and
-    /// every `checkpoint_every` steps) and at the end.
+    /// Trains until `targetSteps` steps are done in total (default `defaultTargetSteps`, or fewer
+    /// where the configuration's `minutes` do not allow them: `TimeBudget`), evaluating every
+    /// `eval_every` steps and at the end, checkpointing at each evaluation (and every
+    /// `checkpoint_every` steps) and at the end.
     ///
     /// - Parameters:
     ///   - progress: called after every step.
@@ -372,7 +376,11 @@ public final class Trainer {
     @discardableResult
     public func run(targetSteps: Int? = nil, progress: ((TrainingProgress) -> Void)? = nil,
                     shouldStop: () -> Bool = { false }) throws -> TrainingSummary {
-        let target = targetSteps ?? defaultTargetSteps
+        let configured = targetSteps ?? defaultTargetSteps
+        var target = min(configured, plannedSteps ?? configured)
+        let budget = configuration.minutes.map(TimeBudget.init(minutes:))
+        var timedFrom: (step: Int, elapsed: Double)?
+        var closingSeconds = 0.0
         startTime = Date()
         var lastEvaluation: EvaluationResult?
         var best: Double?
@@ -395,6 +403,18 @@ public final class Trainer {
             try metrics?.appendTrain(time: elapsed, step: step, epoch: epoch, result: result)
             if let (name, value) = result.firstNonFiniteLoss {
                 throw TrainingError.nonFinite(step: step, loss: name, value: value)
+            }
+            if let budget {
+                let from = timedFrom ?? (step, elapsed)
+                timedFrom = from
+                // Every rank plans at the same steps (rank 0's plan is broadcast).
+                if step > from.step, (step - from.step) % TimeBudget.calibrationSteps == 0 {
+                    let planned = replan(budget, step: step, target: target, since: from, reserve: closingSeconds)
+                    if planned < target {
+                        target = planned
+                        plannedSteps = planned
+                    }
+                }
             }
             var evaluation: EvaluationResult?
             if step % configuration.evalEvery == 0 || step == target, communicator.isRoot, let test {
@@ -419,6 +439,7 @@ public final class Trainer {
                 // The other ranks wait here, without spinning, while rank 0 evaluates and writes.
                 communicator.barrier()
             }
+            if evaluation != nil { closingSeconds = Date().timeIntervalSince(began) }
             progress?(TrainingProgress(step: step, targetSteps: target, epoch: epoch,
                                        imagesPerSecond: Double(images.shape[0]) / max(stepSeconds ?? 1, 1e-9),
                                        secondsRemaining: Double(target - step) * (stepSeconds ?? 0),
@@ -429,6 +450,23 @@ public final class Trainer {
         }
         if checkpointedAt != step { try writeLatest(testPixel: nil); communicator.barrier() }
         return TrainingSummary(steps: step, stoppedEarly: false, lastEvaluation: lastEvaluation, bestTestPixel: best)
+    }
+
+    /// The step `budget` lets the run end at, from the rate of the steps since `since`, keeping
+    /// `reserve` seconds for the last evaluation; rank 0's plan, which every rank follows.
+    private func replan(_ budget: TimeBudget, step: Int, target: Int, since: (step: Int, elapsed: Double), reserve: Double) -> Int {
+        let perStep = (elapsed - since.elapsed) / Double(step - since.step)
+        var planned = budget.lastStep(step: step, target: target, elapsed: elapsed, secondsPerStep: perStep, reserve: reserve)
+        if communicator.isDistributed {
+            let bytes = communicator.broadcast(communicator.isRoot ? withUnsafeBytes(of: planned.littleEndian, Array.init) : nil, root: 0)
+            planned = bytes.withUnsafeBytes { Int(littleEndian: $0.loadUnaligned(as: Int.self)) }
+        }
+        // Logged when the end first moves, and then when it moves by more than 2% at once.
+        if planned < target, plannedSteps == nil || Double(target - planned) > 0.02 * Double(target) {
+            log(String(format: "time budget: %.1f of %.1f min spent at %.2f s a step; the run ends at step %d instead of %d",
+                        elapsed / 60, budget.seconds / 60, perStep, planned, target))
+        }
+        return planned
     }
 
     /// Evaluates now on the test split and records it (JSON, CSV test row, sample PNGs).

@@ -32,6 +32,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var steps: Int?
     /// Total epochs to reach, when `steps` is nil.
     public var epochs: Int?
+    /// Wall-clock budget of the whole run in minutes, resumed runs counting their earlier time
+    /// (nil: none). Where the steps would not fit, the run ends at the last step the budget allows
+    /// and the learning-rate decay ends there (`TimeBudget`).
+    public var minutes: Double?
     /// Evaluate on the test split every this many steps (1000), and at the end.
     public var evalEvery: Int = 1000
     /// Test frames used per evaluation (512; 0 = the whole split).
@@ -77,7 +81,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, batch, steps, epochs, kld, beta, schedule, reconstruction, augment, seed, dataset, warmup
+        case model, batch, steps, epochs, minutes, kld, beta, schedule, reconstruction, augment, seed, dataset, warmup
         case decay = "lr_decay"
         case lrEncoder = "lr_encoder", lrDecoder = "lr_decoder", lrDiscriminator = "lr_discriminator"
         case learningRate = "lr", adamBeta1 = "adam_beta1", adamBeta2 = "adam_beta2", adamEps = "adam_eps"
@@ -105,6 +109,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         decay = try c.decodeIfPresent(LearningRateDecay.self, forKey: .decay) ?? d.decay
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
         epochs = try c.decodeIfPresent(Int.self, forKey: .epochs)
+        minutes = try c.decodeIfPresent(Double.self, forKey: .minutes)
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
         evalFrames = try c.decodeIfPresent(Int.self, forKey: .evalFrames) ?? d.evalFrames
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
@@ -137,6 +142,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try c.encode(decay, forKey: .decay)
         try c.encodeIfPresent(steps, forKey: .steps)
         try c.encodeIfPresent(epochs, forKey: .epochs)
+        try c.encodeIfPresent(minutes, forKey: .minutes)
         try c.encode(evalEvery, forKey: .evalEvery)
         try c.encode(evalFrames, forKey: .evalFrames)
         try c.encode(checkpointEvery, forKey: .checkpointEvery)
@@ -225,6 +231,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         require(warmup >= 0, "warmup", "warmup must not be negative, got \(warmup)")
         require((steps ?? 0) >= 0, "steps", "steps must not be negative, got \(steps ?? 0)")
         require((epochs ?? 0) >= 0, "epochs", "epochs must not be negative, got \(epochs ?? 0)")
+        require(minutes.map { $0 > 0 && $0.isFinite } ?? true, "minutes", "minutes must be a positive number, got \(minutes ?? 0)")
         require(evalEvery > 0, "eval_every", "eval_every must be positive, got \(evalEvery)")
         require(evalFrames >= 0, "eval_frames", "eval_frames must not be negative, got \(evalFrames)")
         require(checkpointEvery >= 0, "checkpoint_every", "checkpoint_every must not be negative, got \(checkpointEvery)")
