@@ -22,6 +22,7 @@ final class CLIValidationTests: XCTestCase {
         try expectRefused(train + ["--steps", "0"], "--steps must be at least 1")
         try expectRefused(train + ["--epochs", "0"], "--epochs must be at least 1")
         try expectRefused(train + ["--eval-every", "0"], "--eval-every must be positive, got 0")
+        try expectRefused(train + ["--minutes=-2"], "--minutes must be a positive number, got -2.0")
         try expectRefused(train + ["--threads", "0"], "--threads must be at least 1")
         try expectRefused(train + ["--preset", "huge"], "--preset must be one of reference, cpu, narrow, got 'huge'")
         try expectRefused(train + ["--init", data, "--resume"], "give --init or --resume, not both")

@@ -1,10 +1,11 @@
 /// A run's wall-clock budget (the configuration's `minutes`): where the configured steps would
 /// not fit, the step the run must end at instead.
 ///
-/// The trainer plans every `calibrationSteps` steps, from the rate of its steps in this process
-/// since the first (whose allocations are not typical), evaluations and checkpoints included, and
-/// keeps the last evaluation's time for the final one. A plan only ever moves the end earlier,
-/// and the learning-rate decay ends at the planned step, so a run on a slower machine trains
+/// The trainer plans every `calibrationSteps` steps, from the mean time of its steps in this
+/// process since the first (whose allocations are not typical), evaluations and checkpoints
+/// included, and keeps the last evaluation's time for the final one. Each plan may move the end
+/// earlier, or later again once the mean falls (a slow spell passed), never past the configured
+/// steps; the learning-rate decay ends at the planned step, so a run on a slower machine trains
 /// fewer steps along the same schedule rather than stopping part-way down it.
 public struct TimeBudget: Sendable, Equatable {
     /// The whole run's budget in seconds (earlier, resumed parts included).

@@ -409,11 +409,8 @@ public final class Trainer {
                 timedFrom = from
                 // Every rank plans at the same steps (rank 0's plan is broadcast).
                 if step > from.step, (step - from.step) % TimeBudget.calibrationSteps == 0 {
-                    let planned = replan(budget, step: step, target: target, since: from, reserve: closingSeconds)
-                    if planned < target {
-                        target = planned
-                        plannedSteps = planned
-                    }
+                    target = replan(budget, step: step, target: target, configured: configured, since: from, reserve: closingSeconds)
+                    plannedSteps = target < configured ? target : nil
                 }
             }
             var evaluation: EvaluationResult?
@@ -452,17 +449,19 @@ public final class Trainer {
         return TrainingSummary(steps: step, stoppedEarly: false, lastEvaluation: lastEvaluation, bestTestPixel: best)
     }
 
-    /// The step `budget` lets the run end at, from the rate of the steps since `since`, keeping
-    /// `reserve` seconds for the last evaluation; rank 0's plan, which every rank follows.
-    private func replan(_ budget: TimeBudget, step: Int, target: Int, since: (step: Int, elapsed: Double), reserve: Double) -> Int {
+    /// The step `budget` lets the run end at (at most `configured`), from the rate of the steps
+    /// since `since`, keeping `reserve` seconds for the last evaluation; rank 0's plan, which every
+    /// rank follows. `target` is the end planned before.
+    private func replan(_ budget: TimeBudget, step: Int, target: Int, configured: Int, since: (step: Int, elapsed: Double),
+                        reserve: Double) -> Int {
         let perStep = (elapsed - since.elapsed) / Double(step - since.step)
-        var planned = budget.lastStep(step: step, target: target, elapsed: elapsed, secondsPerStep: perStep, reserve: reserve)
+        var planned = budget.lastStep(step: step, target: configured, elapsed: elapsed, secondsPerStep: perStep, reserve: reserve)
         if communicator.isDistributed {
             let bytes = communicator.broadcast(communicator.isRoot ? withUnsafeBytes(of: planned.littleEndian, Array.init) : nil, root: 0)
             planned = bytes.withUnsafeBytes { Int(littleEndian: $0.loadUnaligned(as: Int.self)) }
         }
         // Logged when the end first moves, and then when it moves by more than 2% at once.
-        if planned < target, plannedSteps == nil || Double(target - planned) > 0.02 * Double(target) {
+        if planned != target, plannedSteps == nil || Double(abs(target - planned)) > 0.02 * Double(target) {
             log(String(format: "time budget: %.1f of %.1f min spent at %.2f s a step; the run ends at step %d instead of %d",
                         elapsed / 60, budget.seconds / 60, perStep, planned, target))
         }

@@ -58,6 +58,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: TrainCommand.flagHelp("eval_every"))
     var evalEvery: Int?
 
+    @Option(help: TrainCommand.flagHelp("minutes"))
+    var minutes: Double?
+
     @Option(help: "Threads for OpenBLAS and the engine (default: all cores).")
     var threads: Int?
 
@@ -76,7 +79,7 @@ struct TrainCommand: ParsableCommand {
         }
         var flagged = TrainingConfiguration()
         try applyOptions(to: &flagged)
-        let given = Set([batch.map { _ in "batch" }, evalEvery.map { _ in "eval_every" }].compactMap { $0 })
+        let given = Set([batch.map { _ in "batch" }, evalEvery.map { _ in "eval_every" }, minutes.map { _ in "minutes" }].compactMap { $0 })
         if let problem = flagged.problems().first(where: { given.contains($0.setting) }) {
             // "batch must be ..." -> "--batch must be ..."
             let flag = "--" + problem.setting.replacingOccurrences(of: "_", with: "-")
@@ -110,6 +113,7 @@ struct TrainCommand: ParsableCommand {
         if let preset { configuration.model = try ModelWidths.preset(preset) }
         if let batch { configuration.batch = batch }
         if let evalEvery { configuration.evalEvery = evalEvery }
+        if let minutes { configuration.minutes = minutes == 0 ? nil : minutes }
         if let steps { configuration.steps = steps; configuration.epochs = nil }
         if let epochs { configuration.epochs = epochs; configuration.steps = nil }
     }
