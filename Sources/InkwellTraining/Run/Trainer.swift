@@ -456,10 +456,7 @@ public final class Trainer {
                         reserve: Double) -> Int {
         let perStep = (elapsed - since.elapsed) / Double(step - since.step)
         var planned = budget.lastStep(step: step, target: configured, elapsed: elapsed, secondsPerStep: perStep, reserve: reserve)
-        if communicator.isDistributed {
-            let bytes = communicator.broadcast(communicator.isRoot ? withUnsafeBytes(of: planned.littleEndian, Array.init) : nil, root: 0)
-            planned = bytes.withUnsafeBytes { Int(littleEndian: $0.loadUnaligned(as: Int.self)) }
-        }
+        withUnsafeMutableBytes(of: &planned) { communicator.broadcast($0, root: 0) }
         // Logged when the end first moves, and then when it moves by more than 2% at once.
         if planned != target, plannedSteps == nil || Double(abs(target - planned)) > 0.02 * Double(target) {
             log(String(format: "time budget: %.1f of %.1f min spent at %.2f s a step; the run ends at step %d instead of %d",
