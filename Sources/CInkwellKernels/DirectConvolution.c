@@ -1,4 +1,5 @@
 #include "InkwellKernels.h"
+#include "TailMask.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -93,7 +94,6 @@ static void conv_avx512(const float *in, int C, int H, int W, const float *packe
 __attribute__((target("avx2,fma")))
 static void conv_avx2(const float *in, int C, int H, int W, const float *packed, int O, int KH, int KW,
                       float *out, int accumulate) {
-    static const int lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     const int OH = H - KH + 1, OW = W - KW + 1;
     const long plane = (long)H * W, outPlane = (long)OH * OW;
     const int blocks = (O + OB - 1) / OB;
@@ -105,8 +105,8 @@ static void conv_avx2(const float *in, int C, int H, int W, const float *packed,
             for (int x0 = 0; x0 < OW; x0 += 16) {
                 int n0 = OW - x0 < 8 ? OW - x0 : 8;
                 int n1 = OW - x0 - 8 < 0 ? 0 : (OW - x0 - 8 < 8 ? OW - x0 - 8 : 8);
-                __m256i m0 = _mm256_loadu_si256((const __m256i *)(lanes + 8 - n0));
-                __m256i m1 = _mm256_loadu_si256((const __m256i *)(lanes + 8 - n1));
+                __m256i m0 = _mm256_loadu_si256((const __m256i *)(tail_lanes + 8 - n0));
+                __m256i m1 = _mm256_loadu_si256((const __m256i *)(tail_lanes + 8 - n1));
                 __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps();
                 __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
                 __m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps();

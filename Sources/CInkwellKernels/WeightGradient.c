@@ -1,4 +1,5 @@
 #include "InkwellKernels.h"
+#include "TailMask.h"
 #include <immintrin.h>
 
 // The weight gradient of a direct convolution as long dot products: for each input channel c and
@@ -54,7 +55,6 @@ __attribute__((target("avx2,fma"))) static inline float sum8(__m256 v) {
 // registers for KW <= 5; `kw` is a constant where it is inlined, so the loops over it unroll).
 __attribute__((target("avx2,fma"))) static inline __attribute__((always_inline))
 void weight_grad_avx2_kw(const float *in, int C, int H, int W, const float *gy, int O, int KH, const int kw, float *gw) {
-    static const int lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     const int OH = H - KH + 1, OW = W - kw + 1;
     const long plane = (long)H * W, outPlane = (long)OH * OW;
     for (int o0 = 0; o0 < O; o0 += 2) {
@@ -69,7 +69,7 @@ void weight_grad_avx2_kw(const float *in, int C, int H, int W, const float *gy, 
                     const float *g0 = gy + (long)o0 * outPlane + (long)y * OW;
                     for (int x0 = 0; x0 < OW; x0 += 8) {
                         int nv = OW - x0 < 8 ? OW - x0 : 8;
-                        __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - nv));
+                        __m256i m = _mm256_loadu_si256((const __m256i *)(tail_lanes + 8 - nv));
                         __m256 g = _mm256_maskload_ps(g0 + x0, m);
                         __m256 h = valid > 1 ? _mm256_maskload_ps(g0 + outPlane + x0, m) : _mm256_setzero_ps();
                         for (int j = 0; j < kw; j++) {
