@@ -242,66 +242,61 @@ void f2_output_transform(const float *m0, const float *m1, long xi_stride, long 
     }
 }
 
+// Each transform once more per instruction set (the compiler vectorizes each copy for its own),
+// and a dispatch that runs the copy of the level the kernels run at.
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-__attribute__((target("avx512f")))
-static void input_transform_avx512(const float *plane, long h, long w, long step, long oy, long ox, long pad, long th,
-                                   long tw, float *padded, float *v, long xi_stride) {
-    input_transform(plane, h, w, step, oy, ox, pad, th, tw, padded, v, xi_stride);
+#define TRANSFORMS_FOR(suffix, isa) \
+__attribute__((target(isa))) static void input_transform_##suffix( \
+    const float *plane, long h, long w, long step, long oy, long ox, long pad, long th, long tw, float *padded, \
+    float *v, long xi_stride) { \
+    input_transform(plane, h, w, step, oy, ox, pad, th, tw, padded, v, xi_stride); \
+} \
+__attribute__((target(isa))) static void output_transform_plain_##suffix( \
+    const float *m, long xi_stride, long th, long tw, float *plane, long oh, long ow, float bias, float *scratch) { \
+    output_transform_plain(m, xi_stride, th, tw, plane, oh, ow, bias, scratch); \
+} \
+__attribute__((target(isa))) static void f2_input_transform_##suffix( \
+    const float *plane, long h, long w, long th, long tw, float *padded, float *v, long xi_stride) { \
+    f2_input_transform(plane, h, w, th, tw, padded, v, xi_stride); \
+} \
+__attribute__((target(isa))) static void f2_output_transform_##suffix( \
+    const float *m0, const float *m1, long xi_stride, long th, long tw, float *plane, long oh, long ow, long py, \
+    float bias, float *scratch) { \
+    f2_output_transform(m0, m1, xi_stride, th, tw, plane, oh, ow, py, bias, scratch); \
+} \
+__attribute__((target(isa))) static void output_transform_subpixel_##suffix( \
+    const float *m0, const float *m1, long xi_stride, long th, long tw, float *plane, long oh, long ow, long py, \
+    float bias, float *scratch) { \
+    output_transform_subpixel(m0, m1, xi_stride, th, tw, plane, oh, ow, py, bias, scratch); \
 }
-
-__attribute__((target("avx512f")))
-static void output_transform_plain_avx512(const float *m, long xi_stride, long th, long tw, float *plane, long oh, long ow,
-                                          float bias, float *scratch) {
-    output_transform_plain(m, xi_stride, th, tw, plane, oh, ow, bias, scratch);
-}
-
-__attribute__((target("avx512f")))
-static void f2_input_transform_avx512(const float *plane, long h, long w, long th, long tw, float *padded, float *v,
-                                      long xi_stride) {
-    f2_input_transform(plane, h, w, th, tw, padded, v, xi_stride);
-}
-
-__attribute__((target("avx512f")))
-static void f2_output_transform_avx512(const float *m0, const float *m1, long xi_stride, long th, long tw, float *plane,
-                                       long oh, long ow, long py, float bias, float *scratch) {
-    f2_output_transform(m0, m1, xi_stride, th, tw, plane, oh, ow, py, bias, scratch);
-}
-__attribute__((target("avx512f")))
-static void output_transform_subpixel_avx512(const float *m0, const float *m1, long xi_stride, long th, long tw,
-                                             float *plane, long oh, long ow, long py, float bias, float *scratch) {
-    output_transform_subpixel(m0, m1, xi_stride, th, tw, plane, oh, ow, py, bias, scratch);
-}
-#define INKWELL_AVX512_DISPATCH 1
+TRANSFORMS_FOR(avx512, "avx512f,fma")
+TRANSFORMS_FOR(avx2, "avx2,fma")
+/// Runs name_avx512 or name_avx2 (and returns) where the kernels run at that level.
+#define DISPATCH(name, ...) do { \
+    const int level = inkwell_kernels_level(); \
+    if (level == INKWELL_KERNELS_AVX512) { name##_avx512(__VA_ARGS__); return; } \
+    if (level == INKWELL_KERNELS_AVX2) { name##_avx2(__VA_ARGS__); return; } \
+} while (0)
+#else
+#define DISPATCH(name, ...) do { } while (0)
 #endif
 
 void inkwell_winograd_f4x3_input(const float *plane, long h, long w, long step, long offset_y, long offset_x, long pad,
                                  long th, long tw, float *padded, float *v, long xi_stride) {
-#ifdef INKWELL_AVX512_DISPATCH
-    if (inkwell_kernels_level() == INKWELL_KERNELS_AVX512) {
-        input_transform_avx512(plane, h, w, step, offset_y, offset_x, pad, th, tw, padded, v, xi_stride);
-        return;
-    }
-#endif
+    DISPATCH(input_transform, plane, h, w, step, offset_y, offset_x, pad, th, tw, padded, v, xi_stride);
     input_transform(plane, h, w, step, offset_y, offset_x, pad, th, tw, padded, v, xi_stride);
 }
 
 void inkwell_winograd_f4x3_output(const float *m, long xi_stride, long oh, long ow, float *plane, float bias,
                                   float *scratch) {
     const long th = (oh + 3) / 4, tw = (ow + 3) / 4;
-#ifdef INKWELL_AVX512_DISPATCH
-    if (inkwell_kernels_level() == INKWELL_KERNELS_AVX512) {
-        output_transform_plain_avx512(m, xi_stride, th, tw, plane, oh, ow, bias, scratch);
-        return;
-    }
-#endif
+    DISPATCH(output_transform_plain, m, xi_stride, th, tw, plane, oh, ow, bias, scratch);
     output_transform_plain(m, xi_stride, th, tw, plane, oh, ow, bias, scratch);
 }
 
 void inkwell_winograd_f2x3_input(const float *plane, long h, long w, float *padded, float *v, long xi_stride) {
     const long th = (h + 1) / 2, tw = (w + 1) / 2;
-#ifdef INKWELL_AVX512_DISPATCH
-    if (inkwell_kernels_level() == INKWELL_KERNELS_AVX512) { f2_input_transform_avx512(plane, h, w, th, tw, padded, v, xi_stride); return; }
-#endif
+    DISPATCH(f2_input_transform, plane, h, w, th, tw, padded, v, xi_stride);
     f2_input_transform(plane, h, w, th, tw, padded, v, xi_stride);
 }
 
@@ -315,13 +310,11 @@ long inkwell_winograd_scratch(long m, long th, long tw) {
 void inkwell_winograd_output_subpixel(long m, const float *m0, const float *m1, long xi_stride, long h, long w, float *plane,
                                       long phase_y, float bias, float *scratch) {
     const long th = (h + m - 1) / m, tw = (w + m - 1) / m, oh = 2 * h - 1, ow = 2 * w - 1;
-#ifdef INKWELL_AVX512_DISPATCH
-    if (inkwell_kernels_level() == INKWELL_KERNELS_AVX512) {
-        if (m == 2) f2_output_transform_avx512(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
-        else output_transform_subpixel_avx512(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
-        return;
+    if (m == 2) {
+        DISPATCH(f2_output_transform, m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
+        f2_output_transform(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
+    } else {
+        DISPATCH(output_transform_subpixel, m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
+        output_transform_subpixel(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
     }
-#endif
-    if (m == 2) f2_output_transform(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
-    else output_transform_subpixel(m0, m1, xi_stride, th, tw, plane, oh, ow, phase_y, bias, scratch);
 }

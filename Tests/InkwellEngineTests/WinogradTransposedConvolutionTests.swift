@@ -31,6 +31,8 @@ final class WinogradTransposedConvolutionTests: XCTestCase {
     }
 
     func testMatchesTheDefinitionAndTheGemmPathOnOddAndEvenSizes() {
+        let savedLevel = ConvolutionLowering.kernelLevel
+        defer { ConvolutionLowering.kernelLevel = savedLevel }
         var generator = RandomGenerator(seed: 11)
         // (images, in channels, out channels, height, width, bias): odd and even sizes, one-pixel maps.
         let cases = [(1, 1, 1, 1, 1, false), (2, 3, 2, 4, 5, true), (3, 5, 4, 9, 16, true), (2, 8, 6, 7, 6, false), (1, 2, 3, 2, 3, true),
@@ -43,12 +45,17 @@ final class WinogradTransposedConvolutionTests: XCTestCase {
             XCTAssertEqual(gemm.shape, [n, cout, 2 * h - 1, 2 * w - 1])
             let expected = reference(x, weight, bias)
             let scale = Double(cin * 25).squareRoot()
-            for tile in [WinogradTile.f2x3, .f4x3] {
-                let fast = Tensor.empty(gemm.shape)
-                winogradTransposedConvolution(x.pointer, n: n, inChannels: cin, height: h, width: w, weight: weight.pointer,
-                                              outChannels: cout, bias: bias?.pointer, tile: tile, fast.pointer)
-                for (i, e) in expected.enumerated() {
-                    XCTAssertEqual(Double(fast.pointer[i]), e, accuracy: 1e-5 * scale, "\(tile), case \((n, cin, cout, h, w)), element \(i)")
+            // Every version of the transforms the CPU runs (AVX-512, AVX2 + FMA, portable).
+            for level in ConvolutionLowering.KernelLevel.allCases where level <= .cpu {
+                ConvolutionLowering.kernelLevel = level
+                for tile in [WinogradTile.f2x3, .f4x3] {
+                    let fast = Tensor.empty(gemm.shape)
+                    winogradTransposedConvolution(x.pointer, n: n, inChannels: cin, height: h, width: w, weight: weight.pointer,
+                                                  outChannels: cout, bias: bias?.pointer, tile: tile, fast.pointer)
+                    for (i, e) in expected.enumerated() {
+                        XCTAssertEqual(Double(fast.pointer[i]), e, accuracy: 1e-5 * scale,
+                                       "\(tile), kernels \(level), case \((n, cin, cout, h, w)), element \(i)")
+                    }
                 }
             }
             for (i, e) in expected.enumerated() {
