@@ -1,4 +1,4 @@
-#include "InkwellKernels.h"
+#include "KernelDispatch.h"
 #include "TailMask.h"
 #include <immintrin.h>
 #include <string.h>
@@ -35,7 +35,7 @@ void inkwell_direct_conv_pack(const float *w, int C, int O, int KH, int KW, int 
     }
 }
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#ifdef KERNELS_X86
 __attribute__((target("avx512f,fma")))
 static void conv_avx512(const float *in, int C, int H, int W, const float *packed, int O, int KH, int KW,
                         float *out, int accumulate) {
@@ -183,11 +183,6 @@ static void conv_portable(const float *in, int C, int H, int W, const float *pac
 void inkwell_direct_conv_s1(const float *in, int C, int H, int W,
                             const float *packed, int O, int KH, int KW,
                             float *out, int accumulate) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    switch (inkwell_kernels_level()) {
-    case INKWELL_KERNELS_AVX512: conv_avx512(in, C, H, W, packed, O, KH, KW, out, accumulate); return;
-    case INKWELL_KERNELS_AVX2: conv_avx2(in, C, H, W, packed, O, KH, KW, out, accumulate); return;
-    }
-#endif
+    DISPATCH(conv, in, C, H, W, packed, O, KH, KW, out, accumulate);
     conv_portable(in, C, H, W, packed, O, KH, KW, out, accumulate);
 }

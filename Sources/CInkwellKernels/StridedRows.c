@@ -1,8 +1,8 @@
 // The stride-2 row moves of im2col and col2im (a stride-2 convolution's lowering and a stride-2
 // transposed convolution's), which the compiler leaves as scalar loops.
-#include "InkwellKernels.h"
+#include "KernelDispatch.h"
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#ifdef KERNELS_X86
 #include <immintrin.h>
 
 __attribute__((target("avx512f")))
@@ -64,21 +64,11 @@ static void scatter_add2_avx2(const float *src, float *dst, long n) {
 #endif
 
 void inkwell_gather_stride2(const float *src, float *dst, long n) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    switch (inkwell_kernels_level()) {
-    case INKWELL_KERNELS_AVX512: gather2_avx512(src, dst, n); return;
-    case INKWELL_KERNELS_AVX2: gather2_avx2(src, dst, n); return;
-    }
-#endif
+    DISPATCH(gather2, src, dst, n);
     for (long i = 0; i < n; i++) dst[i] = src[2 * i];
 }
 
 void inkwell_scatter_add_stride2(const float *src, float *dst, long n) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    switch (inkwell_kernels_level()) {
-    case INKWELL_KERNELS_AVX512: scatter_add2_avx512(src, dst, n); return;
-    case INKWELL_KERNELS_AVX2: scatter_add2_avx2(src, dst, n); return;
-    }
-#endif
+    DISPATCH(scatter_add2, src, dst, n);
     for (long i = 0; i < n; i++) dst[2 * i] += src[i];
 }

@@ -1,4 +1,4 @@
-#include "InkwellKernels.h"
+#include "KernelDispatch.h"
 #include "TailMask.h"
 #include <immintrin.h>
 
@@ -8,7 +8,7 @@
 #define GOB 3
 #define MAXKW 8
 
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#ifdef KERNELS_X86
 __attribute__((target("avx512f,fma")))
 static void weight_grad_avx512(const float *in, int C, int H, int W, const float *gy, int O, int KH, int KW, float *gw) {
     const int OH = H - KH + 1, OW = W - KW + 1;
@@ -115,13 +115,6 @@ static void weight_grad_portable(const float *in, int C, int H, int W, const flo
 
 void inkwell_direct_conv_weight_grad(const float *in, int C, int H, int W,
                                      const float *gy, int O, int KH, int KW, float *gw) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    if (KW <= MAXKW) {
-        switch (inkwell_kernels_level()) {
-        case INKWELL_KERNELS_AVX512: weight_grad_avx512(in, C, H, W, gy, O, KH, KW, gw); return;
-        case INKWELL_KERNELS_AVX2: weight_grad_avx2(in, C, H, W, gy, O, KH, KW, gw); return;
-        }
-    }
-#endif
+    if (KW <= MAXKW) DISPATCH(weight_grad, in, C, H, W, gy, O, KH, KW, gw);
     weight_grad_portable(in, C, H, W, gy, O, KH, KW, gw);
 }

@@ -9,7 +9,7 @@
 // Tiles run along the innermost loops, so the compiler vectorizes across them: the input plane is
 // first copied (zero-padded) with its columns split by their remainder mod 2 (F(2x2)) or 4
 // (F(4x4)), so that each of a tile's columns is one element of a unit-stride array.
-#include "InkwellKernels.h"
+#include "KernelDispatch.h"
 
 /// B^T d for d = (d0 ... d5).
 #define WINOGRAD_BT(d0, d1, d2, d3, d4, d5, r) do { \
@@ -243,8 +243,8 @@ void f2_output_transform(const float *m0, const float *m1, long xi_stride, long 
 }
 
 // Each transform once more per instruction set (the compiler vectorizes each copy for its own),
-// and a dispatch that runs the copy of the level the kernels run at.
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+// which DISPATCH runs at the level the kernels run at.
+#ifdef KERNELS_X86
 #define TRANSFORMS_FOR(suffix, isa) \
 __attribute__((target(isa))) static void input_transform_##suffix( \
     const float *plane, long h, long w, long step, long oy, long ox, long pad, long th, long tw, float *padded, \
@@ -271,14 +271,6 @@ __attribute__((target(isa))) static void output_transform_subpixel_##suffix( \
 }
 TRANSFORMS_FOR(avx512, "avx512f,fma")
 TRANSFORMS_FOR(avx2, "avx2,fma")
-/// Runs name_avx512 or name_avx2 (and returns) where the kernels run at that level.
-#define DISPATCH(name, ...) do { \
-    const int level = inkwell_kernels_level(); \
-    if (level == INKWELL_KERNELS_AVX512) { name##_avx512(__VA_ARGS__); return; } \
-    if (level == INKWELL_KERNELS_AVX2) { name##_avx2(__VA_ARGS__); return; } \
-} while (0)
-#else
-#define DISPATCH(name, ...) do { } while (0)
 #endif
 
 void inkwell_winograd_f4x3_input(const float *plane, long h, long w, long step, long offset_y, long offset_x, long pad,
