@@ -36,6 +36,17 @@ void inkwell_direct_conv_pack(const float *w, int C, int O, int KH, int KW, int 
 }
 
 #ifdef KERNELS_X86
+// Row `r` of a channel plane into the caches, a row ahead of its first use. An output row reads
+// KH rows of every channel, and the next output row one new row per channel: C rows far apart
+// in memory, too many streams for the hardware prefetchers, so where the input is not already
+// cached (a batch of 64-channel images is 140 MB) every new row waited on memory (2.7-2.9 ms an
+// image for 64 -> 3 channels at 69 x 125, against 0.7 ms from cache). Changes no arithmetic.
+static inline __attribute__((always_inline)) void prefetch_row(const float *plane, int r, int H, int W) {
+    if (r >= H) return;
+    const char *p = (const char *)(plane + (long)r * W), *end = (const char *)(plane + (long)(r + 1) * W);
+    for (; p < end; p += 64) _mm_prefetch(p, _MM_HINT_T1);
+}
+
 __attribute__((target("avx512f,fma")))
 static void conv_avx512(const float *in, int C, int H, int W, const float *packed, int O, int KH, int KW,
                         float *out, int accumulate) {
@@ -58,6 +69,7 @@ static void conv_avx512(const float *in, int C, int H, int W, const float *packe
                 __m512 a30 = _mm512_setzero_ps(), a31 = _mm512_setzero_ps();
                 const float *t = pw;
                 for (int c = 0; c < C; c++) {
+                    if (x0 == 0) prefetch_row(in + c * plane, y + KH, H, W);
                     for (int i = 0; i < KH; i++) {
                         const float *row = in + c * plane + (long)(y + i) * W + x0;
                         for (int j = 0; j < KW; j++, t += OB) {
@@ -113,6 +125,7 @@ static void conv_avx2(const float *in, int C, int H, int W, const float *packed,
                 __m256 a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
                 const float *t = pw;
                 for (int c = 0; c < C; c++) {
+                    if (x0 == 0) prefetch_row(in + c * plane, y + KH, H, W);
                     for (int i = 0; i < KH; i++) {
                         const float *row = in + c * plane + (long)(y + i) * W + x0;
                         for (int j = 0; j < KW; j++, t += OB) {

@@ -4,6 +4,13 @@ import InkwellEngine
 /// Times forward and backward of the reference model's convolutions (SPEC.md section 2) and a
 /// square sgemm yardstick in the same run (`inkwell bench ops`).
 public enum OpsBenchmark {
+    /// Which lowering the convolutions take: the faster Winograd paths of evaluation and sampling,
+    /// or the training step's (`ConvolutionLowering.withReferenceRounding`: im2col / col2im +
+    /// sgemm, PyTorch's rounding).
+    public enum Lowering: String, CaseIterable, Sendable {
+        case inference, training
+    }
+
     /// One convolution or transposed convolution as the bench runs it.
     public struct Layer: Sendable {
         public let name: String
@@ -118,10 +125,17 @@ public enum OpsBenchmark {
     /// Runs the whole bench, printing through `output` line by line (the table of
     /// `inkwell bench ops`). Returns the measurements and the yardstick rate.
     @discardableResult
-    public static func run(batch: Int, repeats: Int, gemmSize: Int, only: String? = nil,
+    public static func run(batch: Int, repeats: Int, gemmSize: Int, only: String? = nil, lowering: Lowering = .inference,
                            output: (String) -> Void) -> (layers: [Measurement], gemmRate: Double) {
+        ConvolutionLowering.withReferenceRounding(lowering == .training) {
+            runLayers(batch: batch, repeats: repeats, gemmSize: gemmSize, only: only, lowering: lowering, output: output)
+        }
+    }
+
+    private static func runLayers(batch: Int, repeats: Int, gemmSize: Int, only: String?, lowering: Lowering,
+                                  output: (String) -> Void) -> (layers: [Measurement], gemmRate: Double) {
         let layers = referenceModel.filter { only == nil || $0.name.contains(only!) }
-        output("inkwell bench ops: batch \(batch), \(BLAS.threads) BLAS threads (OpenBLAS \(BLAS.coreType) kernels), \(Parallel.workers) engine workers, median of \(repeats)")
+        output("inkwell bench ops: batch \(batch), \(BLAS.threads) BLAS threads (OpenBLAS \(BLAS.coreType) kernels), \(Parallel.workers) engine workers, median of \(repeats), \(lowering.rawValue) lowering")
         let yardstick = measureGemm(size: gemmSize, repeats: max(repeats, 3))
         output("load average before: \(loadAverage())")
         output(String(format: "sgemm %d x %d x %d: %.1f ms, %.1f GFLOP/s (the yardstick); %.1f GFLOP per CPU second", gemmSize, gemmSize, gemmSize,

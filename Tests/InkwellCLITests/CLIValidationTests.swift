@@ -60,4 +60,19 @@ final class CLIValidationTests: XCTestCase {
         try expectRefused(["selftest", "--golden", dir.path], "no golden files found")
         try expectRefused(["selftest", "--golden", dir.path, "--tolerance", "0"], "--tolerance must be positive")
     }
+
+    /// `bench ops` times the lowering it is asked for and says which in its header: the
+    /// training lowering (what a training step records) and the inference one (Winograd).
+    func testBenchOpsLowering() throws {
+        let small = ["bench", "ops", "--only", "enc.0", "--batch", "1", "--repeats", "1", "--gemm-size", "64", "--threads", "1"]
+        for lowering in ["training", "inference"] {
+            let (status, output) = try CLIFixtures.inkwell(small + ["--lowering", lowering])
+            XCTAssertEqual(status, 0, output)
+            XCTAssertTrue(output.contains("median of 1, \(lowering) lowering"), output)
+            XCTAssertTrue(output.contains("enc.0    3x69x125"), output)
+        }
+        let (status, output) = try CLIFixtures.inkwell(small + ["--lowering", "fast"])
+        XCTAssertEqual(status, 64, output)
+        XCTAssertTrue(output.contains("fast"), output)
+    }
 }

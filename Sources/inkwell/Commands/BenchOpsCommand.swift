@@ -3,6 +3,8 @@ import Foundation
 import Inkwell
 import InkwellBenchmarks
 
+extension OpsBenchmark.Lowering: ExpressibleByArgument {}
+
 /// `inkwell bench ops`: times forward and backward of every convolution and transposed
 /// convolution of the reference model (SPEC.md section 2) at batch 64 and compares each one's
 /// achieved rate with plain sgemm measured in the same run (see `OpsBenchmark`).
@@ -27,6 +29,9 @@ struct BenchOpsCommand: ParsableCommand {
     @Option(help: "Only layers whose name contains this text (e.g. enc, dec.1).")
     var only: String?
 
+    @Option(help: "The lowering to time: inference (Winograd where it applies, as evaluation and sampling run) or training (im2col / col2im + sgemm, as a training step records).")
+    var lowering: OpsBenchmark.Lowering = .inference
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
@@ -42,6 +47,6 @@ struct BenchOpsCommand: ParsableCommand {
             BLAS.threads = threads
             Parallel.workers = threads
         }
-        OpsBenchmark.run(batch: batch, repeats: repeats, gemmSize: gemmSize, only: only) { print($0) }
+        OpsBenchmark.run(batch: batch, repeats: repeats, gemmSize: gemmSize, only: only, lowering: lowering) { print($0) }
     }
 }
