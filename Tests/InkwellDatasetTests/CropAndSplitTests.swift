@@ -47,6 +47,40 @@ final class CropAndSplitTests: XCTestCase {
         XCTAssertLessThan(frame[(16 * 32 + 31) * 3], 250)
     }
 
+    /// A crop already at the target size takes swscale's unscaled path, whose converters write
+    /// whole SIMD blocks past the end of a row 121 pixels wide: the shared Splatoon clips' panels
+    /// at their own size (`--crop 121x64+121+0 --size 121x64`) once corrupted the heap here.
+    func testACropAtTheTargetSizeOfAnOddWidthConvertsUnscaled() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let clip = dir.appendingPathComponent("panels.mp4")
+        let (w, h) = (242, 64)
+        var rgb = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w { for c in 0..<3 { rgb[(y * w + x) * 3 + c] = x < 121 ? 40 : UInt8(40 + (x - 121)) } }
+        }
+        let writer = try VideoWriter(url: clip, options: VideoWriterOptions(width: w, height: h, frameRate: 10, gop: 5, quality: 10, threads: 1))
+        for _ in 0..<10 { try writer.append(rgb: rgb) }
+        _ = try writer.finish()
+
+        for (width, crop) in [(121, "121x64+121+0"), (121, "121x64+0+0"), (97, "97x64+13+0")] {
+            var o = options(width: width, height: 64)
+            o.crop = CropRectangle(crop)
+            o.selection = .all
+            o.testFraction = 0
+            let out = dir.appendingPathComponent(crop)
+            let log = MessageLog()
+            let manifest = try Ingest(inputs: [clip], output: out, options: o).run(message: log.callback()).manifest
+            XCTAssertEqual(manifest.splits["train"]?.frames, 10, "\(crop): \(log.messages)")
+            let loader = try DatasetLoader(url: out, split: .train, batchSize: 1, shuffle: false, dropLast: false)
+            let frame = loader.pointer(toFrame: 9)
+            let x0 = Int(CropRectangle(crop)!.x)
+            for x in [0, 60, width - 1] {
+                let expected = x0 + x < 121 ? 40.0 : Double(40 + x0 + x - 121)
+                XCTAssertEqual(Double(frame[(32 * width + x) * 3]), expected, accuracy: 10, "\(crop): column \(x)")
+            }
+        }
+    }
+
     func testACropOutsideTheFrameIsAnErrorNamingTheFileAndTheFrameSize() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let clip = dir.appendingPathComponent("small.mp4")
