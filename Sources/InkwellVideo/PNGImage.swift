@@ -154,9 +154,13 @@ public struct PNGImage: Sendable, Equatable {
                 throw VideoError(.decodeFailed, path: path, reason: "cannot convert PNG pixel format to RGB24")
             }
             defer { sws_freeContext(sws) }
-            out.withUnsafeMutableBufferPointer { dst in
+            // Rows padded as FFmpeg pads its own frames: the unscaled converters write whole SIMD
+            // blocks past the last pixel of a row (FrameConverter.scale).
+            let stride = (w * 3 + 63) / 64 * 64 + 64
+            var padded = [UInt8](repeating: 0, count: stride * (h + 2))
+            padded.withUnsafeMutableBufferPointer { dst in
                 var dstData: [UnsafeMutablePointer<UInt8>?] = [dst.baseAddress!, nil, nil, nil]
-                var dstStride: [Int32] = [Int32(w * 3), 0, 0, 0]
+                var dstStride: [Int32] = [Int32(stride), 0, 0, 0]
                 withUnsafePointer(to: &f.pointee.data) { dataTuple in
                     withUnsafePointer(to: &f.pointee.linesize) { strideTuple in
                         dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
@@ -165,6 +169,11 @@ public struct PNGImage: Sendable, Equatable {
                             }
                         }
                     }
+                }
+            }
+            padded.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for y in 0..<h { (dst.baseAddress! + y * w * 3).update(from: src.baseAddress! + y * stride, count: w * 3) }
                 }
             }
         }
