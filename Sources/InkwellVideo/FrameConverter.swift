@@ -48,9 +48,8 @@ final class FrameConverter {
     private var lastKey: [Int32] = []
     /// RGB24 in coded orientation (the target with width and height swapped for 90 / 270).
     private var coded: [UInt8]
-    /// What swscale writes, with padded rows (`scale`).
-    private var scratch: [UInt8] = []
-    private var scratchStride = 0
+    /// What swscale writes (`scale`), at the inner size.
+    private var scratch: PaddedRGBRows?
     /// The output, in display orientation, width * height * 3.
     private(set) var output: [UInt8]
 
@@ -125,41 +124,23 @@ final class FrameConverter {
 
         let scaled = scale(frame, height: srcH, innerW: innerW, innerH: innerH)
         guard scaled == Int32(innerH) else { throw ConvertError.scaleFailed }
-        place(innerW: innerW, innerH: innerH, at: offX, offY, targetW: targetW)
+        coded.withUnsafeMutableBufferPointer { scratch!.store(into: $0.baseAddress!, pictureWidth: targetW, x: offX, y: offY) }
         rotate(targetW: targetW, targetH: targetH)
     }
 
-    /// Runs swscale into `scratch`, whose rows are padded as FFmpeg pads its own frames
-    /// (`av_frame_get_buffer`): swscale's unscaled converters (a crop already at the target size)
-    /// write whole SIMD blocks, past the last pixel of a row whose width is not a multiple of 16.
+    /// Runs swscale into `scratch`, whose rows are padded (`PaddedRGBRows`): a crop already at the
+    /// target size takes swscale's unscaled converters, which write past a row's last pixel.
     private func scale(_ frame: UnsafeMutablePointer<AVFrame>, height srcH: Int, innerW: Int, innerH: Int) -> Int32 {
-        scratchStride = (innerW * 3 + 63) / 64 * 64 + 64
-        let needed = scratchStride * (innerH + 2)
-        if scratch.count < needed { scratch = [UInt8](repeating: 0, count: needed) }
-        let stride = scratchStride
-        return scratch.withUnsafeMutableBufferPointer { buf in
-            var dst: [UnsafeMutablePointer<UInt8>?] = [buf.baseAddress!, nil, nil, nil]
-            var dstStride: [Int32] = [Int32(stride), 0, 0, 0]
-            return withUnsafePointer(to: &frame.pointee.data) { dataTuple in
-                withUnsafePointer(to: &frame.pointee.linesize) { strideTuple in
-                    dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
-                        strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
-                            sws_scale(sws, src, srcStride, 0, Int32(srcH), &dst, &dstStride)
-                        }
+        if scratch?.width != innerW || scratch?.height != innerH { scratch = PaddedRGBRows(width: innerW, height: innerH) }
+        let rows = scratch!
+        var dst: [UnsafeMutablePointer<UInt8>?] = [rows.base, nil, nil, nil]
+        var dstStride: [Int32] = [Int32(rows.stride), 0, 0, 0]
+        return withUnsafePointer(to: &frame.pointee.data) { dataTuple in
+            withUnsafePointer(to: &frame.pointee.linesize) { strideTuple in
+                dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
+                    strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
+                        sws_scale(sws, src, srcStride, 0, Int32(srcH), &dst, &dstStride)
                     }
-                }
-            }
-        }
-    }
-
-    /// Copies the scaled picture from `scratch` into `coded` at (`offX`, `offY`).
-    private func place(innerW: Int, innerH: Int, at offX: Int, _ offY: Int, targetW: Int) {
-        let stride = scratchStride
-        scratch.withUnsafeBufferPointer { src in
-            coded.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<innerH {
-                    (dst.baseAddress! + ((offY + y) * targetW + offX) * 3)
-                        .update(from: src.baseAddress! + y * stride, count: innerW * 3)
                 }
             }
         }

@@ -154,28 +154,20 @@ public struct PNGImage: Sendable, Equatable {
                 throw VideoError(.decodeFailed, path: path, reason: "cannot convert PNG pixel format to RGB24")
             }
             defer { sws_freeContext(sws) }
-            // Rows padded as FFmpeg pads its own frames: the unscaled converters write whole SIMD
-            // blocks past the last pixel of a row (FrameConverter.scale).
-            let stride = (w * 3 + 63) / 64 * 64 + 64
-            var padded = [UInt8](repeating: 0, count: stride * (h + 2))
-            padded.withUnsafeMutableBufferPointer { dst in
-                var dstData: [UnsafeMutablePointer<UInt8>?] = [dst.baseAddress!, nil, nil, nil]
-                var dstStride: [Int32] = [Int32(stride), 0, 0, 0]
-                withUnsafePointer(to: &f.pointee.data) { dataTuple in
-                    withUnsafePointer(to: &f.pointee.linesize) { strideTuple in
-                        dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
-                            strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
-                                _ = sws_scale(sws, src, srcStride, 0, Int32(h), &dstData, &dstStride)
-                            }
+            // Padded rows: swscale's unscaled converters write past a row's last pixel.
+            let rows = PaddedRGBRows(width: w, height: h)
+            var dstData: [UnsafeMutablePointer<UInt8>?] = [rows.base, nil, nil, nil]
+            var dstStride: [Int32] = [Int32(rows.stride), 0, 0, 0]
+            withUnsafePointer(to: &f.pointee.data) { dataTuple in
+                withUnsafePointer(to: &f.pointee.linesize) { strideTuple in
+                    dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
+                        strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
+                            _ = sws_scale(sws, src, srcStride, 0, Int32(h), &dstData, &dstStride)
                         }
                     }
                 }
             }
-            padded.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    for y in 0..<h { (dst.baseAddress! + y * w * 3).update(from: src.baseAddress! + y * stride, count: w * 3) }
-                }
-            }
+            out.withUnsafeMutableBufferPointer { rows.store(into: $0.baseAddress!, pictureWidth: w) }
         }
         self.init(width: w, height: h, pixels: out)
     }

@@ -113,9 +113,8 @@ public final class VideoWriter {
     private var frame: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var sws: OpaquePointer?
-    /// RGB24 input copied with `paddedStride` bytes per row and zeroed padding (see `append`).
-    private var paddedInput: UnsafeMutablePointer<UInt8>!
-    private var paddedStride = 0
+    /// The RGB24 input, copied into padded rows (see `append`).
+    private var paddedInput: PaddedRGBRows?
     private var frameIndex: Int64 = 0
     private var keyFrames = 0
     private var finished = false
@@ -279,10 +278,7 @@ public final class VideoWriter {
                              Int32(options.width), Int32(options.height), AV_PIX_FMT_YUV420P,
                              SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
         guard sws != nil else { throw VideoError(.encodeFailed, path: path, reason: "swscale cannot convert RGB24 to YUV420P") }
-        paddedStride = (options.width * 3 + 63) / 64 * 64 + 64
-        let paddedCount = paddedStride * (options.height + 2)
-        paddedInput = UnsafeMutablePointer<UInt8>.allocate(capacity: paddedCount)
-        paddedInput.initialize(repeating: 0, count: paddedCount)
+        paddedInput = PaddedRGBRows(width: options.width, height: options.height)
     }
 
     deinit {
@@ -336,7 +332,7 @@ public final class VideoWriter {
 
     /// Appends one frame: packed RGB24, rows top to bottom, `width * height * 3` bytes.
     public func append(rgb: UnsafeBufferPointer<UInt8>) throws {
-        guard !finished, let enc = enc, let frm = frame else {
+        guard !finished, let enc = enc, let frm = frame, let padded = paddedInput else {
             throw VideoError(.encodeFailed, path: url.path, reason: "writer already finished")
         }
         guard rgb.count >= options.width * options.height * 3, let base = rgb.baseAddress else {
@@ -346,14 +342,11 @@ public final class VideoWriter {
         var ret = av_frame_make_writable(frm)
         guard ret >= 0 else { throw VideoError(.encodeFailed, path: url.path, reason: ffmpegErrorString(ret)) }
         // swscale's SIMD code may read past the end of a row (and of the last row): copy the frame
-        // into a buffer with 64-byte-aligned rows and zeroed padding, so those reads are defined
-        // and the output does not depend on whatever memory follows the caller's array.
-        let rowBytes = options.width * 3
-        for y in 0..<options.height {
-            (paddedInput + y * paddedStride).update(from: base + y * rowBytes, count: rowBytes)
-        }
-        var srcData: [UnsafePointer<UInt8>?] = [UnsafePointer(paddedInput), nil, nil, nil]
-        var srcStride: [Int32] = [Int32(paddedStride), 0, 0, 0]
+        // into padded rows, so those reads are defined and the output does not depend on whatever
+        // memory follows the caller's array.
+        padded.load(from: base)
+        var srcData: [UnsafePointer<UInt8>?] = [UnsafePointer(padded.base), nil, nil, nil]
+        var srcStride: [Int32] = [Int32(padded.stride), 0, 0, 0]
         let h = Int32(options.height)
         withUnsafeMutablePointer(to: &frm.pointee.data) { dataTuple in
             withUnsafeMutablePointer(to: &frm.pointee.linesize) { strideTuple in
@@ -492,7 +485,6 @@ public final class VideoWriter {
         av_packet_free(&packet)
         sws_freeContext(sws)
         sws = nil
-        paddedInput?.deallocate()
         paddedInput = nil
         if let oc = oc {
             if oc.pointee.pb != nil { avio_closep(&oc.pointee.pb) }

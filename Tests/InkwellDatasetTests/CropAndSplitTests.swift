@@ -16,22 +16,23 @@ final class CropAndSplitTests: XCTestCase {
         return o
     }
 
+    /// Ten identical grey frames (a key frame every 5) whose value in column x is `value(x)`.
+    private func makeGreyClip(_ url: URL, width: Int, height: Int, value: (Int) -> UInt8) throws {
+        var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            for x in 0..<width { for c in 0..<3 { rgb[(y * width + x) * 3 + c] = value(x) } }
+        }
+        let writer = try VideoWriter(url: url, options: VideoWriterOptions(width: width, height: height, frameRate: 10, gop: 5, quality: 10, threads: 1))
+        for _ in 0..<10 { try writer.append(rgb: rgb) }
+        _ = try writer.finish()
+    }
+
     /// Two panels side by side, as the Splatoon fixtures are: the left one a horizontal ramp, the
     /// right one flat white. Cropping the left panel at its own size gives the ramp alone.
     func testCropKeepsTheRectangleBeforeScaling() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let clip = dir.appendingPathComponent("panels.mp4")
-        let (w, h) = (64, 32)
-        var rgb = [UInt8](repeating: 0, count: w * h * 3)
-        for y in 0..<h {
-            for x in 0..<w {
-                let v: UInt8 = x < 32 ? UInt8(x * 8) : 255
-                for c in 0..<3 { rgb[(y * w + x) * 3 + c] = v }
-            }
-        }
-        let writer = try VideoWriter(url: clip, options: VideoWriterOptions(width: w, height: h, frameRate: 10, gop: 5, quality: 10, threads: 1))
-        for _ in 0..<10 { try writer.append(rgb: rgb) }
-        _ = try writer.finish()
+        try makeGreyClip(clip, width: 64, height: 32) { x in x < 32 ? UInt8(x * 8) : 255 }
 
         var o = options(width: 32, height: 32)
         o.crop = CropRectangle("32x32+0+0")
@@ -53,14 +54,7 @@ final class CropAndSplitTests: XCTestCase {
     func testACropAtTheTargetSizeOfAnOddWidthConvertsUnscaled() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let clip = dir.appendingPathComponent("panels.mp4")
-        let (w, h) = (242, 64)
-        var rgb = [UInt8](repeating: 0, count: w * h * 3)
-        for y in 0..<h {
-            for x in 0..<w { for c in 0..<3 { rgb[(y * w + x) * 3 + c] = x < 121 ? 40 : UInt8(40 + (x - 121)) } }
-        }
-        let writer = try VideoWriter(url: clip, options: VideoWriterOptions(width: w, height: h, frameRate: 10, gop: 5, quality: 10, threads: 1))
-        for _ in 0..<10 { try writer.append(rgb: rgb) }
-        _ = try writer.finish()
+        try makeGreyClip(clip, width: 242, height: 64) { x in x < 121 ? 40 : UInt8(40 + (x - 121)) }
 
         for (width, crop) in [(121, "121x64+121+0"), (121, "121x64+0+0"), (97, "97x64+13+0")] {
             var o = options(width: width, height: 64)
