@@ -30,6 +30,8 @@ public struct TrainStage: Stage {
             ParameterSpec("preset", .choice(ModelWidths.presetNames), default: .string("reference"),
                           "model widths: reference (latent 1024, 138M parameters), cpu (latent 128, a quarter of the widths, for 2-core CPUs) or narrow (latent 16, for demos and tests)"),
             ParameterSpec("latent", .int, default: .int(0), "latent size (0: the preset's)", check: ParameterSpec.range(0, 65536)),
+            ParameterSpec("linear_skip", .bool, default: .bool(false),
+                          "add a linear map from the latent to every pixel to the decoder (not the seed's model: docs/TRAINING.md)"),
             ParameterSpec("batch", .int, default: .int(d.batch), "images per step"),
             ParameterSpec("steps", .int, default: .int(0), "total steps (0: use epochs; neither: 10,000)"),
             ParameterSpec("epochs", .int, default: .int(0), "total epochs, when steps is 0"),
@@ -65,6 +67,7 @@ public struct TrainStage: Stage {
         var c = TrainingConfiguration()
         c.model = try ModelWidths.preset(p.string("preset"))
         if p.int("latent") > 0 { c.model.latent = p.int("latent") }
+        c.model.linearSkip = p.bool("linear_skip")
         c.batch = p.int("batch")
         if p.int("steps") != 0 { c.steps = p.int("steps") }
         if p.int("epochs") != 0 { c.epochs = p.int("epochs") }

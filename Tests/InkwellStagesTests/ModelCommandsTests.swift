@@ -205,7 +205,9 @@ final class ModelCommandsTests: XCTestCase {
     }
 
     /// `evaluate`'s pixel error against PyTorch's on the same frames, with the weights loaded into
-    /// ../shared/bench/torch_reference.py's blocks at the narrow widths (strict load).
+    /// ../shared/bench/torch_reference.py's blocks at the narrow widths (strict load): the seed's
+    /// model, and one with `linear_skip` (its skip filled with random values) and that one module
+    /// added as docs/MODELS.md adds it.
     func testEvaluatePixelErrorMatchesPyTorch() throws {
         let reference = try SharedFixtures.require("bench/torch_reference.py")
         let python = URL(fileURLWithPath: "/usr/bin/env")
@@ -215,21 +217,28 @@ final class ModelCommandsTests: XCTestCase {
             print(reason)
             throw XCTSkip(reason)
         }
-        try inkwell("evaluate", "--model", bareWithCounters.path, "--data", dataset.path, "--out", path("eval"))
-        let ours = try XCTUnwrap(try evaluation(path("eval"))["pixel_mse"] as? Double)
+        var widths = ModelWidths.narrow
+        widths.linearSkip = true
+        let skipped = try VAEGAN(widths: widths, seed: 5)
+        var generator = RandomGenerator(seed: 9)
+        let skip = try XCTUnwrap(skipped.decoder.skip)
+        skip.weight.copy(from: Tensor.uniform(skip.weight.shape, low: -0.02, high: 0.02, using: &generator))
+        let skippedFile = directory.appendingPathComponent("skipped.safetensors")
+        try SafeTensors.write(items: skipped.stateItems(), to: skippedFile)
+
         let test = try DatasetLoader(url: dataset, split: .test, batchSize: 6, shuffle: false, dropLast: false, prefetch: false)
         let frames = test.makeBatch(frames: Array(0..<6))
         try FloatNPY.write(frames.values, shape: frames.shape, to: URL(fileURLWithPath: path("frames.npy")))
-        let encoder = JSONEncoder()
-        try encoder.encode(ModelWidths.narrow).write(to: URL(fileURLWithPath: path("widths.json")))
         let script = """
             import sys, json, numpy as np, torch, torch.nn as nn, safetensors.torch
             sys.path.insert(0, sys.argv[1])
             from torch_reference import enc_block, dec_block, dis_block
             w = json.load(open(sys.argv[2])); fh, fw = w["feature_map"]; e, d, c = w["encoder"], w["decoder"], w["discriminator"]
+            H, W = [((g - 1) << (len(e) - 1)) + 1 for g in (fh, fw)]
             E = nn.Module(); E.convs = nn.Sequential(*[enc_block(a, b) for a, b in zip(e, e[1:])]); E.map = nn.Linear(e[-1] * fh * fw, 2 * w["latent"])
             D = nn.Module(); D.map = nn.Linear(w["latent"], d[0] * fh * fw)
             D.convs = nn.Sequential(*[dec_block(a, b) for a, b in zip(d, d[1:])], nn.ReflectionPad2d(2), nn.Conv2d(d[-1], 3, 5))
+            if w.get("linear_skip"): D.skip = nn.Linear(w["latent"], 3 * H * W)
             Dis = nn.Module(); Dis.convs = nn.Sequential(*[dis_block(a, b, 1 if i == 0 else 2) for i, (a, b) in enumerate(zip(c, c[1:]))])
             Dis.fc = nn.Sequential(nn.Linear(c[-1] * fh * fw, w["discriminator_hidden"]), nn.ReLU(), nn.Linear(w["discriminator_hidden"], 1), nn.Sigmoid())
             m = nn.Module(); m.vae = nn.Module(); m.vae.encoder, m.vae.decoder, m.discriminator = E, D, Dis
@@ -237,15 +246,21 @@ final class ModelCommandsTests: XCTestCase {
             x = torch.from_numpy(np.load(sys.argv[4]))
             with torch.no_grad():
                 mu = E.map(E.convs(x).flatten(1))[:, :w["latent"]]
-                r = torch.tanh(D.convs(D.map(mu).view(-1, d[0], fh, fw)))
+                y = D.convs(D.map(mu).view(-1, d[0], fh, fw))
+                r = torch.tanh(y + D.skip(mu).view(-1, 3, H, W) if w.get("linear_skip") else y)
                 print(json.dumps({"pixel_mse": float(((r.double() - x.double()) ** 2).mean())}))
             """
         try script.write(toFile: path("torch_eval.py"), atomically: true, encoding: .utf8)
-        let run = try ChildProcess.run(python, ["python3", path("torch_eval.py"), reference.deletingLastPathComponent().path,
-                                                path("widths.json"), bareWithCounters.path, path("frames.npy")])
-        XCTAssertEqual(run.status, 0, run.output)
-        let line = try XCTUnwrap(run.output.split(separator: "\n").last { $0.hasPrefix("{") })
-        let theirs = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double])?["pixel_mse"])
-        XCTAssertEqual(ours, theirs, accuracy: 1e-4 * theirs, "Inkwell \(ours), PyTorch \(theirs)")
+        for (name, model, widths) in [("plain", bareWithCounters!, ModelWidths.narrow), ("skip", skippedFile, widths)] {
+            try inkwell("evaluate", "--model", model.path, "--data", dataset.path, "--out", path("eval-\(name)"))
+            let ours = try XCTUnwrap(try evaluation(path("eval-\(name)"))["pixel_mse"] as? Double)
+            try JSONEncoder().encode(widths).write(to: URL(fileURLWithPath: path("widths-\(name).json")))
+            let run = try ChildProcess.run(python, ["python3", path("torch_eval.py"), reference.deletingLastPathComponent().path,
+                                                    path("widths-\(name).json"), model.path, path("frames.npy")])
+            XCTAssertEqual(run.status, 0, run.output)
+            let line = try XCTUnwrap(run.output.split(separator: "\n").last { $0.hasPrefix("{") })
+            let theirs = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double])?["pixel_mse"])
+            XCTAssertEqual(ours, theirs, accuracy: 1e-4 * theirs, "\(name): Inkwell \(ours), PyTorch \(theirs)")
+        }
     }
 }

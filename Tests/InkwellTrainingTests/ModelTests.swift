@@ -83,4 +83,51 @@ final class ModelTests: XCTestCase {
         trainer.model.eval()
         XCTAssertEqual(loaded.reconstruct(x).values, trainer.model.reconstruct(x).values)
     }
+
+    /// `linear_skip`: the seed's model plus `vae.decoder.skip` (latent -> every pixel), zero at the
+    /// start so the first outputs are the seed model's; it trains, saves, loads and is read back
+    /// from a bare file's shapes.
+    func testALinearSkipStartsAtZeroAndIsTrained() throws {
+        var widths = tinyWidths
+        widths.linearSkip = true
+        let plain = try VAEGAN(widths: tinyWidths, seed: 3), skipped = try VAEGAN(widths: widths, seed: 3)
+        let names = Dictionary(uniqueKeysWithValues: skipped.stateTensors())
+        XCTAssertEqual(names["vae.decoder.skip.weight"]?.shape, [3 * 9 * 13, 4])
+        XCTAssertEqual(names["vae.decoder.skip.bias"]?.shape, [3 * 9 * 13])
+        XCTAssertEqual(skipped.parameterCount, plain.parameterCount + 3 * 9 * 13 * 5)
+        for (name, tensor) in plain.stateTensors() { XCTAssertEqual(names[name]?.values, tensor.values, name) }
+        var generator = RandomGenerator(seed: 1)
+        let z = Tensor.randn([2, 4], using: &generator)
+        XCTAssertEqual(skipped.decoder(z).values, plain.decoder(z).values)
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inkwell-skip-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var config = tinyConfiguration(steps: 2)
+        config.model = widths
+        let trainer = try Trainer(configuration: config, runDirectory: dir,
+                                  train: TensorBatches(images: syntheticFrames(8), batchSize: 4), test: nil, resume: false)
+        try trainer.run()
+        XCTAssertTrue(try XCTUnwrap(trainer.model.decoder.skip).weight.values.contains { $0 != 0 }, "the skip did not train")
+        let loaded = try VAEGAN.load(dir)
+        XCTAssertTrue(loaded.widths.linearSkip)
+        let x = syntheticFrames(3)
+        trainer.model.eval()
+        XCTAssertEqual(loaded.reconstruct(x).values, trainer.model.reconstruct(x).values)
+
+        let bare = dir.appendingPathComponent("bare.safetensors")
+        try SafeTensors.write(items: trainer.model.stateItems(), to: bare)
+        XCTAssertEqual(try ModelWidths.infer(from: SafeTensorsFile(contentsOf: bare), frame: [9, 13]), widths)
+    }
+
+    /// The seed's widths are written without `linear_skip`, and read as before without it.
+    func testWidthsWriteTheSkipOnlyWhenItIsOn() throws {
+        let plain = String(decoding: try JSONEncoder().encode(tinyWidths), as: UTF8.self)
+        XCTAssertFalse(plain.contains("linear_skip"), plain)
+        XCTAssertEqual(try JSONDecoder().decode(ModelWidths.self, from: Data(plain.utf8)), tinyWidths)
+        var widths = tinyWidths
+        widths.linearSkip = true
+        let skipped = try JSONEncoder().encode(widths)
+        XCTAssertTrue(String(decoding: skipped, as: UTF8.self).contains("\"linear_skip\":true"))
+        XCTAssertEqual(try JSONDecoder().decode(ModelWidths.self, from: skipped), widths)
+    }
 }

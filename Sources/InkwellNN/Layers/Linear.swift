@@ -14,6 +14,13 @@ public final class Linear: Module, UnaryLayer {
         self.bias = bias ? Initialization.bias(outFeatures, fanIn: inFeatures, using: &generator) : nil
     }
 
+    /// A layer whose weight and bias start at zero (it adds nothing until it is trained); draws
+    /// nothing from a generator.
+    public init(zeros inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
+        weight = Initialization.constant([outFeatures, inFeatures], 0)
+        self.bias = bias ? Initialization.constant([outFeatures], 0) : nil
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         linear(x, weight: weight, bias: bias)
     }

@@ -23,20 +23,49 @@ public struct ModelWidths: Codable, Equatable, Sendable {
     public var discriminatorHidden: Int
     /// The smallest feature grid (height, width), reference (9, 16).
     public var featureMap: [Int]
+    /// A departure from the seed (docs/TRAINING.md, "A linear path to the pixels"): the decoder
+    /// also maps the latent linearly to every pixel (`vae.decoder.skip`, D -> C x H x W, zero at
+    /// the start) and adds that before its tanh. Off (false) in every preset: the seed's model.
+    public var linearSkip: Bool
 
     enum CodingKeys: String, CodingKey {
         case latent, encoder, decoder, discriminator
         case discriminatorHidden = "discriminator_hidden"
         case featureMap = "feature_map"
+        case linearSkip = "linear_skip"
     }
 
-    public init(latent: Int, encoder: [Int], decoder: [Int], discriminator: [Int], discriminatorHidden: Int, featureMap: [Int]) {
+    public init(latent: Int, encoder: [Int], decoder: [Int], discriminator: [Int], discriminatorHidden: Int, featureMap: [Int],
+                linearSkip: Bool = false) {
         self.latent = latent
         self.encoder = encoder
         self.decoder = decoder
         self.discriminator = discriminator
         self.discriminatorHidden = discriminatorHidden
         self.featureMap = featureMap
+        self.linearSkip = linearSkip
+    }
+
+    /// `linear_skip` may be absent (false): widths written before it existed, and the seed's.
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(latent: try c.decode(Int.self, forKey: .latent), encoder: try c.decode([Int].self, forKey: .encoder),
+                  decoder: try c.decode([Int].self, forKey: .decoder), discriminator: try c.decode([Int].self, forKey: .discriminator),
+                  discriminatorHidden: try c.decode(Int.self, forKey: .discriminatorHidden),
+                  featureMap: try c.decode([Int].self, forKey: .featureMap),
+                  linearSkip: try c.decodeIfPresent(Bool.self, forKey: .linearSkip) ?? false)
+    }
+
+    /// Writes `linear_skip` only when it is on, so the seed's widths read as they always have.
+    public func encode(to encoder: any Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(latent, forKey: .latent)
+        try c.encode(self.encoder, forKey: .encoder)
+        try c.encode(decoder, forKey: .decoder)
+        try c.encode(discriminator, forKey: .discriminator)
+        try c.encode(discriminatorHidden, forKey: .discriminatorHidden)
+        try c.encode(featureMap, forKey: .featureMap)
+        if linearSkip { try c.encode(true, forKey: .linearSkip) }
     }
 
     /// The published widths: latent 1024, 3-64-128-256, 256-256-128-64, 3-32-128-256-256, 512,

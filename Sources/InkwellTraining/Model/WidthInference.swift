@@ -15,7 +15,8 @@ extension ModelWidths {
     ///   `discriminator.fc.0.weight` ([hidden, ...]);
     /// - the feature map from the file's metadata when Inkwell wrote it, else from `frame`
     ///   ([height, width], e.g. a dataset's frames), else 9 x 16 when the decoder maps to
-    ///   144 x C values; otherwise an error.
+    ///   144 x C values; otherwise an error;
+    /// - the linear skip when `vae.decoder.skip.weight` is there.
     ///
     /// Throws one line naming the file and what could not be read. Shapes of the other tensors
     /// are checked when the state is loaded.
@@ -29,6 +30,7 @@ extension ModelWidths {
         var widths = ModelWidths(latent: decoderMap[1], encoder: encoder, decoder: decoder, discriminator: discriminator,
                                  discriminatorHidden: hidden, featureMap: [])
         widths.featureMap = try featureMap(file, widths: widths, mapped: decoderMap[0], frame: frame)
+        widths.linearSkip = (try? file.entry("vae.decoder.skip.weight")) != nil
         do { try widths.validate() } catch TrainingError.configuration(let reason) {
             throw TrainingError.checkpoint("\(path): the weights give no buildable model: \(reason)")
         }
