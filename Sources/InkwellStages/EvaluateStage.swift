@@ -47,7 +47,8 @@ public struct EvaluateStage: Stage {
             throw StageError("\(dataset.path): cannot read the test split: \(error)")
         }
         let loaded = try LoadedModel(source, frame: [test.height, test.width])
-        context.progress.update(nil, "evaluating step \(loaded.step) on \(test.frameCount) test frames")
+        let evaluated = p.int("frames") > 0 ? min(p.int("frames"), test.frameCount) : test.frameCount
+        context.progress.update(nil, "evaluating step \(loaded.step) on \(evaluated == test.frameCount ? "" : "\(evaluated) of ")\(test.frameCount) test frames")
         var evaluation = ModelEvaluation()
         evaluation.frames = p.int("frames")
         evaluation.fixedLatents = p.int("fixed_latents")

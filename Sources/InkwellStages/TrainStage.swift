@@ -32,6 +32,10 @@ public struct TrainStage: Stage {
             ParameterSpec("latent", .int, default: .int(0), "latent size (0: the preset's)", check: ParameterSpec.range(0, 65536)),
             ParameterSpec("linear_skip", .bool, default: .bool(false),
                           "add a linear map from the latent to every pixel to the decoder (not the seed's model: docs/TRAINING.md)"),
+            ParameterSpec("linear_encoder", .bool, default: .bool(false),
+                          "add a linear map from the pixels to the posterior mean to the encoder (not the seed's model: docs/TRAINING.md)"),
+            ParameterSpec("linear_init", .choice(LinearInit.allCases.map(\.rawValue)), default: .string(d.linearInit.rawValue),
+                          "where a fresh run starts the linear paths: zero, or pca (a PCA of the training frames; needs linear_skip and linear_encoder)"),
             ParameterSpec("batch", .int, default: .int(d.batch), "images per step"),
             ParameterSpec("steps", .int, default: .int(0), "total steps (0: use epochs; neither: 10,000)"),
             ParameterSpec("epochs", .int, default: .int(0), "total epochs, when steps is 0"),
@@ -41,6 +45,7 @@ public struct TrainStage: Stage {
             ParameterSpec("lr_encoder", .double, default: .double(0), "the encoder's learning rate (0: lr)"),
             ParameterSpec("lr_decoder", .double, default: .double(0), "the decoder's learning rate (0: lr)"),
             ParameterSpec("lr_discriminator", .double, default: .double(0), "the discriminator's learning rate (0: lr)"),
+            ParameterSpec("lr_linear", .double, default: .double(0), "the linear paths' learning rate (0: that of the encoder or decoder holding each)"),
             ParameterSpec("warmup", .int, default: .int(d.warmup), "steps over which every learning rate rises linearly to its value (0: none)"),
             ParameterSpec("lr_decay", .choice(LearningRateDecay.allCases.map(\.rawValue)), default: .string(d.decay.rawValue),
                           "how every learning rate falls after the warm-up: none, or cosine (to 0 at the last step)"),
@@ -68,13 +73,15 @@ public struct TrainStage: Stage {
         c.model = try ModelWidths.preset(p.string("preset"))
         if p.int("latent") > 0 { c.model.latent = p.int("latent") }
         c.model.linearSkip = p.bool("linear_skip")
+        c.model.linearEncoder = p.bool("linear_encoder")
+        c.linearInit = LinearInit(rawValue: p.string("linear_init")) ?? .zero
         c.batch = p.int("batch")
         if p.int("steps") != 0 { c.steps = p.int("steps") }
         if p.int("epochs") != 0 { c.epochs = p.int("epochs") }
         c.minutes = given(p.double("minutes"))
         c.learningRate = p.double("lr")
         c.learningRates = PartLearningRates(encoder: given(p.double("lr_encoder")), decoder: given(p.double("lr_decoder")),
-                                            discriminator: given(p.double("lr_discriminator")))
+                                            discriminator: given(p.double("lr_discriminator")), linear: given(p.double("lr_linear")))
         c.warmup = p.int("warmup")
         c.decay = LearningRateDecay(rawValue: p.string("lr_decay")) ?? .none
         c.evalEvery = p.int("eval_every")

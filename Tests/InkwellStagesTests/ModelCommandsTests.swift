@@ -219,10 +219,12 @@ final class ModelCommandsTests: XCTestCase {
         }
         var widths = ModelWidths.narrow
         widths.linearSkip = true
+        widths.linearEncoder = true
         let skipped = try VAEGAN(widths: widths, seed: 5)
         var generator = RandomGenerator(seed: 9)
-        let skip = try XCTUnwrap(skipped.decoder.skip)
-        skip.weight.copy(from: Tensor.uniform(skip.weight.shape, low: -0.02, high: 0.02, using: &generator))
+        for path in [try XCTUnwrap(skipped.decoder.skip), try XCTUnwrap(skipped.encoder.skip)] {
+            path.weight.copy(from: Tensor.uniform(path.weight.shape, low: -0.02, high: 0.02, using: &generator))
+        }
         let skippedFile = directory.appendingPathComponent("skipped.safetensors")
         try SafeTensors.write(items: skipped.stateItems(), to: skippedFile)
 
@@ -239,6 +241,7 @@ final class ModelCommandsTests: XCTestCase {
             D = nn.Module(); D.map = nn.Linear(w["latent"], d[0] * fh * fw)
             D.convs = nn.Sequential(*[dec_block(a, b) for a, b in zip(d, d[1:])], nn.ReflectionPad2d(2), nn.Conv2d(d[-1], 3, 5))
             if w.get("linear_skip"): D.skip = nn.Linear(w["latent"], 3 * H * W)
+            if w.get("linear_encoder"): E.skip = nn.Linear(3 * H * W, w["latent"])
             Dis = nn.Module(); Dis.convs = nn.Sequential(*[dis_block(a, b, 1 if i == 0 else 2) for i, (a, b) in enumerate(zip(c, c[1:]))])
             Dis.fc = nn.Sequential(nn.Linear(c[-1] * fh * fw, w["discriminator_hidden"]), nn.ReLU(), nn.Linear(w["discriminator_hidden"], 1), nn.Sigmoid())
             m = nn.Module(); m.vae = nn.Module(); m.vae.encoder, m.vae.decoder, m.discriminator = E, D, Dis
@@ -246,6 +249,7 @@ final class ModelCommandsTests: XCTestCase {
             x = torch.from_numpy(np.load(sys.argv[4]))
             with torch.no_grad():
                 mu = E.map(E.convs(x).flatten(1))[:, :w["latent"]]
+                mu = mu + E.skip(x.flatten(1)) if w.get("linear_encoder") else mu
                 y = D.convs(D.map(mu).view(-1, d[0], fh, fw))
                 r = torch.tanh(y + D.skip(mu).view(-1, 3, H, W) if w.get("linear_skip") else y)
                 print(json.dumps({"pixel_mse": float(((r.double() - x.double()) ** 2).mean())}))

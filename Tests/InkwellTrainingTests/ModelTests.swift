@@ -130,4 +130,83 @@ final class ModelTests: XCTestCase {
         XCTAssertTrue(String(decoding: skipped, as: UTF8.self).contains("\"linear_skip\":true"))
         XCTAssertEqual(try JSONDecoder().decode(ModelWidths.self, from: skipped), widths)
     }
+
+    /// `linear_encoder` adds `vae.encoder.skip` (pixels -> mu), zero at the start: the model's first
+    /// outputs are the seed's. Its widths are read back from a bare state dict.
+    func testALinearEncoderPathStartsAtZero() throws {
+        var widths = tinyWidths
+        widths.linearEncoder = true
+        let plain = try VAEGAN(widths: tinyWidths, seed: 3), linear = try VAEGAN(widths: widths, seed: 3)
+        let names = Dictionary(uniqueKeysWithValues: linear.stateTensors())
+        XCTAssertEqual(names["vae.encoder.skip.weight"]?.shape, [4, 3 * 9 * 13])
+        XCTAssertEqual(names["vae.encoder.skip.bias"]?.shape, [4])
+        XCTAssertEqual(linear.parameterCount, plain.parameterCount + 4 * (3 * 9 * 13 + 1))
+        for (name, tensor) in plain.stateTensors() { XCTAssertEqual(names[name]?.values, tensor.values, name) }
+        let x = syntheticFrames(3)
+        plain.eval(); linear.eval()
+        XCTAssertEqual(linear.reconstruct(x).values, plain.reconstruct(x).values)
+        let encoded = String(decoding: try JSONEncoder().encode(widths), as: UTF8.self)
+        XCTAssertTrue(encoded.contains("\"linear_encoder\":true") && !encoded.contains("linear_skip"), encoded)
+        XCTAssertEqual(try JSONDecoder().decode(ModelWidths.self, from: Data(encoded.utf8)), widths)
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inkwell-linear-encoder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bare = dir.appendingPathComponent("bare.safetensors")
+        try SafeTensors.write(items: linear.stateItems(), to: bare)
+        XCTAssertEqual(try ModelWidths.infer(from: SafeTensorsFile(contentsOf: bare), frame: [9, 13]), widths)
+    }
+
+    /// Started at a PCA, the model reconstructs a frame as tanh(atanh(mean) + its PCA deviation),
+    /// and its codes have unit variance over the fitted frames.
+    func testLinearPathsStartAtThePCA() throws {
+        var widths = tinyWidths
+        widths.linearSkip = true
+        widths.linearEncoder = true
+        let model = try VAEGAN(widths: widths, seed: 5)
+        let frames = syntheticFrames(12)
+        let pca = try XCTUnwrap(FramePCA.fit(frames, components: 4))
+        model.startLinearPaths(at: pca)
+        model.eval()
+        let rebuilt = pca.reconstruct(frames), out = model.reconstruct(frames)
+        let d = pca.dimension
+        for i in 0..<frames.count {
+            let mean = pca.mean.pointer[i % d]
+            let expected = tanh(atanh(mean) + rebuilt.pointer[i] - mean)
+            XCTAssertEqual(out.pointer[i], expected, accuracy: 1e-4, "value \(i)")
+        }
+        let mu = withoutGrad { model.encoder.posterior(frames).mu }
+        for j in 0..<4 {
+            let codes = (0..<12).map { Double(mu.pointer[$0 * 4 + j]) }
+            let m = codes.reduce(0, +) / 12
+            XCTAssertEqual(m, 0, accuracy: 1e-4)
+            XCTAssertEqual(codes.reduce(0) { $0 + ($1 - m) * ($1 - m) } / 11, 1, accuracy: 1e-3, "latent \(j)")
+        }
+    }
+
+    /// `linear_init: pca` starts a fresh run's linear paths at the training frames' PCA (and is
+    /// refused without both paths); `lr_linear` gives the paths their own rate.
+    func testATrainingRunStartsItsLinearPathsAtThePCA() throws {
+        var config = tinyConfiguration(steps: 0)
+        config.model.linearSkip = true
+        config.linearInit = .pca
+        XCTAssertEqual(config.problems().map(\.setting), ["linear_init"])
+        XCTAssertTrue(config.problems()[0].message.contains("linear_encoder"), config.problems()[0].message)
+        config.model.linearEncoder = true
+        config.learningRates = PartLearningRates(encoder: 1e-3, decoder: 2e-3, linear: 1e-5)
+        let frames = syntheticFrames(8)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("inkwell-pca-start-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trainer = try Trainer(configuration: config, runDirectory: dir,
+                                  train: TensorBatches(images: frames, batchSize: 4, shuffle: false), test: nil, resume: false)
+        let pca = try XCTUnwrap(FramePCA.fit(frames, components: 4))
+        let skip = try XCTUnwrap(trainer.model.decoder.skip)
+        XCTAssertEqual(skip.bias!.values, pca.mean.values.map { atanh($0) }, "the decoder path's bias is atanh(mean frame)")
+        let scales = { (adam: Adam, layer: Linear) in
+            [layer.weight, layer.bias!].map { p in adam.rateScales[adam.parameters.firstIndex { $0 === p }!] }
+        }
+        XCTAssertEqual(scales(trainer.optimizers.decoder, skip), [0.005, 0.005])
+        XCTAssertEqual(scales(trainer.optimizers.encoder, try XCTUnwrap(trainer.model.encoder.skip)), [0.01, 0.01])
+        XCTAssertEqual(trainer.optimizers.decoder.rateScales.filter { $0 == 1 }.count, trainer.optimizers.decoder.parameters.count - 2)
+    }
 }

@@ -12,6 +12,9 @@ public final class Adam: Optimizer {
     public let beta1: Float
     public let beta2: Float
     public let eps: Float
+    /// Per-parameter factors of `learningRate` (1 each; a part with its own rate, such as a
+    /// model's linear paths, has another).
+    public var rateScales: [Float]
     /// Per-parameter state: steps taken, first moment, second moment (nil before the first step).
     public private(set) var steps: [Int]
     private var firstMoments: [Tensor?]
@@ -24,6 +27,7 @@ public final class Adam: Optimizer {
         self.beta2 = beta2
         self.eps = eps
         steps = Array(repeating: 0, count: parameters.count)
+        rateScales = Array(repeating: 1, count: parameters.count)
         firstMoments = Array(repeating: nil, count: parameters.count)
         secondMoments = Array(repeating: nil, count: parameters.count)
     }
@@ -40,7 +44,7 @@ public final class Adam: Optimizer {
             let t = Double(steps[index])
             let correction1 = 1 - pow(Double(beta1), t)
             let correction2Root = (1 - pow(Double(beta2), t)).squareRoot()
-            let stepSize = Float(Double(learningRate) / correction1)
+            let stepSize = Float(Double(learningRate) / correction1) * rateScales[index]
             let invRoot = Float(1 / correction2Root)
             let (b1, b2, eps) = (beta1, beta2, self.eps)
             let pp = p.pointer, gp = g.pointer, mp = m.pointer, vp = v.pointer

@@ -33,10 +33,8 @@ public final class EvaluationBaselines {
     /// fit is written there (atomically) when `updateCache`. A cache that cannot be read or
     /// written is refitted or skipped: it only saves time.
     public static func fitted(to train: FrameBatches, latent: Int, cache: URL?, updateCache: Bool = true) throws -> EvaluationBaselines {
-        let n = min(train.frameCount, maxFitFrames)
-        guard n >= 2 else { throw TrainingError.data("the training split has \(train.frameCount) frame(s); baselines need 2") }
-        let indices = (0..<n).map { $0 * train.frameCount / n }
-        let frames = try train.frames(indices)
+        let frames = try fitFrames(train)
+        let n = frames.shape[0]
         let fingerprint = Self.fingerprint(frames)
         let k = components(latent: latent)
         if let cache, let cached = try? load(cache), cached.fingerprint == fingerprint, cached.requested == k {
@@ -48,6 +46,14 @@ public final class EvaluationBaselines {
         let baselines = EvaluationBaselines(pca: pca, fitFrames: n, fingerprint: fingerprint)
         if let cache, updateCache { try? baselines.save(to: cache, requested: k) }
         return baselines
+    }
+
+    /// Up to `maxFitFrames` of the training split's frames, evenly spaced through it: what the
+    /// baselines (and `linear_init: pca`) are fitted to.
+    public static func fitFrames(_ train: FrameBatches) throws -> Tensor {
+        let n = min(train.frameCount, maxFitFrames)
+        guard n >= 2 else { throw TrainingError.data("the training split has \(train.frameCount) frame(s); a PCA needs 2") }
+        return try train.frames((0..<n).map { $0 * train.frameCount / n })
     }
 
     private func save(to url: URL, requested: Int) throws {

@@ -12,10 +12,12 @@ public struct Encoding {
 }
 
 /// The encoder of SPEC.md section 2: `depth` blocks [reflection pad 2, conv 5x5 stride 2 without
-/// bias, batch norm, ReLU], flatten, linear to 2 x latent (mu, then log-variance).
+/// bias, batch norm, ReLU], flatten, linear to 2 x latent (mu, then log-variance). With
+/// `linearEncoder` (not the seed's), a linear map C x H x W -> D of the pixels, zero at the start,
+/// is added to mu.
 ///
 /// Names: `convs.{i}.1.weight`, `convs.{i}.2.{weight,bias,running_mean,running_var}`,
-/// `map.{weight,bias}`.
+/// `map.{weight,bias}`, and with the linear path `skip.{weight,bias}`.
 public final class Encoder: Module {
     public let convs: Sequential
     public let map: Linear
@@ -23,6 +25,8 @@ public final class Encoder: Module {
     public let latent: Int
     /// The log-variance is clamped at this maximum before use (20).
     public let logvarMax: Float
+    /// The linear path from the pixels to mu (`ModelWidths.linearEncoder`), or nil.
+    public let skip: Linear?
 
     /// - Parameters: widths' encoder channels, feature map and latent.
     public init(widths: ModelWidths, logvarMax: Float = 20, using generator: inout RandomGenerator) {
@@ -34,13 +38,16 @@ public final class Encoder: Module {
         map = Linear(channels.last! * widths.featureMap[0] * widths.featureMap[1], 2 * widths.latent, using: &generator)
         latent = widths.latent
         self.logvarMax = logvarMax
+        let frame = widths.frameSize
+        skip = widths.linearEncoder ? Linear(zeros: widths.channels * frame[0] * frame[1], widths.latent) : nil
     }
 
     /// The posterior (mu, clamped logvar) of images x (N, C, H, W): each (N, D). Batch norm follows
     /// the module's mode (training: batch statistics, running statistics updated).
     public func posterior(_ x: Tensor) -> (mu: Tensor, logvar: Tensor) {
         let h = map(convs(x).flattened(from: 1))
-        return (h.narrowed(axis: 1, start: 0, length: latent),
+        let mu = h.narrowed(axis: 1, start: 0, length: latent)
+        return (skip.map { mu + $0(x.flattened(from: 1)) } ?? mu,
                 h.narrowed(axis: 1, start: latent, length: latent).clamped(max: logvarMax))
     }
 

@@ -27,16 +27,23 @@ public struct ModelWidths: Codable, Equatable, Sendable {
     /// also maps the latent linearly to every pixel (`vae.decoder.skip`, D -> C x H x W, zero at
     /// the start) and adds that before its tanh. Off (false) in every preset: the seed's model.
     public var linearSkip: Bool
+    /// A departure from the seed (docs/TRAINING.md, "A linear path from the pixels"): the encoder
+    /// also maps the pixels linearly to the posterior mean (`vae.encoder.skip`, C x H x W -> D,
+    /// zero at the start) and adds that to the mean its convolutions give. With `linearSkip`, the
+    /// two make a linear autoencoder beside the convolutional one, which `linear_init: pca` starts
+    /// at a PCA of the training frames. Off (false) in every preset.
+    public var linearEncoder: Bool
 
     enum CodingKeys: String, CodingKey {
         case latent, encoder, decoder, discriminator
         case discriminatorHidden = "discriminator_hidden"
         case featureMap = "feature_map"
         case linearSkip = "linear_skip"
+        case linearEncoder = "linear_encoder"
     }
 
     public init(latent: Int, encoder: [Int], decoder: [Int], discriminator: [Int], discriminatorHidden: Int, featureMap: [Int],
-                linearSkip: Bool = false) {
+                linearSkip: Bool = false, linearEncoder: Bool = false) {
         self.latent = latent
         self.encoder = encoder
         self.decoder = decoder
@@ -44,19 +51,23 @@ public struct ModelWidths: Codable, Equatable, Sendable {
         self.discriminatorHidden = discriminatorHidden
         self.featureMap = featureMap
         self.linearSkip = linearSkip
+        self.linearEncoder = linearEncoder
     }
 
-    /// `linear_skip` may be absent (false): widths written before it existed, and the seed's.
+    /// `linear_skip` and `linear_encoder` may be absent (false): widths written before they
+    /// existed, and the seed's.
     public init(from decoder: any Swift.Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(latent: try c.decode(Int.self, forKey: .latent), encoder: try c.decode([Int].self, forKey: .encoder),
                   decoder: try c.decode([Int].self, forKey: .decoder), discriminator: try c.decode([Int].self, forKey: .discriminator),
                   discriminatorHidden: try c.decode(Int.self, forKey: .discriminatorHidden),
                   featureMap: try c.decode([Int].self, forKey: .featureMap),
-                  linearSkip: try c.decodeIfPresent(Bool.self, forKey: .linearSkip) ?? false)
+                  linearSkip: try c.decodeIfPresent(Bool.self, forKey: .linearSkip) ?? false,
+                  linearEncoder: try c.decodeIfPresent(Bool.self, forKey: .linearEncoder) ?? false)
     }
 
-    /// Writes `linear_skip` only when it is on, so the seed's widths read as they always have.
+    /// Writes `linear_skip` and `linear_encoder` only when they are on, so the seed's widths read
+    /// as they always have.
     public func encode(to encoder: any Swift.Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(latent, forKey: .latent)
@@ -66,6 +77,7 @@ public struct ModelWidths: Codable, Equatable, Sendable {
         try c.encode(discriminatorHidden, forKey: .discriminatorHidden)
         try c.encode(featureMap, forKey: .featureMap)
         if linearSkip { try c.encode(true, forKey: .linearSkip) }
+        if linearEncoder { try c.encode(true, forKey: .linearEncoder) }
     }
 
     /// The published widths: latent 1024, 3-64-128-256, 256-256-128-64, 3-32-128-256-256, 512,

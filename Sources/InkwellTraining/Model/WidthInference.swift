@@ -16,7 +16,8 @@ extension ModelWidths {
     /// - the feature map from the file's metadata when Inkwell wrote it, else from `frame`
     ///   ([height, width], e.g. a dataset's frames), else 9 x 16 when the decoder maps to
     ///   144 x C values; otherwise an error;
-    /// - the linear skip when `vae.decoder.skip.weight` is there.
+    /// - the linear skip when `vae.decoder.skip.weight` is there, the linear encoder path when
+    ///   `vae.encoder.skip.weight` is.
     ///
     /// Throws one line naming the file and what could not be read. Shapes of the other tensors
     /// are checked when the state is loaded.
@@ -31,6 +32,7 @@ extension ModelWidths {
                                  discriminatorHidden: hidden, featureMap: [])
         widths.featureMap = try featureMap(file, widths: widths, mapped: decoderMap[0], frame: frame)
         widths.linearSkip = (try? file.entry("vae.decoder.skip.weight")) != nil
+        widths.linearEncoder = (try? file.entry("vae.encoder.skip.weight")) != nil
         do { try widths.validate() } catch TrainingError.configuration(let reason) {
             throw TrainingError.checkpoint("\(path): the weights give no buildable model: \(reason)")
         }

@@ -224,6 +224,6 @@ public enum Checkpoint {
     }
 
     static func describeWidths(_ w: ModelWidths) -> String {
-        "(latent \(w.latent), encoder \(w.encoder), decoder \(w.decoder), discriminator \(w.discriminator), hidden \(w.discriminatorHidden), feature map \(w.featureMap)\(w.linearSkip ? ", linear skip" : ""))"
+        "(latent \(w.latent), encoder \(w.encoder), decoder \(w.decoder), discriminator \(w.discriminator), hidden \(w.discriminatorHidden), feature map \(w.featureMap)\(w.linearSkip ? ", linear skip" : "")\(w.linearEncoder ? ", linear encoder" : ""))"
     }
 }

@@ -167,6 +167,9 @@ public final class Trainer {
         model.train()
         optimizers = VAEGANOptimizers(model: model, learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1),
                                       beta2: Float(config.adamBeta2), eps: Float(config.adamEps))
+        if let linear = config.learningRates.linear {
+            optimizers.scaleRates(of: model.linearPathParameters) { part in Float(linear / (config.baseRate(of: part) ?? linear)) }
+        }
         kld = try StrategyRegistry.makeKLD(config.kld)
         beta = try StrategyRegistry.makeBeta(config.beta)
         schedule = try StrategyRegistry.makeSchedule(config.schedule)
@@ -186,6 +189,7 @@ public final class Trainer {
         if communicator.isDistributed { context.gradientReducer = GradientReducer(communicator: communicator) }
         metrics = !isRoot ? nil : try Self.prepareRunDirectory(layout, configuration: config, resumedStep: resumed?.step)
         if let resumed { try restore(resumed) }
+        if resumed == nil, initial == nil, config.linearInit == .pca, isRoot { try startLinearPathsAtPCA() }
         if test != nil, isRoot {
             // Fitted once per dataset (cached in the run) and scored at every evaluation.
             do {
@@ -197,6 +201,18 @@ public final class Trainer {
         try synchronizeReplicas()
         for name in removed { log("removed \(name), left in \(runDirectory.path) by an interrupted write") }
         if let resumed { log("resuming \(runDirectory.path) from step \(resumed.step)") }
+    }
+
+    /// `linear_init: pca`: fits a PCA of the latent's size to the training frames (those the
+    /// baselines are fitted to) and starts the linear paths there (rank 0; the others receive
+    /// its weights).
+    private func startLinearPathsAtPCA() throws {
+        let frames = try EvaluationBaselines.fitFrames(train)
+        guard let pca = FramePCA.fit(frames, components: configuration.model.latent) else {
+            throw TrainingError.data("the training split holds NaN or infinite values; linear_init pca cannot fit a PCA")
+        }
+        model.startLinearPaths(at: pca)
+        log("linear paths start at a PCA of \(frames.shape[0]) training frames (\(pca.count) components)")
     }
 
     /// Removes what killed writers left (rank 0): temporary files and checkpoint folders

@@ -64,6 +64,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var dataset: String?
     /// Weights a fresh run starts from instead of random ones (`train --init`).
     public var initialWeights: InitialWeights?
+    /// Where a fresh run starts the model's linear paths (zero; pca needs `linear_skip` and
+    /// `linear_encoder`). Not used when the run starts from `initialWeights`.
+    public var linearInit: LinearInit = .zero
 
     /// Weights to start from: a run directory, checkpoint folder or bare `.safetensors` state dict,
     /// and the SHA-256 of the weights file read (filled in when the run starts).
@@ -90,6 +93,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case preset
         case frame
         case initialWeights = "init"
+        case linearInit = "linear_init", lrLinear = "lr_linear"
     }
 
     public init(from decoder: Swift.Decoder) throws {
@@ -105,6 +109,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         learningRates.encoder = try c.decodeIfPresent(Double.self, forKey: .lrEncoder)
         learningRates.decoder = try c.decodeIfPresent(Double.self, forKey: .lrDecoder)
         learningRates.discriminator = try c.decodeIfPresent(Double.self, forKey: .lrDiscriminator)
+        learningRates.linear = try c.decodeIfPresent(Double.self, forKey: .lrLinear)
+        linearInit = try c.decodeIfPresent(LinearInit.self, forKey: .linearInit) ?? d.linearInit
         warmup = try c.decodeIfPresent(Int.self, forKey: .warmup) ?? d.warmup
         decay = try c.decodeIfPresent(LearningRateDecay.self, forKey: .decay) ?? d.decay
         steps = try c.decodeIfPresent(Int.self, forKey: .steps)
@@ -138,6 +144,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try c.encodeIfPresent(learningRates.encoder, forKey: .lrEncoder)
         try c.encodeIfPresent(learningRates.decoder, forKey: .lrDecoder)
         try c.encodeIfPresent(learningRates.discriminator, forKey: .lrDiscriminator)
+        try c.encodeIfPresent(learningRates.linear, forKey: .lrLinear)
+        if linearInit != .zero { try c.encode(linearInit, forKey: .linearInit) }
         try c.encode(warmup, forKey: .warmup)
         try c.encode(decay, forKey: .decay)
         try c.encodeIfPresent(steps, forKey: .steps)
@@ -228,6 +236,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             require(lr > 0 && lr.isFinite, key, "\(key) must be positive, got \(lr)")
             require(!(lr > 10), key, "\(key) must be at most 10, got \(lr)")
         }
+        require(linearInit != .pca || (model.linearSkip && model.linearEncoder), "linear_init",
+                "linear_init pca starts the linear paths, and the model lacks \(model.linearSkip ? "linear_encoder" : model.linearEncoder ? "linear_skip" : "linear_skip and linear_encoder")")
+        require(learningRates.linear == nil || model.linearSkip || model.linearEncoder, "lr_linear",
+                "lr_linear sets the linear paths' rate, and the model has none (linear_skip, linear_encoder)")
         require(warmup >= 0, "warmup", "warmup must not be negative, got \(warmup)")
         require((steps ?? 0) >= 0, "steps", "steps must not be negative, got \(steps ?? 0)")
         require((epochs ?? 0) >= 0, "epochs", "epochs must not be negative, got \(epochs ?? 0)")
@@ -246,16 +258,23 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         return found
     }
 
-    /// The learning rate of one optimizer ("encoder", "decoder", "discriminator") after `stepsDone`
-    /// of `totalSteps` steps: its own rate (or `lr`), scaled by the warm-up's (stepsDone + 1) /
+    /// The learning rate of one optimizer ("encoder", "decoder", "discriminator"), or of the linear
+    /// paths ("linear"; nil: their optimizer's), after `stepsDone` of `totalSteps` steps: its own
+    /// rate (or `lr`), scaled by the warm-up's (stepsDone + 1) /
     /// warmup while stepsDone < warmup, then by the decay's factor (cosine: from 1 after the
     /// warm-up to 0 at `totalSteps`).
     public func learningRate(of part: String, stepsDone: Int, totalSteps: Int? = nil) -> Double {
-        let base = learningRates.named.first { $0.0 == part }?.1 ?? learningRate
+        let base = baseRate(of: part) ?? learningRate
         if warmup > 0, stepsDone < warmup { return base * Double(stepsDone + 1) / Double(warmup) }
         guard decay == .cosine, let totalSteps, totalSteps > warmup else { return base }
         let progress = Double(min(stepsDone - warmup, totalSteps - warmup)) / Double(totalSteps - warmup)
         return base * 0.5 * (1 + cos(Double.pi * progress))
+    }
+
+    /// A part's rate before the warm-up and decay: its own, else `lr` (the linear paths: theirs,
+    /// else nil, their optimizer's).
+    public func baseRate(of part: String) -> Double? {
+        learningRates.named.first { $0.0 == part }?.1 ?? (part == "linear" ? nil : learningRate)
     }
 
     /// This configuration with every strategy's parameters spelled out (defaults included), as
@@ -286,14 +305,19 @@ public enum LearningRateDecay: String, Codable, CaseIterable, Sendable {
     case cosine
 }
 
-/// Learning rates that replace `lr` for one of the three optimizers (nil: `lr`).
+/// Learning rates that replace `lr` for one of the three optimizers (nil: `lr`), and for the
+/// linear paths within theirs (nil: that optimizer's).
 public struct PartLearningRates: Codable, Equatable, Sendable {
     public var encoder: Double?
     public var decoder: Double?
     public var discriminator: Double?
-    public init(encoder: Double? = nil, decoder: Double? = nil, discriminator: Double? = nil) {
-        self.encoder = encoder; self.decoder = decoder; self.discriminator = discriminator
+    /// The linear paths' (`vae.encoder.skip`, `vae.decoder.skip`).
+    public var linear: Double?
+    public init(encoder: Double? = nil, decoder: Double? = nil, discriminator: Double? = nil, linear: Double? = nil) {
+        self.encoder = encoder; self.decoder = decoder; self.discriminator = discriminator; self.linear = linear
     }
-    /// By optimizer name, as `VAEGANOptimizers.named`.
-    public var named: [(String, Double?)] { [("encoder", encoder), ("decoder", decoder), ("discriminator", discriminator)] }
+    /// By name: the optimizers' as `VAEGANOptimizers.named`, then "linear".
+    public var named: [(String, Double?)] {
+        [("encoder", encoder), ("decoder", decoder), ("discriminator", discriminator), ("linear", linear)]
+    }
 }

@@ -20,6 +20,17 @@ public final class VAEGANOptimizers {
 
     /// By name, for checkpoints: "encoder", "decoder", "discriminator".
     public var named: [(String, Adam)] { [("encoder", encoder), ("decoder", decoder), ("discriminator", discriminator)] }
+
+    /// Gives `parameters` (the model's linear paths) a rate of their own: `scale(part)` times the
+    /// rate of the optimizer ("encoder", "decoder", ...) that holds each.
+    public func scaleRates(of parameters: [Tensor], by scale: (String) -> Float) {
+        let chosen = Set(parameters.map(ObjectIdentifier.init))
+        for (part, optimizer) in named {
+            for (index, p) in optimizer.parameters.enumerated() where chosen.contains(ObjectIdentifier(p)) {
+                optimizer.rateScales[index] = scale(part)
+            }
+        }
+    }
 }
 
 /// Everything a step works on: the model, its optimizers and the strategies.
