@@ -39,6 +39,13 @@ public protocol PendingReduction: AnyObject {
     /// Moves the transfer along without blocking (MPI progresses a non-blocking collective only
     /// inside MPI calls).
     func progress()
+    /// Seconds the transfer took, from its first MPI call to its completion, once waited for;
+    /// nil where it is not measured (it moved only inside the waiting thread's own calls).
+    var transferSeconds: Double? { get }
+}
+
+extension PendingReduction {
+    public var transferSeconds: Double? { nil }
 }
 
 extension Communicator {

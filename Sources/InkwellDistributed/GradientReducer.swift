@@ -25,6 +25,12 @@ public final class GradientReducer {
     /// them outside the backward pass's own work (copies, starting, progressing and waiting).
     public private(set) var bytesReduced = 0
     public private(set) var seconds = 0.0
+    /// Of `seconds`, those spent waiting for sums to complete; and the seconds the sums' transfers
+    /// took where the communicator measures them (`PendingReduction.transferSeconds`: a transfer
+    /// that moves on a thread of its own), summed over buckets. Their difference is the transfer
+    /// time hidden behind this rank's computation.
+    public private(set) var waitingSeconds = 0.0
+    public private(set) var transferSeconds = 0.0
     /// Buckets summed so far, and how many of them started before their backward pass ended.
     public private(set) var buckets = 0
     public private(set) var bucketsStartedDuringBackward = 0
@@ -79,6 +85,8 @@ public final class GradientReducer {
         let began = Date()
         bytesReduced += buckets.finish() * MemoryLayout<Float>.size
         self.buckets += buckets.started
+        waitingSeconds += buckets.waitingSeconds
+        transferSeconds += buckets.transferSeconds
         seconds += buckets.seconds + Date().timeIntervalSince(began)
     }
 }
@@ -98,8 +106,11 @@ final class GradientBuckets: BackwardWatcher {
     private var copied: [Tensor] = []
     private var offset = 0, bucketStart = 0
     private var pending: [PendingReduction] = []
-    /// Seconds spent in `gradientIsFinal` and `opFinished`.
+    /// Seconds spent in `gradientIsFinal` and `opFinished`; in `finish`, waiting for the sums;
+    /// and the sums' transfers' (where measured).
     private(set) var seconds = 0.0
+    private(set) var waitingSeconds = 0.0
+    private(set) var transferSeconds = 0.0
     /// Buckets whose sum has started.
     var started: Int { pending.count }
 
@@ -148,7 +159,10 @@ final class GradientBuckets: BackwardWatcher {
     func finish() -> Int {
         precondition(next == order.count, "GradientBuckets: \(order.count - next) gradients were never reported final")
         if offset > bucketStart { startBucket() }
+        let began = Date()
         for p in pending { p.wait() }
+        waitingSeconds = Date().timeIntervalSince(began)
+        transferSeconds = pending.reduce(0) { $0 + ($1.transferSeconds ?? 0) }
         var start = 0
         for p in copied {
             let storage = TensorStorage(count: p.count, zeroed: false)

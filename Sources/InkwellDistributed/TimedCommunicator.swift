@@ -49,5 +49,6 @@ public final class TimedCommunicator: Communicator {
         init(owner: TimedCommunicator, pending: PendingReduction) { self.owner = owner; self.pending = pending }
         func wait() { owner.timed(0) { pending.wait() } }
         func progress() { owner.timed(0) { pending.progress() } }
+        var transferSeconds: Double? { pending.transferSeconds }
     }
 }

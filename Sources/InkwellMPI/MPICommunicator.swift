@@ -10,13 +10,19 @@ import InkwellEngine
 /// the job with `MPI_Abort` and a message naming the rank and the call. A rank that dies makes
 /// the launcher end every other rank (OpenMPI's own behaviour), so no rank waits forever.
 ///
-/// Sendable unchecked: its stored values never change after `init`, and MPI is initialised
-/// `MPI_THREAD_FUNNELED`, so every call must come from the thread that made it (the training
-/// loop's), which the type cannot express.
+/// MPI is initialised `MPI_THREAD_MULTIPLE`: the training thread makes every call but the
+/// gradient sums that `startSum` starts, which a `SumThread` runs on a communicator of its own so
+/// that they move while the training thread computes. Where the MPI library does not offer that
+/// level, the sums progress on the training thread (inside `PendingReduction.progress`).
+///
+/// Sendable unchecked: its stored values never change after `init`, and every call but the sum
+/// thread's must come from the training thread, which the type cannot express.
 public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     private let world: MPI_Comm
+    /// Runs `startSum`'s sums; nil where MPI does not offer MPI_THREAD_MULTIPLE.
+    private var sums: SumThread?
 
     /// Environment variables that MPI launchers set in the processes they start.
     static let launcherVariables = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"]
@@ -41,7 +47,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// Initialises MPI (once per process) and registers its finalisation at exit.
     private init() {
         var provided: Int32 = 0
-        let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided)
+        let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided)
         guard rc == MPI_SUCCESS else {
             FileHandle.standardError.write(Data("inkwell: MPI_Init_thread failed (\(rc)); was this started by an MPI launcher?\n".utf8))
             exit(1)
@@ -58,10 +64,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             MPI_Finalized(&finalized)
             if finalized == 0 { MPI_Finalize() }
         }
+        if provided >= Int32(MPI_THREAD_MULTIPLE) { sums = SumThread(owner: self, world: world) }
     }
 
+    /// Whether `startSum`'s sums run on a thread of their own (MPI_THREAD_MULTIPLE).
+    public var sumsOnTheirOwnThread: Bool { sums != nil }
+
     /// Ends the job when `code` is not MPI_SUCCESS, naming the rank, the call and MPI's reason.
-    fileprivate func check(_ code: Int32, _ call: String) {
+    func check(_ code: Int32, _ call: String) {
         guard code != MPI_SUCCESS else { return }
         var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
         var length: Int32 = 0
@@ -101,7 +111,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     public func startSum(_ values: UnsafeMutableBufferPointer<Float>) -> PendingReduction {
-        let pending = Pending(self, "MPI_Iallreduce (sum of \(values.count) floats)")
+        let call = "MPI_Iallreduce (sum of \(values.count) floats)"
+        if let sums, values.count > 0 { return sums.start(values, call: call) }
+        let pending = Pending(self, call)
         guard values.count > 0 else { return pending }
         check(MPI_Iallreduce(inkwell_mpi_in_place(), values.baseAddress, Int32(values.count), inkwell_mpi_float(), inkwell_mpi_sum(),
                              world, &pending.request), pending.call)

@@ -8,8 +8,9 @@ import InkwellTraining
 /// under an MPI launcher: STEPS data-parallel steps of CONFIG's model and schedule on seeded
 /// images, with the gradient sums in buckets of BUCKET_BYTES (each pass's first:
 /// FIRST_BUCKET_BYTES) started after each backward pass (blocking) or during it (overlapped).
-/// Rank 0 prints the digest of the weights and optimizer state and how many buckets started
-/// during a backward pass (DataParallelTrainingTests compares the two modes).
+/// Rank 0 prints the digest of the weights and optimizer state, how many buckets started during a
+/// backward pass, and whether the sums ran on a thread of their own with their transfers timed
+/// (DataParallelTrainingTests compares the two modes).
 func gradientSums(_ arguments: [String]) -> Int32 {
     guard arguments.count == 5, ["blocking", "overlapped"].contains(arguments[0]),
           let firstBucketBytes = Int(arguments[1]), let bucketBytes = Int(arguments[2]), let steps = Int(arguments[3]) else {
@@ -38,7 +39,7 @@ func gradientSums(_ arguments: [String]) -> Int32 {
         let state = model.stateTensors().map(\.1) + optimizers.named.flatMap { $0.1.stateTensors().map(\.1) }
         let divergent = Replicas.divergentRanks(state, over: world)
         if world.isRoot {
-            print("sums \(arguments[0]): digest \(String(Replicas.digest(state), radix: 16)), divergent ranks \(divergent), \(reducer.buckets) buckets, \(reducer.bucketsStartedDuringBackward) started during a backward pass")
+            print("sums \(arguments[0]): digest \(String(Replicas.digest(state), radix: 16)), divergent ranks \(divergent), \(reducer.buckets) buckets, \(reducer.bucketsStartedDuringBackward) started during a backward pass; \(world.sumsOnTheirOwnThread ? "on the sums' thread" : "on the training thread"), transfers \(reducer.transferSeconds > 0 ? "timed" : "untimed")")
         }
     } catch {
         world.abort("\(error)", code: 1)

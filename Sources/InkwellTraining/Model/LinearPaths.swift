@@ -58,11 +58,11 @@ extension VAEGAN {
         fill(drawing.bias!) { b in
             for i in 0..<d { b[i] = atanh(min(max(pca.mean.pointer[i], -Self.saturation), Self.saturation)) }
         }
-        fill(encoder.map.weight) { w in for i in 0..<(latent * encoder.map.weight.shape[1]) { w[i] = 0 } }
-        if let bias = encoder.map.bias { fill(bias) { b in for j in 0..<latent { b[j] = 0 } } }
+        let inputs = encoder.map.weight.shape[1]
+        fill(encoder.map.weight) { $0.update(repeating: 0, count: latent * inputs) }
+        if let bias = encoder.map.bias { fill(bias) { $0.update(repeating: 0, count: latent) } }
         if let last = decoder.convs.layers.last as? Conv2d {
-            fill(last.weight) { w in for i in 0..<last.weight.count { w[i] = 0 } }
-            if let bias = last.bias { fill(bias) { b in for i in 0..<bias.count { b[i] = 0 } } }
+            for tensor in [last.weight, last.bias].compactMap({ $0 }) { fill(tensor) { $0.update(repeating: 0, count: tensor.count) } }
         }
     }
 }

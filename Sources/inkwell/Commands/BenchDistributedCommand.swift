@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Inkwell
 import InkwellBenchmarks
+import InkwellMPI
 
 /// `mpirun -np 2 --bind-to none inkwell bench distributed`: the figures of data-parallel training
 /// (docs/DISTRIBUTED.md): bytes per step at the reference widths, allreduce bandwidth
@@ -58,6 +59,12 @@ struct BenchDistributedCommand: ParsableCommand {
         guard batch >= max(2, world.size) else { throw ValidationError("--batch must be at least 2 and at least the \(world.size) ranks") }
         measureBandwidth(world)
         try compareSteps(world)
+    }
+
+    /// Where the started gradient sums move: on a thread of their own, or inside the training thread's tests.
+    private func sumsThread(_ world: any Communicator) -> String {
+        let mpi = ((world as? TimedCommunicator)?.base ?? world) as? MPICommunicator
+        return mpi?.sumsOnTheirOwnThread == true ? "on a thread of their own" : "on the training thread"
     }
 
     /// Bytes each rank contributes per seed step at the reference widths: every sub-update sums
@@ -125,7 +132,7 @@ struct BenchDistributedCommand: ParsableCommand {
         let singleNoise = SeededNoise(seed: 2)
         let local = images.rows(rows)
         let modes = gradientSums == "both" ? [false, true] : [gradientSums == "overlapped"]
-        print("steps: \(preset) widths (\(distributed.model.parameterCount) parameters), global batch \(batch), frames \(frame[1]) x \(frame[0]): \(world.size) ranks x 1 thread (gradient sums \(modes.map { $0 ? "overlapped" : "blocking" }.joined(separator: ", "))) vs 1 process x \(world.size) threads, interleaved; buckets \(Double(reducer.bucketBytes) / 1_048_576) MiB, the first \(Double(reducer.firstBucketBytes) / 1_048_576) MiB; OpenBLAS \(BLAS.coreType)")
+        print("steps: \(preset) widths (\(distributed.model.parameterCount) parameters), global batch \(batch), frames \(frame[1]) x \(frame[0]): \(world.size) ranks x 1 thread (gradient sums \(modes.map { $0 ? "overlapped" : "blocking" }.joined(separator: ", "))) vs 1 process x \(world.size) threads, interleaved; buckets \(Double(reducer.bucketBytes) / 1_048_576) MiB, the first \(Double(reducer.firstBucketBytes) / 1_048_576) MiB, summed \(sumsThread(world)); OpenBLAS \(BLAS.coreType)")
 
         var measured: [Bool: [DistributedStep]] = [:], singleTimes: [Double] = []
         for round in 0...steps {
@@ -165,6 +172,10 @@ struct BenchDistributedCommand: ParsableCommand {
                      c.median * 100, c.low * 100, c.high * 100, Double(steps.last?.bytes ?? 0) / 1e6))
         print(String(format: "  rank 0 in the gradient sums outside the backward pass's work: %.3f s median (spread %.3f-%.3f); %d of %d buckets started during a backward pass",
                      g.median, g.low, g.high, steps.last?.bucketsEarly ?? 0, steps.last?.buckets ?? 0))
+        guard steps.allSatisfy({ $0.transfers > 0 }) else { return }
+        let t = Spread(steps.map(\.transfers)), w = Spread(steps.map(\.waiting)), h = Spread(steps.map { 1 - $0.waiting / $0.transfers })
+        print(String(format: "  gradient transfers (on the sums' thread): %.3f s/step median (spread %.3f-%.3f); rank 0 waited for them %.3f s (spread %.3f-%.3f): %.1f%% of their time hidden behind computation (spread %.1f-%.1f%%)",
+                     t.median, t.low, t.high, w.median, w.low, w.high, h.median * 100, h.low * 100, h.high * 100))
     }
 
     private func makeContext(_ widths: ModelWidths) throws -> StepContext {
@@ -190,6 +201,8 @@ private func maxOverRanks(_ value: Double, _ world: any Communicator) -> Double 
 /// 0's seconds in collectives and in the gradient sums, bytes summed and buckets per step.
 private struct DistributedStep {
     let seconds: Double, collectives: Double, gradientSums: Double
+    /// Rank 0's seconds waiting for the gradient sums, and their transfers' seconds (0 where unmeasured).
+    let waiting: Double, transfers: Double
     let bytes: Int, buckets: Int, bucketsEarly: Int
 
     init(_ world: any Communicator, timed: TimedCommunicator, reducer: GradientReducer, _ body: () throws -> Void) throws {
@@ -197,12 +210,15 @@ private struct DistributedStep {
         world.barrier()
         timed.reset()
         let (sums, buckets, early) = (reducer.seconds, reducer.buckets, reducer.bucketsStartedDuringBackward)
+        let (waited, transferred) = (reducer.waitingSeconds, reducer.transferSeconds)
         let start = Date()
         try GlobalBatch.spanning(timed) { try body() }
         seconds = maxOverRanks(Date().timeIntervalSince(start), world)
         collectives = timed.seconds
         bytes = timed.bytesContributed
         gradientSums = reducer.seconds - sums
+        waiting = reducer.waitingSeconds - waited
+        transfers = reducer.transferSeconds - transferred
         self.buckets = reducer.buckets - buckets
         bucketsEarly = reducer.bucketsStartedDuringBackward - early
         world.barrier()
