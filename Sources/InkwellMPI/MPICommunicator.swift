@@ -115,9 +115,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if let sums, values.count > 0 { return sums.start(values, call: call) }
         let pending = Pending(self, call)
         guard values.count > 0 else { return pending }
-        check(MPI_Iallreduce(inkwell_mpi_in_place(), values.baseAddress, Int32(values.count), inkwell_mpi_float(), inkwell_mpi_sum(),
-                             world, &pending.request), pending.call)
+        startSum(values, on: world, &pending.request, call)
         return pending
+    }
+
+    /// Starts the in-place sum of `values` over `communicator`'s ranks (the world, or the sum
+    /// thread's duplicate of it).
+    func startSum(_ values: UnsafeMutableBufferPointer<Float>, on communicator: MPI_Comm, _ request: inout MPI_Request?, _ call: String) {
+        check(MPI_Iallreduce(inkwell_mpi_in_place(), values.baseAddress, Int32(values.count), inkwell_mpi_float(), inkwell_mpi_sum(),
+                             communicator, &request), call)
     }
 
     public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {
@@ -166,7 +172,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func barrier() {
         var request = inkwell_mpi_request_null()
         check(MPI_Ibarrier(world, &request), "MPI_Ibarrier")
-        wait(&request, "MPI_Ibarrier", politely: true)
+        wait(&request, "MPI_Ibarrier", polling: 500)
     }
 
     public func abort(_ message: String, code: Int32) -> Never {
@@ -175,17 +181,18 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         exit(code == 0 ? 1 : code)
     }
 
-    /// Completes `request`; `politely` sleeps between tests (a long wait, e.g. while rank 0
-    /// evaluates) instead of spinning a core the others need.
-    fileprivate func wait(_ request: inout MPI_Request?, _ call: String, politely: Bool) {
-        guard politely else {
+    /// Completes `request`: blocks in MPI_Wait (`polling` nil), or tests it every `polling`
+    /// microseconds and sleeps between tests, so that a long wait (e.g. while rank 0 evaluates) or
+    /// the sum thread does not spin a core the computation needs.
+    func wait(_ request: inout MPI_Request?, _ call: String, polling: UInt32?) {
+        guard let polling else {
             check(MPI_Wait(&request, inkwell_mpi_status_ignore()), call)
             return
         }
         var done: Int32 = 0
         while done == 0 {
             check(MPI_Test(&request, &done, inkwell_mpi_status_ignore()), call)
-            if done == 0 { usleep(500) }
+            if done == 0 { usleep(polling) }
         }
     }
 
@@ -194,7 +201,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let call: String
         unowned let owner: MPICommunicator
         init(_ owner: MPICommunicator, _ call: String) { self.owner = owner; self.call = call }
-        func wait() { owner.wait(&request, call, politely: false) }
+        func wait() { owner.wait(&request, call, polling: nil) }
         func progress() {
             var done: Int32 = 0
             owner.check(MPI_Test(&request, &done, inkwell_mpi_status_ignore()), call)

@@ -56,7 +56,6 @@ final class SumThread: @unchecked Sendable {
             let seconds = Date().timeIntervalSince(began)
             condition.lock()
             job.seconds = seconds
-            job.done = true
             condition.broadcast()
             condition.unlock()
         }
@@ -64,22 +63,15 @@ final class SumThread: @unchecked Sendable {
 
     private func sum(_ job: Job) {
         var request: MPI_Request? = inkwell_mpi_request_null()
-        owner.check(MPI_Iallreduce(inkwell_mpi_in_place(), job.values.baseAddress, Int32(job.values.count), inkwell_mpi_float(),
-                                   inkwell_mpi_sum(), communicator, &request), job.call)
-        var done: Int32 = 0
-        while true {
-            owner.check(MPI_Test(&request, &done, inkwell_mpi_status_ignore()), job.call)
-            if done != 0 { return }
-            usleep(Self.pollMicroseconds)
-        }
+        owner.startSum(job.values, on: communicator, &request, job.call)
+        owner.wait(&request, job.call, polling: Self.pollMicroseconds)
     }
 
-    /// One queued sum; `done` and `seconds` are guarded by the thread's condition.
+    /// One queued sum; `seconds` (nil until the sum is done) is guarded by the thread's condition.
     final class Job: PendingReduction, @unchecked Sendable {
         let values: UnsafeMutableBufferPointer<Float>
         let call: String
         private let condition: NSCondition
-        var done = false
         var seconds: Double?
 
         init(values: UnsafeMutableBufferPointer<Float>, call: String, condition: NSCondition) {
@@ -88,7 +80,7 @@ final class SumThread: @unchecked Sendable {
 
         func wait() {
             condition.lock()
-            while !done { condition.wait() }
+            while seconds == nil { condition.wait() }
             condition.unlock()
         }
 
