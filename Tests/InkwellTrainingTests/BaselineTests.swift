@@ -88,10 +88,13 @@ final class BaselineTests: XCTestCase {
 
         let real = score(heldOut)
         XCTAssertLessThan(real.fakes, 3 * real.floor + 1e-4, "held-out real frames: \(real)")
+        var figures = ["floor \(real.floor)", "held-out real frames \(real.fakes)"]
         for (name, frames) in [("shifted copies of one frame", shifted), ("a constant image", constant), ("an all-black image", black)] {
             let fd = score(frames).fakes
             XCTAssertGreaterThan(fd, 10 * real.fakes, "\(name): \(fd) against held-out real frames' \(real.fakes)")
+            figures.append("\(name) \(fd)")
         }
+        print("Fréchet distances: " + figures.joined(separator: ", "))
         XCTAssertEqual(collapsedFraction(constant), 1)
         XCTAssertEqual(collapsedFraction(black), 1)
         // Half the synthetic clips have a short blackout: a few real frames are near-black too.
