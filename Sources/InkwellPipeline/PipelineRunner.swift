@@ -71,7 +71,7 @@ public final class PipelineRunner {
     public func outputDirectory(of stage: String) -> URL { workDirectory.appendingPathComponent(stage) }
     /// Removes what a killed run left of its metadata writes (each stage's attempt, params and
     /// record files, the digest cache): AtomicFile temporaries that never became the file. Called
-    /// with the lock held, so no other run is writing them; a contender's `.lock.tmp-` is left alone.
+    /// with the lock held, so no other run is writing them (RunLock removes its own kind's).
     func removeMetadataTemporaries(in meta: URL) {
         for stage in pipeline.stages { AtomicFile.removeTemporaryFiles(in: metadataDirectory(of: stage.name)) }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: meta.path)) ?? []

@@ -23,7 +23,7 @@ public final class RunLock {
         for _ in 0..<3 {
             // The lock appears whole or not at all: written under a temporary name, then linked
             // to `lock` (which fails if it exists), so a kill never leaves a lock without its pid.
-            let temporary = directory.appendingPathComponent(".lock.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            let temporary = directory.appendingPathComponent("\(Self.temporaryPrefix)\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
             let fd = open(temporary.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
                 throw Refused(description: "cannot create the run lock \(url.path): \(String(cString: strerror(errno)))")
@@ -36,8 +36,11 @@ public final class RunLock {
             unlink(temporary.path)
             if linked == 0 {
                 held = true
+                Self.removeAbandonedTemporaries(in: directory)
                 return
             }
+            // ENOENT: the temporary vanished, removed by a holder that took this pid for a dead one.
+            if error == ENOENT { continue }
             guard error == EEXIST else {
                 throw Refused(description: "cannot create the run lock \(url.path): \(String(cString: strerror(error)))")
             }
@@ -59,6 +62,23 @@ public final class RunLock {
             throw Refused(description: "another inkwell run (\(who)\(on)\(since)) is using \(owner.path); wait for it to finish, or delete \(url.path) if it is not running")
         }
         throw Refused(description: "cannot take the run lock \(url.path)")
+    }
+
+    /// The prefix of the temporary names a lock is written under: `.lock.tmp-PID-N`.
+    static let temporaryPrefix = ".lock.tmp-"
+
+    /// Removes the lock temporaries that processes no longer running left in `directory` (a
+    /// SIGKILL between writing one and unlinking it); a live contender's is left alone. Returns
+    /// their names.
+    @discardableResult
+    static func removeAbandonedTemporaries(in directory: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix(temporaryPrefix),
+                  let pid = Int32(name.dropFirst(temporaryPrefix.count).prefix(while: { $0 != "-" })),
+                  pid != getpid(), !isAlive(pid) else { return false }
+            return unlink(directory.appendingPathComponent(name).path) == 0
+        }
     }
 
     /// Releases the lock (also done on deinit).

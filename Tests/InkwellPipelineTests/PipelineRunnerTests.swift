@@ -164,6 +164,19 @@ final class PipelineRunnerTests: XCTestCase {
         XCTAssertEqual(try run(pipeline()).map(\.status), [.ran, .ran, .ran])
     }
 
+    /// What a SIGKILL between writing the lock's temporary and unlinking it leaves (found by
+    /// RunChaosTests): the next run removes it; a live contender's temporary stays.
+    func testLockTemporariesOfDeadProcessesAreRemovedByTheNextRun() throws {
+        let meta = workdir.appendingPathComponent(".inkwell")
+        try FileManager.default.createDirectory(at: meta, withIntermediateDirectories: true)
+        let dead = meta.appendingPathComponent(".lock.tmp-\(try Self.deadPid())-2729383394")
+        let live = meta.appendingPathComponent(".lock.tmp-\(getppid())-17")
+        for url in [dead, live] { try Data("pid 1\n".utf8).write(to: url) }
+        XCTAssertEqual(try run(pipeline()).map(\.status), [.ran, .ran, .ran])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead.path), "a dead process's temporary is removed")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live.path), "a live process's temporary stays")
+    }
+
     func testALockFileWithGarbageContentIsTakenOverOnceItIsNotFresh() throws {
         let meta = workdir.appendingPathComponent(".inkwell")
         try FileManager.default.createDirectory(at: meta, withIntermediateDirectories: true)
