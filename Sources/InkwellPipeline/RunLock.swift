@@ -68,16 +68,13 @@ public final class RunLock {
     static let temporaryPrefix = ".lock.tmp-"
 
     /// Removes the lock temporaries that processes no longer running left in `directory` (a
-    /// SIGKILL between writing one and unlinking it); a live contender's is left alone. Returns
-    /// their names.
-    @discardableResult
-    static func removeAbandonedTemporaries(in directory: URL) -> [String] {
+    /// SIGKILL between writing one and unlinking it); a live contender's is left alone.
+    static func removeAbandonedTemporaries(in directory: URL) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { name in
-            guard name.hasPrefix(temporaryPrefix),
-                  let pid = Int32(name.dropFirst(temporaryPrefix.count).prefix(while: { $0 != "-" })),
-                  pid != getpid(), !isAlive(pid) else { return false }
-            return unlink(directory.appendingPathComponent(name).path) == 0
+        for name in names where name.hasPrefix(temporaryPrefix) {
+            guard let pid = Int32(name.dropFirst(temporaryPrefix.count).prefix(while: { $0 != "-" })),
+                  pid != getpid(), !isAlive(pid) else { continue }
+            unlink(directory.appendingPathComponent(name).path)
         }
     }
 
