@@ -184,8 +184,9 @@ public final class Ingest {
         writer.faultHook = faultHook
         let pass = IngestPass(ingest: self, manifest: manifest, isNew: existing == nil, found: found, splits: splits,
                               pool: pool, writer: writer, began: began, progress: progress, message: message)
+        let summary: IngestSummary
         do {
-            return try pass.writeAll()
+            summary = try pass.writeAll()
         } catch {
             pool.cancel()
             // Leave the dataset exactly as its last commit.
@@ -193,6 +194,25 @@ public final class Ingest {
             if pass.committed == nil { Self.removeEmptyDataset(output) }
             throw error
         }
+        if let warning = Self.emptySplitWarning(summary.manifest, testFraction: options.testFraction) {
+            message?(IngestMessage(kind: .warning, path: output.path, text: warning))
+        }
+        return summary
+    }
+
+    /// Why a dataset of videos has an empty split, when it was not asked for (a test fraction of
+    /// 0 asks for no test split): splits are by video, so a single video fills only one.
+    static func emptySplitWarning(_ manifest: DatasetManifest, testFraction: Double) -> String? {
+        guard !manifest.videos.isEmpty else { return nil }
+        let has = (train: manifest.videos.contains { $0.split == .train }, test: manifest.videos.contains { $0.split == .test })
+        let count = manifest.videos.count == 1 ? "its one video" : "all \(manifest.videos.count) videos"
+        if !has.test && testFraction > 0 {
+            return "the test split is empty: splits are by video, and \(count) went to train; add another video to evaluate on"
+        }
+        if !has.train {
+            return "the training split is empty: splits are by video, and \(count) went to test (test fraction \(testFraction)); add another video to train on"
+        }
+        return nil
     }
 
     /// The dataset's manifest when the folder holds one that these options can extend; nil for a

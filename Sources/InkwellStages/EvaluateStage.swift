@@ -43,6 +43,8 @@ public struct EvaluateStage: Stage {
         let test: DatasetLoader
         do {
             test = try DatasetLoader(url: dataset, split: .test, batchSize: p.int("batch"), seed: 0, shuffle: false, dropLast: false)
+        } catch let error as DatasetError where error.kind == .empty {
+            throw StageError("\(error)")  // it names the dataset, and why the split is empty
         } catch {
             throw StageError("\(dataset.path): cannot read the test split: \(error)")
         }

@@ -103,7 +103,10 @@ public struct IngestStage: Stage {
                     let fraction = progress.videosTotal > 0 ? Double(progress.videosDone) / Double(progress.videosTotal) : nil
                     context.progress.update(fraction, progress.line)
                 },
-                message: { message in context.logger.warning(message.description) })
+                message: { message in
+                    // "warning: rejected PATH: ...", but "warning: PATH: ..." rather than "warning: warning PATH".
+                    context.logger.warning(message.kind == .warning ? "\(message.path): \(message.text)" : message.description)
+                })
         } catch where world.isDistributed {
             // The other ranks are decoding for this ingest: end the job rather than leave them waiting.
             world.abort("ingest stage: \(error)", code: 1)

@@ -359,6 +359,40 @@ final class IngestTests: XCTestCase {
         XCTAssertTrue(try Dataset(url: out).verify().isValid)
     }
 
+    func testOneVideoWarnsThatItsOtherSplitIsEmptyNamingTheDataset() throws {
+        let dir = try SharedFixtures.temporaryDirectory(self)
+        let clip = dir.appendingPathComponent("only.mp4")
+        try DatasetFixtures.makeClip(clip, frames: 20, gop: 10)
+        let sha = try FileIO.sha256(ofFileAt: clip).digest
+        // Seeds whose score sends the one video to train, and to test, at a test fraction of 0.5.
+        let seeds = (0..<64).map { UInt64($0) }
+        let toTrain = try XCTUnwrap(seeds.first { SplitAssignment.score(videoSHA256: sha, seed: $0) >= 0.5 })
+        let toTest = try XCTUnwrap(seeds.first { SplitAssignment.score(videoSHA256: sha, seed: $0) < 0.5 })
+        let cases: [(seed: UInt64, fraction: Double, warning: String?)] = [
+            (toTrain, 0.5, "the test split is empty: splits are by video, and its one video went to train"),
+            (toTest, 0.5, "the training split is empty: splits are by video, and its one video went to test"),
+            (toTrain, 0, nil),  // a test fraction of 0 asks for no test split
+        ]
+        for (i, c) in cases.enumerated() {
+            let out = dir.appendingPathComponent("dataset-\(i)")
+            var opts = options()
+            opts.seed = c.seed
+            opts.testFraction = c.fraction
+            let log = MessageLog()
+            let summary = try Ingest(inputs: [clip], output: out, options: opts).run(message: log.callback())
+            XCTAssertEqual(summary.framesAdded, 2, "case \(i)")
+            let warnings = log.messages.filter { $0.kind == .warning }
+            guard let expected = c.warning else {
+                XCTAssertEqual(warnings.count, 0, "case \(i): \(warnings)")
+                continue
+            }
+            XCTAssertEqual(warnings.count, 1, "case \(i): \(log.messages)")
+            XCTAssertEqual(warnings.first?.path, out.path)
+            XCTAssertTrue(warnings.first?.text.hasPrefix(expected) == true, "case \(i): \(warnings)")
+            XCTAssertEqual(summary.manifest.videos.first?.split, i == 1 ? .test : .train)
+        }
+    }
+
     func testNothingIngestableIsAnErrorAndWritesNothing() throws {
         let dir = try SharedFixtures.temporaryDirectory(self)
         let text = dir.appendingPathComponent("text.mp4")
