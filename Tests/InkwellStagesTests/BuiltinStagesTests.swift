@@ -212,38 +212,18 @@ final class BuiltinStagesTests: XCTestCase {
     }
 
     func testOneVideoWarnsAtIngestAndEvaluateSaysWhyItHasNoTestFrames() throws {
-        // One clip: the by-video split holds nothing out. Ingest warns at once; train runs (a model
-        // is still made); evaluate fails saying why, and export, after it, does not run.
-        let pipeline = try load("""
-            stages:
-              synth:
-                kind: synth
-                params: {clips: 1, seconds: 1, fps: 10, width: 96, height: 54, gop: 2, audio: false}
-              ingest:
-                kind: ingest
-                inputs: {videos: synth.videos}
-                params: {test_fraction: 1e-9}
-              train:
-                kind: train
-                inputs: {data: ingest.dataset}
-                params: {preset: narrow, batch: 2, steps: 1, fixed_latents: 4}
-              evaluate:
-                kind: evaluate
-                inputs: {run: train.run, data: ingest.dataset}
-                params: {frames: 4, fixed_latents: 4}
-              export:
-                kind: export
-                inputs: {run: train.run, evaluation: evaluate.images}
-            """)
+        // One clip: the by-video split holds nothing out. Ingest warns at once; preprocess and
+        // train run (a model is still made); evaluate fails saying why, and export does not run.
+        let pipeline = try load(Self.pipeline, overrides: ["synth.clips=1", "ingest.test_fraction=1e-9"])
         let work = directory.appendingPathComponent("one")
         XCTAssertThrowsError(try PipelineRunner(pipeline: pipeline, workDirectory: work, options: .init(echo: false)).run()) { error in
             guard let failure = error as? PipelineRunner.RunFailure else { return XCTFail("\(error)") }
             XCTAssertEqual(failure.stage, "evaluate")
-            let dataset = work.appendingPathComponent("ingest/dataset").path
+            let dataset = work.appendingPathComponent("preprocess/dataset").path
             XCTAssertEqual(failure.message.components(separatedBy: " (log:").first,
                            "stage 'evaluate' (evaluate) failed: \(dataset): the test split has no frames (splits are by video, "
                            + "and no video is in it: a dataset needs two or more videos to fill both)")
-            XCTAssertEqual(failure.outcomes.map(\.status), [.ran, .ran, .ran, .failed, .notRun])
+            XCTAssertEqual(failure.outcomes.map(\.status), [.ran, .ran, .ran, .ran, .failed, .notRun])
         }
         let log = try String(contentsOf: work.appendingPathComponent(".inkwell/ingest/log.txt"), encoding: .utf8)
         XCTAssertTrue(log.contains("the test split is empty: splits are by video, and its one video went to train"), log)
