@@ -106,7 +106,7 @@ public final class DatasetLoader: @unchecked Sendable {
         self.starts = starts
         frameCount = total
         guard total > 0 else {
-            let why = dataset.manifest.videos.contains { $0.split == split } ? ""
+            let why = dataset.manifest.videoCount(split) > 0 ? ""
                 : " (splits are by video, and no video is in it: a dataset needs two or more videos to fill both)"
             throw DatasetError(.empty, path: dataset.url.path, reason: "the \(split) split has no frames" + why)
         }

@@ -204,7 +204,7 @@ public final class Ingest {
     /// 0 asks for no test split): splits are by video, so a single video fills only one.
     static func emptySplitWarning(_ manifest: DatasetManifest, testFraction: Double) -> String? {
         guard !manifest.videos.isEmpty else { return nil }
-        let has = (train: manifest.videos.contains { $0.split == .train }, test: manifest.videos.contains { $0.split == .test })
+        let has = (train: manifest.videoCount(.train) > 0, test: manifest.videoCount(.test) > 0)
         let count = manifest.videos.count == 1 ? "its one video" : "all \(manifest.videos.count) videos"
         if !has.test && testFraction > 0 {
             return "the test split is empty: splits are by video, and \(count) went to train; add another video to evaluate on"

@@ -55,6 +55,9 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
     /// Frames in one split.
     public func frameCount(_ split: Split) -> Int { shards(in: split).reduce(0) { $0 + $1.frames } }
 
+    /// Videos in one split.
+    public func videoCount(_ split: Split) -> Int { videos.filter { $0.split == split }.count }
+
     /// Frames in the whole dataset.
     public var frameCount: Int { shards.reduce(0) { $0 + $1.frames } }
 
@@ -62,8 +65,7 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
     public mutating func updateSplitSummaries() {
         var result: [String: SplitSummary] = [:]
         for split in Split.allCases {
-            result[split.rawValue] = SplitSummary(videos: videos.filter { $0.split == split }.count,
-                                                  frames: frameCount(split))
+            result[split.rawValue] = SplitSummary(videos: videoCount(split), frames: frameCount(split))
         }
         splits = result
     }

@@ -48,7 +48,7 @@ struct DatasetInfoCommand: ParsableCommand {
         print("taken:      \(mode); scaler \(p.scaler); aspect \(p.aspect)")
         print("split:      by video, test fraction \(p.testFraction), seed \(p.seed)")
         for split in Split.allCases {
-            let videos = m.videos.filter { $0.split == split }.count
+            let videos = m.videoCount(split)
             print("  \(split.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0))    \(videos) videos, \(m.frameCount(split)) frames, \(m.shards(in: split).count) shards")
         }
         let decodeErrors = m.videos.reduce(0) { $0 + $1.decodeErrors }
