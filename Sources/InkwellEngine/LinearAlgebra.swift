@@ -45,6 +45,18 @@ public enum LinearAlgebra {
         return symmetricEigen(m, n: n)?.values.reduce(0) { $0 + max($1, 0).squareRoot() } ?? .nan
     }
 
+    /// op(A) B for row-major A (m x k, or k x m read transposed when `transposeA`) and B (k x n):
+    /// (m x n), by OpenBLAS's dgemm.
+    public static func product(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int, transposeA: Bool = false) -> [Double] {
+        precondition(a.count == m * k && b.count == k * n,
+                     "LinearAlgebra.product: \(a.count) and \(b.count) values for [\(m), \(k)] x [\(k), \(n)]")
+        var c = [Double](repeating: 0, count: m * n)
+        guard m > 0, n > 0, k > 0 else { return c }
+        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+                    1, a, Int32(transposeA ? m : k), b, Int32(n), 0, &c, Int32(n))
+        return c
+    }
+
     /// The product of two n x n row-major matrices.
     public static func multiply(_ a: [Double], _ b: [Double], n: Int) -> [Double] {
         var c = [Double](repeating: 0, count: n * n)

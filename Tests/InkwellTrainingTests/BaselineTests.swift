@@ -50,6 +50,51 @@ final class BaselineTests: XCTestCase {
         XCTAssertEqual(pca.variances.reduce(0, +), total, accuracy: total * 1e-4)
     }
 
+    /// A split too large to fit exactly is fitted by subspace iteration over chunks of it: the
+    /// same directions as the exact fit, within a fraction of a percent of its variance, and the
+    /// same error on frames it did not see.
+    func testStreamedFitFindsWhatTheExactFitFinds() throws {
+        let train = Self.gameplayFrames(clips: 0..<12, perClip: 40, width: 33, height: 33)
+        let test = Self.gameplayFrames(clips: 20..<24, perClip: 10, width: 33, height: 33)
+        let exact = try XCTUnwrap(FramePCA.fit(train, components: 16))
+        let source = try TensorBatches(images: train, batchSize: 1, shuffle: false)
+        let streamed = try XCTUnwrap(FramePCA.fit(source, components: 16, exactLimit: 100, chunk: 64))
+        XCTAssertEqual(streamed.count, 16)
+        let d = streamed.dimension
+        for a in 0..<16 {
+            for b in a..<16 {
+                let dot = (0..<d).reduce(0.0) { $0 + Double(streamed.components.pointer[a * d + $1] * streamed.components.pointer[b * d + $1]) }
+                XCTAssertEqual(dot, a == b ? 1 : 0, accuracy: 1e-3, "components \(a), \(b)")
+            }
+        }
+        for j in 0..<4 { XCTAssertEqual(streamed.variances[j], exact.variances[j], accuracy: 0.01 * exact.variances[j], "component \(j)") }
+        let (kept, best) = (streamed.variances.reduce(0, +), exact.variances.reduce(0, +))
+        XCTAssertGreaterThan(kept, 0.995 * best)
+        XCTAssertLessThanOrEqual(kept, best * (1 + 1e-4), "no 16 directions hold more variance than the exact fit's")
+        func error(_ pca: FramePCA) -> Double {
+            let rebuilt = pca.reconstruct(test)
+            return (0..<test.count).reduce(0.0) { $0 + Double((rebuilt.pointer[$1] - test.pointer[$1]) * (rebuilt.pointer[$1] - test.pointer[$1])) }
+        }
+        XCTAssertEqual(error(streamed), error(exact), accuracy: 0.01 * error(exact))
+        print("variance held by 16 components: exact \(best), streamed \(kept); held-out squared error: exact \(error(exact)), streamed \(error(streamed))")
+    }
+
+    /// The baselines are fitted to every training frame, however many: their mean frame is the
+    /// mean of all of them (a split of 2100 frames, past the exact fit's 2048).
+    func testBaselinesAreFittedToEveryTrainingFrame() throws {
+        let frames = Self.gameplayFrames(clips: 0..<35, perClip: 60, width: 32, height: 32)
+        let n = frames.shape[0], d = frames.count / n
+        XCTAssertGreaterThan(n, FramePCA.exactFitLimit)
+        let baselines = try EvaluationBaselines.fitted(to: try TensorBatches(images: frames, batchSize: 16, shuffle: false),
+                                                       latent: tinyWidths.latent, cache: nil)
+        XCTAssertEqual(baselines.fitFrames, n)
+        for j in stride(from: 0, to: d, by: 97) {
+            let mean = (0..<n).reduce(0.0) { $0 + Double(frames.pointer[$1 * d + j]) } / Double(n)
+            XCTAssertEqual(Double(baselines.pca.mean.pointer[j]), mean, accuracy: 1e-5, "value \(j) of the mean frame")
+        }
+        XCTAssertEqual(baselines.pca.count, EvaluationBaselines.components(latent: tinyWidths.latent))
+    }
+
     func testFrechetDistanceOfGaussiansMatchesTheClosedForm() {
         // N(m1, diag(a)) against N(m2, diag(b)): |m1 - m2|^2 + sum (sqrt(a) - sqrt(b))^2.
         var generator = RandomGenerator(seed: 5)

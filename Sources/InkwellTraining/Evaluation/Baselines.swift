@@ -6,8 +6,6 @@ import InkwellNN
 /// frame (a constant prediction) and a k-component PCA (the best linear code of the latent's
 /// size, k = min(latent, 256)). The PCA also embeds frames for the Fréchet distance of fakes.
 public final class EvaluationBaselines {
-    /// Training frames the fit reads at most, evenly spaced through the split.
-    public static let maxFitFrames = 2048
     /// Components of a baseline PCA at most.
     public static let maxComponents = 256
     /// Leading PCA components that embed frames for the Fréchet distance.
@@ -28,32 +26,24 @@ public final class EvaluationBaselines {
     /// Components for a model of latent size `latent`.
     public static func components(latent: Int) -> Int { min(latent, maxComponents) }
 
-    /// Fits to `train` (up to `maxFitFrames` of its frames), or loads the fit cached at `cache`
-    /// (a safetensors file) when it was made from the same frames with as many components; a new
-    /// fit is written there (atomically) when `updateCache`. A cache that cannot be read or
-    /// written is refitted or skipped: it only saves time.
+    /// Fits to every frame of `train` (`FramePCA.fit`: exactly up to 2048 frames, by subspace
+    /// iteration beyond), or loads the fit cached at `cache` (a safetensors file) when it was
+    /// made from the same frames with as many components; a new fit is written there
+    /// (atomically) when `updateCache`. A cache that cannot be read or written is refitted or
+    /// skipped: it only saves time.
     public static func fitted(to train: FrameBatches, latent: Int, cache: URL?, updateCache: Bool = true) throws -> EvaluationBaselines {
-        let frames = try fitFrames(train)
-        let n = frames.shape[0]
-        let fingerprint = Self.fingerprint(frames)
+        guard train.frameCount >= 2 else { throw TrainingError.data("the training split has \(train.frameCount) frame(s); a PCA needs 2") }
+        let fingerprint = try Self.fingerprint(train)
         let k = components(latent: latent)
         if let cache, let cached = try? load(cache), cached.fingerprint == fingerprint, cached.requested == k {
             return cached.baselines
         }
-        guard let pca = FramePCA.fit(frames, components: k) else {
+        guard let pca = try FramePCA.fit(train, components: k) else {
             throw TrainingError.data("the training split holds NaN or infinite values; no baselines can be fitted")
         }
-        let baselines = EvaluationBaselines(pca: pca, fitFrames: n, fingerprint: fingerprint)
+        let baselines = EvaluationBaselines(pca: pca, fitFrames: train.frameCount, fingerprint: fingerprint)
         if let cache, updateCache { try? baselines.save(to: cache, requested: k) }
         return baselines
-    }
-
-    /// Up to `maxFitFrames` of the training split's frames, evenly spaced through it: what the
-    /// baselines (and `linear_init: pca`) are fitted to.
-    public static func fitFrames(_ train: FrameBatches) throws -> Tensor {
-        let n = min(train.frameCount, maxFitFrames)
-        guard n >= 2 else { throw TrainingError.data("the training split has \(train.frameCount) frame(s); a PCA needs 2") }
-        return try train.frames((0..<n).map { $0 * train.frameCount / n })
     }
 
     private func save(to url: URL, requested: Int) throws {
@@ -72,11 +62,14 @@ public final class EvaluationBaselines {
         return (baselines, fingerprint, Int(file.metadata["requested"] ?? "") ?? 0)
     }
 
-    /// FNV-1a (64 bits) of the frames' float bits, in hex.
-    static func fingerprint(_ frames: Tensor) -> String {
+    /// FNV-1a (64 bits) of the float bits of every frame of `train`, in its order, in hex.
+    static func fingerprint(_ train: FrameBatches, chunk: Int = 512) throws -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for i in 0..<frames.count {
-            hash = (hash ^ UInt64(frames.pointer[i].bitPattern)) &* 0x100_0000_01b3
+        for start in stride(from: 0, to: train.frameCount, by: chunk) {
+            let frames = try train.frames(Array(start..<min(start + chunk, train.frameCount)))
+            for i in 0..<frames.count {
+                hash = (hash ^ UInt64(frames.pointer[i].bitPattern)) &* 0x100_0000_01b3
+            }
         }
         return String(format: "%016llx", hash)
     }

@@ -1,8 +1,10 @@
 import InkwellEngine
 
 /// A principal component analysis of frames: their mean and the top k directions of variance.
-/// Fitted through the N x N Gram matrix of the centred frames (N frames of D = C*H*W values,
-/// N much smaller than D), whose eigenvectors LAPACK finds in double precision.
+/// Frames held in memory are fitted through the N x N Gram matrix of the centred frames (N frames
+/// of D = C*H*W values, N much smaller than D), whose eigenvectors LAPACK finds in double
+/// precision; a split of frames too large for that is fitted by `fit(_:components:)` on the split
+/// (StreamedPCA.swift).
 public struct FramePCA {
     /// The mean frame, flattened: (D).
     public let mean: Tensor

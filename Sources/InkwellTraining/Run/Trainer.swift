@@ -203,16 +203,18 @@ public final class Trainer {
         if let resumed { log("resuming \(runDirectory.path) from step \(resumed.step)") }
     }
 
-    /// `linear_init: pca`: fits a PCA of the latent's size to the training frames (those the
-    /// baselines are fitted to) and starts the linear paths there (rank 0; the others receive
-    /// its weights).
+    /// `linear_init: pca`: fits a PCA of the latent's size to every training frame (as the
+    /// baselines are fitted) and starts the linear paths there (rank 0; the others receive its
+    /// weights).
     private func startLinearPathsAtPCA() throws {
-        let frames = try EvaluationBaselines.fitFrames(train)
-        guard let pca = FramePCA.fit(frames, components: configuration.model.latent) else {
+        guard train.frameCount >= 2 else { throw TrainingError.data("the training split has \(train.frameCount) frame(s); linear_init pca needs 2") }
+        let started = Date()
+        guard let pca = try FramePCA.fit(train, components: configuration.model.latent) else {
             throw TrainingError.data("the training split holds NaN or infinite values; linear_init pca cannot fit a PCA")
         }
         model.startLinearPaths(at: pca)
-        log("linear paths start at a PCA of \(frames.shape[0]) training frames (\(pca.count) components)")
+        log(String(format: "linear paths start at a PCA of %d training frames (%d components, fitted in %.1f s)",
+                   train.frameCount, pca.count, Date().timeIntervalSince(started)))
     }
 
     /// Removes what killed writers left (rank 0): temporary files and checkpoint folders
