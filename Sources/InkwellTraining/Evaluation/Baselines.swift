@@ -32,7 +32,6 @@ public final class EvaluationBaselines {
     /// (atomically) when `updateCache`. A cache that cannot be read or written is refitted or
     /// skipped: it only saves time.
     public static func fitted(to train: FrameBatches, latent: Int, cache: URL?, updateCache: Bool = true) throws -> EvaluationBaselines {
-        guard train.frameCount >= 2 else { throw TrainingError.data("the training split has \(train.frameCount) frame(s); a PCA needs 2") }
         let fingerprint = try Self.fingerprint(train)
         let k = components(latent: latent)
         if let cache, let cached = try? load(cache), cached.fingerprint == fingerprint, cached.requested == k {
@@ -63,13 +62,10 @@ public final class EvaluationBaselines {
     }
 
     /// FNV-1a (64 bits) of the float bits of every frame of `train`, in its order, in hex.
-    static func fingerprint(_ train: FrameBatches, chunk: Int = 512) throws -> String {
+    static func fingerprint(_ train: FrameBatches) throws -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for start in stride(from: 0, to: train.frameCount, by: chunk) {
-            let frames = try train.frames(Array(start..<min(start + chunk, train.frameCount)))
-            for i in 0..<frames.count {
-                hash = (hash ^ UInt64(frames.pointer[i].bitPattern)) &* 0x100_0000_01b3
-            }
+        try ChunkReader(source: train, chunk: FramePCA.fitChunk).forEach { frames, rows, d in
+            for i in 0..<(rows * d) { hash = (hash ^ UInt64(frames[i].bitPattern)) &* 0x100_0000_01b3 }
         }
         return String(format: "%016llx", hash)
     }

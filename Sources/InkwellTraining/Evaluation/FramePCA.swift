@@ -40,11 +40,7 @@ public struct FramePCA {
         BLAS.gemm(transB: true, m: n, n: n, k: d, a: centred.pointer, lda: d, b: centred.pointer, ldb: d, c: gram.pointer, ldc: n)
         guard let eigen = LinearAlgebra.symmetricEigen(gram.values.map(Double.init), n: n) else { return nil }
         let (values, vectors) = eigen
-        // Largest first; directions with no variance (beyond the frames' rank) are dropped.
-        let top = values.last ?? 0
-        let kept = (0..<n).reversed().filter { values[$0] > max(top, 1e-30) * 1e-7 }.prefix(k)
-        let basis = Tensor(zeros: [kept.count, n])
-        for (row, i) in kept.enumerated() { for j in 0..<n { basis.pointer[row * n + j] = Float(vectors[i * n + j]) } }
+        let (kept, basis) = leadingEigenvectors(values, vectors, count: k)
         let components = Tensor(zeros: [kept.count, d])
         BLAS.gemm(m: kept.count, n: d, k: n, a: basis.pointer, lda: n, b: centred.pointer, ldb: d, c: components.pointer, ldc: d)
         for (row, i) in kept.enumerated() {
@@ -52,6 +48,19 @@ public struct FramePCA {
             for j in 0..<d { components.pointer[row * d + j] *= scale }
         }
         return FramePCA(mean: mean, components: components, variances: kept.map { values[$0] / Double(n - 1) })
+    }
+
+    /// The indices of the `k` largest eigenvalues (ascending `values`, as LAPACK gives them),
+    /// largest first, and their eigenvectors (rows of the n x n `vectors`) as rows of a (k, n)
+    /// tensor. Directions with no variance (under 1e-7 of the largest: beyond the frames' rank)
+    /// are dropped, so fewer than `k` may come back.
+    static func leadingEigenvectors(_ values: [Double], _ vectors: [Double], count k: Int) -> (indices: [Int], rows: Tensor) {
+        let n = values.count
+        let top = values.last ?? 0
+        let kept = Array((0..<n).reversed().filter { values[$0] > max(top, 1e-30) * 1e-7 }.prefix(k))
+        let rows = Tensor(zeros: [kept.count, n])
+        for (row, i) in kept.enumerated() { for j in 0..<n { rows.pointer[row * n + j] = Float(vectors[i * n + j]) } }
+        return (kept, rows)
     }
 
     /// Coordinates of frames (N, ...) along the first `m` components (default all): (N, m).

@@ -4,16 +4,20 @@ extension FramePCA {
     /// The most frames a fit holds in memory and solves exactly (through their Gram matrix).
     /// A split with more is fitted by subspace iteration, streamed over all of its frames.
     public static let exactFitLimit = 2048
+    /// Frames a streamed fit (and the baselines' fingerprint) reads at a time.
+    public static let fitChunk = 512
 
     /// Fits `k` components to every frame of `source`, in chunks of `chunk` frames (the position
     /// does not move). Up to `exactLimit` frames: exactly, through their Gram matrix. More:
     /// randomized subspace iteration (Halko, Martinsson and Tropp 2011, algorithm 4.4, with a
     /// Rayleigh-Ritz step; what scikit-learn's `PCA(svd_solver="randomized")` does), which reads
     /// the frames `iterations` + 2 times and never holds more than one chunk of them. From a
-    /// fixed seed, so a fit is the same every time. nil when a frame holds a NaN or infinite value.
+    /// fixed seed, so a fit is the same every time. nil when a frame holds a NaN or infinite
+    /// value; throws when the split has fewer than 2 frames or cannot be read.
     public static func fit(_ source: FrameBatches, components k: Int, exactLimit: Int = exactFitLimit,
-                           chunk: Int = 512, iterations: Int = 3) throws -> FramePCA? {
+                           chunk: Int = fitChunk, iterations: Int = 3) throws -> FramePCA? {
         let n = source.frameCount
+        guard n >= 2 else { throw TrainingError.data("the training split has \(n) frame(s); a PCA needs 2") }
         guard n > exactLimit else { return fit(try source.frames(Array(0..<n)), components: k) }
         let reader = ChunkReader(source: source, chunk: chunk)
         guard let mean = try reader.mean() else { return nil }
@@ -34,14 +38,13 @@ extension FramePCA {
             guard let next = orthonormalColumns(z) else { return nil }
             basis = next
         }
-        return try rayleighRitz(basis, reader: reader, mean: mean, components: k, frames: n)
+        return try rayleighRitz(basis, reader: reader, mean: mean, components: k)
     }
 
     /// The best `k` directions within the span of `basis` (D, l): the eigenvectors of the frames'
     /// scatter projected onto it, (X basis)^T (X basis), mapped back to pixels.
-    private static func rayleighRitz(_ basis: Tensor, reader: ChunkReader, mean: Tensor, components k: Int,
-                                     frames n: Int) throws -> FramePCA? {
-        let (d, l) = (basis.shape[0], basis.shape[1])
+    private static func rayleighRitz(_ basis: Tensor, reader: ChunkReader, mean: Tensor, components k: Int) throws -> FramePCA? {
+        let (d, l, n) = (basis.shape[0], basis.shape[1], reader.source.frameCount)
         var scatter = [Double](repeating: 0, count: l * l)
         try reader.forEachCentred(mean) { x, rows in
             let y = Self.times(x, rows: rows, basis).values.map(Double.init)
@@ -49,10 +52,7 @@ extension FramePCA {
             for i in scatter.indices { scatter[i] += part[i] }
         }
         guard let (values, vectors) = LinearAlgebra.symmetricEigen(scatter, n: l) else { return nil }
-        let top = values.last ?? 0
-        let kept = (0..<l).reversed().filter { values[$0] > max(top, 1e-30) * 1e-7 }.prefix(k)
-        let rotation = Tensor(zeros: [kept.count, l])
-        for (row, i) in kept.enumerated() { for j in 0..<l { rotation.pointer[row * l + j] = Float(vectors[i * l + j]) } }
+        let (kept, rotation) = leadingEigenvectors(values, vectors, count: k)
         let components = Tensor(zeros: [kept.count, d])
         BLAS.gemm(transB: true, m: kept.count, n: d, k: l, a: rotation.pointer, lda: l, b: basis.pointer, ldb: l,
                   c: components.pointer, ldc: d)
@@ -89,8 +89,8 @@ extension FramePCA {
     }
 }
 
-/// Reads a split's frames in chunks, in its own order.
-private struct ChunkReader {
+/// Reads a split's frames in chunks, in its own order (the position does not move).
+struct ChunkReader {
     let source: FrameBatches
     let chunk: Int
 

@@ -207,7 +207,6 @@ public final class Trainer {
     /// baselines are fitted) and starts the linear paths there (rank 0; the others receive its
     /// weights).
     private func startLinearPathsAtPCA() throws {
-        guard train.frameCount >= 2 else { throw TrainingError.data("the training split has \(train.frameCount) frame(s); linear_init pca needs 2") }
         let started = Date()
         guard let pca = try FramePCA.fit(train, components: configuration.model.latent) else {
             throw TrainingError.data("the training split holds NaN or infinite values; linear_init pca cannot fit a PCA")
